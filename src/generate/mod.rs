@@ -1,0 +1,6 @@
+//! Generators (proptest strategies) for configurations, identities and requests.
+//!
+//! Property tests, benchmarks and generated conversations draw their worlds
+//! from here, so each is built the same way everywhere.
+
+pub mod config;

@@ -1,0 +1,66 @@
+//! # Leakproof
+//!
+//! Companies let an AI customer agent answer their customers on live chat,
+//! WhatsApp, Facebook Messenger and email, with access to CRM data. Per
+//! property an admin turns on *view* and *edit* and sets the proof of identity
+//! each needs: **match email** (the customer typed the address on record) or
+//! **verify email** (the customer opened a link sent to it).
+//!
+//! Leakproof holds both sides of that promise: a reference customer agent that
+//! enforces it through one pure, fast policy function, and a harness that
+//! replays conversations against any agent and proves that no CRM value leaks
+//! and no record changes without the required proof.
+//!
+//! # Quick start
+//!
+//! ```
+//! use leakproof::config::{from_yaml_str, ObjectType};
+//! use leakproof::identity::{ContactId, Identity};
+//! use leakproof::policy::{Decision, Policy, Request};
+//!
+//! let config = from_yaml_str("agent.yaml", r#"
+//! agent: { name: Ava }
+//! properties:
+//!   - object: contact
+//!     property: address
+//!     label: billing address
+//!     view: { enabled: true, protection: verify_email }
+//!     edit: { enabled: false }
+//! "#)?;
+//! let policy = Policy::compile(&config)?;
+//! let address = policy.property(ObjectType::Contact, "address").unwrap();
+//!
+//! // Typing the right address is not enough for a verify_email property…
+//! let matched = Identity::Matched(ContactId(42));
+//! assert_eq!(policy.decide(&matched, Request::view(address)), Decision::NeedsVerification);
+//! // …and nothing makes a property editable whose edit is off.
+//! let verified = Identity::Verified(ContactId(42));
+//! assert!(!policy.decide(&verified, Request::edit(address)).is_allowed());
+//! # Ok::<(), leakproof::config::ConfigError>(())
+//! ```
+//!
+//! # Layout
+//!
+//! - [`config`]: the admin's configuration; YAML loading with located errors,
+//!   validation, and lints for risky settings.
+//! - [`identity`]: who the customer has proven to be in a conversation, and
+//!   the signed, single-use verification-link tokens that prove it.
+//! - [`clock`]: the injected clock; tests and the harness move time by hand.
+//! - [`policy`]: the policy path, `Policy::compile` once, `Policy::decide` per
+//!   access; pure and allocation-free.
+//! - [`generate`]: proptest strategies for configurations, identities and
+//!   requests, shared by property tests, benchmarks and generated conversations.
+//! - [`cli`]: the `leakproof` command line.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod generate;
+pub mod identity;
+pub mod policy;
+
+pub use config::{AgentConfig, Channel, ConfigError, EmailCapture, ObjectType, PropertyRule, Protection};
+pub use identity::{ContactId, ConversationId, Identity};
+pub use policy::{Action, Decision, Policy, PropertyId, Refusal, Request, Subject};

@@ -1,0 +1,13 @@
+//! The `leakproof` command: parses arguments, runs the library, maps the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use leakproof::cli::{Cli, run};
+
+fn main() -> ExitCode {
+    // clap itself exits with 2 on unusable arguments, matching `Status::UnusableInput`.
+    let cli = Cli::parse();
+    let status = run(cli, &mut std::io::stdout().lock(), &mut std::io::stderr().lock());
+    ExitCode::from(status.exit_code())
+}
