@@ -61,6 +61,10 @@ pub mod generate;
 pub mod identity;
 pub mod policy;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{AgentConfig, Channel, ConfigError, EmailCapture, ObjectType, PropertyRule, Protection};
-pub use identity::{ContactId, ConversationId, Identity};
+pub use identity::{
+    ContactId, ConversationId, ConversationIdentity, Identity, IdentitySource, IssuedToken, SigningKey,
+    TokenClaims, TokenError, TokenIssuer, Transition,
+};
 pub use policy::{Action, Decision, Policy, PropertyId, Refusal, Request, Subject};

@@ -1,6 +1,7 @@
 //! Loading, validation and lint tests over small YAML documents.
 
 use super::*;
+use jiff::SignedDuration;
 
 const BASE: &str = "\
 agent:
@@ -126,7 +127,7 @@ fn bad_durations_are_errors() {
     for (ttl, minutes) in [("15m", 15), ("1h 30m", 90), ("PT5M", 5), ("24h", 1440)] {
         let yaml = format!("agent: {{ name: Ava }}\nverification:\n  link_ttl: {ttl}\n");
         let config = from_yaml_str("agent.yaml", &yaml).unwrap();
-        assert_eq!(config.verification.link_ttl, jiff::SignedDuration::from_mins(minutes));
+        assert_eq!(config.verification.link_ttl, SignedDuration::from_mins(minutes));
     }
 }
 

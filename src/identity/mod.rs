@@ -1,0 +1,118 @@
+//! Who the customer has proven to be, per conversation: anonymous, matched or verified.
+//!
+//! The policy path only ever sees an [`Identity`] value; how a conversation
+//! reaches one (a typed email, a returning visitor's cookie, an opened link)
+//! is tracked by the conversation's own state.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub mod conversation;
+pub mod token;
+
+pub use conversation::{ConversationIdentity, IdentitySource, StartVerificationError, Transition};
+pub use token::{IssuedToken, Nonce, SigningKey, TokenClaims, TokenError, TokenIssuer};
+
+/// A CRM contact's record id.
+///
+/// HubSpot object ids are numeric strings on the wire (`"512"`); keeping them
+/// as a `u64` makes an identity `Copy` and comparing two of them free, which
+/// the allocation-free policy path relies on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContactId(pub u64);
+
+impl fmt::Display for ContactId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The error for a contact id that is not a HubSpot numeric id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("failed to parse contact id {0:?}: expected a decimal number")]
+pub struct ContactIdError(pub String);
+
+impl FromStr for ContactId {
+    type Err = ContactIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ContactIdError(s.to_owned()));
+        }
+        s.parse().map(ContactId).map_err(|_| ContactIdError(s.to_owned()))
+    }
+}
+
+impl Serialize for ContactId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ContactId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A conversation's id, as given by the channel or by the harness.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConversationId(pub String);
+
+impl fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for ConversationId {
+    fn from(value: &str) -> Self {
+        ConversationId(value.to_owned())
+    }
+}
+
+/// What the customer in a conversation has proven, as the policy path sees it.
+///
+/// The levels are ordered: `Anonymous < Matched(c) < Verified(c)` for the same
+/// contact. More proof never reduces access (a property test of the policy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "level", content = "contact")]
+pub enum Identity {
+    /// Nothing proven yet.
+    Anonymous,
+    /// The customer typed an address that matches this contact's record, or a
+    /// trusted channel identity (a returning visitor's cookie) points to it.
+    Matched(ContactId),
+    /// The customer opened a verification link sent to this contact's address
+    /// on record, in time, in this conversation.
+    Verified(ContactId),
+}
+
+impl Identity {
+    /// The contact this identity stands for, if any.
+    pub const fn contact(self) -> Option<ContactId> {
+        match self {
+            Identity::Anonymous => None,
+            Identity::Matched(contact) | Identity::Verified(contact) => Some(contact),
+        }
+    }
+
+    /// Whether the customer has proven control of the contact's mailbox.
+    pub const fn is_verified(self) -> bool {
+        matches!(self, Identity::Verified(_))
+    }
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Identity::Anonymous => f.write_str("anonymous"),
+            Identity::Matched(contact) => write!(f, "matched({contact})"),
+            Identity::Verified(contact) => write!(f, "verified({contact})"),
+        }
+    }
+}
