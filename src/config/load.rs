@@ -28,9 +28,31 @@ impl ConfigSource {
 
     /// Reads the file at `path`.
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        Ok(ConfigSource::new(path.display().to_string(), text))
+        let bytes =
+            std::fs::read(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        ConfigSource::from_bytes(path.display().to_string(), bytes)
+    }
+
+    /// A source from raw bytes, which must be UTF-8; the error for bytes that
+    /// are not points at the first bad one.
+    pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>) -> Result<Self, ConfigError> {
+        let name = name.into();
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(ConfigSource { name, text }),
+            Err(err) => {
+                let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+                // Everything before the bad byte is valid UTF-8, so lines and columns count characters.
+                let before = String::from_utf8_lossy(valid);
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |last| last.chars().count()) + 1;
+                Err(ConfigError::Invalid(vec![Issue {
+                    source: name,
+                    position: Some(Position { line, column }),
+                    setting: "(document)".to_owned(),
+                    message: "the file is not UTF-8 text".to_owned(),
+                }]))
+            }
+        }
     }
 
     /// The name errors are reported under.
