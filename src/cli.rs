@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{ConfigError, ConfigSource, lint};
+use crate::config::{ConfigError, lint, parse};
+use crate::yaml::Document;
 
 /// Leakproof: a reference customer agent that guards CRM data, and the harness that proves it.
 #[derive(Debug, Parser)]
@@ -80,8 +81,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
 }
 
 fn config_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
-    let loaded =
-        ConfigSource::read(&args.file).and_then(|source| source.parse().map(|config| (source, config)));
+    let loaded = Document::read(&args.file).and_then(|source| parse(&source).map(|config| (source, config)));
     let (source, config) = match loaded {
         Ok(loaded) => loaded,
         Err(ConfigError::Invalid(issues)) => {

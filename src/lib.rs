@@ -50,6 +50,8 @@
 //!   access; pure and allocation-free.
 //! - [`generate`]: proptest strategies for configurations, identities and
 //!   requests, shared by property tests, benchmarks and generated conversations.
+//! - [`yaml`]: reading the YAML files people write, with every error placed
+//!   at its file, line, column and field.
 //! - [`cli`]: the `leakproof` command line.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -60,6 +62,7 @@ pub mod config;
 pub mod generate;
 pub mod identity;
 pub mod policy;
+pub mod yaml;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{AgentConfig, Channel, ConfigError, EmailCapture, ObjectType, PropertyRule, Protection};

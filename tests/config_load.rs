@@ -1,7 +1,7 @@
 //! The configuration loader never panics and always points at the problem,
 //! whatever it is fed: arbitrary bytes, near-valid YAML, broken values.
 
-use leakproof::config::{ConfigError, ConfigSource, lint};
+use leakproof::config::{ConfigError, Document, lint, parse};
 use leakproof::policy::Policy;
 use proptest::prelude::*;
 
@@ -11,11 +11,11 @@ const DEFAULT: &str = include_str!("../scenarios/configs/default.yaml");
 /// failure every issue must be placed inside the document and say something.
 fn load_and_check(bytes: Vec<u8>) -> Result<(), TestCaseError> {
     let line_count = bytes.split(|b| *b == b'\n').count();
-    let source = match ConfigSource::from_bytes("fuzz.yaml", bytes) {
+    let source = match Document::from_bytes("fuzz.yaml", bytes) {
         Ok(source) => source,
         Err(err) => return check_error(&err, line_count),
     };
-    match source.parse() {
+    match parse(&source) {
         Ok(config) => {
             prop_assert!(Policy::compile(&config).is_ok(), "a loaded configuration must compile");
             let _ = lint(&config, Some(&source));
@@ -28,7 +28,7 @@ fn load_and_check(bytes: Vec<u8>) -> Result<(), TestCaseError> {
 fn check_error(err: &ConfigError, line_count: usize) -> Result<(), TestCaseError> {
     prop_assert!(!err.issues().is_empty(), "an invalid document names at least one issue: {err}");
     for issue in err.issues() {
-        prop_assert!(!issue.message.is_empty() && !issue.setting.is_empty(), "{issue}");
+        prop_assert!(!issue.message.is_empty() && !issue.field.is_empty(), "{issue}");
         let position = issue.position.ok_or_else(|| TestCaseError::fail(format!("no position: {issue}")))?;
         prop_assert!(position.line >= 1 && position.column >= 1, "{issue}");
         prop_assert!(position.line <= line_count + 1, "{issue} is past the end ({line_count} lines)");
@@ -145,21 +145,21 @@ proptest! {
             .map(|(i, l)| if i == line_index { format!("{}: {word}\n", &l[..value_column - 3]) } else { format!("{l}\n") })
             .collect();
 
-        let err = ConfigSource::new("broken.yaml", broken).parse().unwrap_err();
+        let err = parse(&Document::new("broken.yaml", broken)).unwrap_err();
         let issue = &err.issues()[0];
         prop_assert_eq!(issue.position.map(|p| (p.line, p.column)), Some((line_index + 1, value_column)), "{}", issue);
-        prop_assert!(issue.setting.ends_with(key), "{} should name {}", issue, key);
+        prop_assert!(issue.field.ends_with(key), "{} should name {}", issue, key);
     }
 }
 
 #[test]
 fn the_shipped_configuration_loads() {
-    let config = ConfigSource::new("default.yaml", DEFAULT).parse().unwrap();
+    let config = parse(&Document::new("default.yaml", DEFAULT)).unwrap();
     assert!(config.properties.len() >= 13);
 }
 
 #[test]
 fn non_utf8_input_points_at_the_bad_byte() {
-    let err = ConfigSource::from_bytes("bad.yaml", b"agent:\n  name: A\xffva\n".to_vec()).unwrap_err();
+    let err = Document::from_bytes("bad.yaml", b"agent:\n  name: A\xffva\n".to_vec()).unwrap_err();
     assert_eq!(err.to_string(), "bad.yaml:2:10: (document): the file is not UTF-8 text");
 }

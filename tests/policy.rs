@@ -133,7 +133,7 @@ fn compile_rejects_an_invalid_configuration_built_in_code() {
     config.properties[2].property = config.properties[0].property.clone();
     config.properties[2].object = config.properties[0].object;
     let err = Policy::compile(&config).unwrap_err();
-    assert_eq!(err.issues()[0].setting, "properties[2].property");
+    assert_eq!(err.issues()[0].field, "properties[2].property");
 }
 
 #[test]

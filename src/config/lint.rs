@@ -2,9 +2,7 @@
 
 use std::fmt;
 
-use super::{
-    AgentConfig, Channel, ConfigSource, EmailCapture, ObjectType, Position, PropertyRule, Protection,
-};
+use super::{AgentConfig, Channel, Document, EmailCapture, ObjectType, Position, PropertyRule, Protection};
 
 /// The kinds of risky settings [`lint`] reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -67,7 +65,7 @@ impl fmt::Display for Lint {
 
 /// Finds the legal but risky settings in `config`. With the `source` it was
 /// loaded from, each warning carries its file position.
-pub fn lint(config: &AgentConfig, source: Option<&ConfigSource>) -> Vec<Lint> {
+pub fn lint(config: &AgentConfig, source: Option<&Document>) -> Vec<Lint> {
     let mut found: Vec<(LintKind, String, String)> = Vec::new();
 
     for (index, rule) in config.properties.iter().enumerate() {
@@ -142,12 +140,13 @@ pub fn lint(config: &AgentConfig, source: Option<&ConfigSource>) -> Vec<Lint> {
         ));
     }
 
+    let locations = source.map(Document::locate).unwrap_or_default();
     found
         .into_iter()
         .map(|(kind, setting, message)| Lint {
             kind,
             source: source.map(|s| s.name().to_owned()),
-            position: source.and_then(|s| s.position_of(&setting)),
+            position: locations.find(&setting),
             setting,
             message,
         })

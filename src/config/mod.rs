@@ -20,7 +20,6 @@
 //! assert!(leakproof::config::lint(&config, None).is_empty());
 //! ```
 
-mod error;
 mod lint;
 mod load;
 mod validate;
@@ -32,9 +31,9 @@ use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use error::{ConfigError, Issue, Position};
+pub use crate::yaml::{Document, Issue, LoadError as ConfigError, Position};
 pub use lint::{Lint, LintKind, lint};
-pub use load::{ConfigSource, from_yaml_str, load_file};
+pub use load::{from_yaml_str, load_file, parse};
 pub use validate::{MAX_INSTRUCTIONS_CHARS, MAX_NAME_CHARS, MAX_PROPERTIES, validate};
 
 /// The default lifetime of a verification link (DESIGN §2).

@@ -54,7 +54,7 @@ fn unknown_key_names_setting_and_position() {
         "      enabled: true\n      protection: verify_email",
         "      enabled: true\n      protect: verify_email",
     ));
-    assert_eq!(issue.setting, "properties[0].view.protect");
+    assert_eq!(issue.field, "properties[0].view.protect");
     assert_eq!(issue.position, at(10, 7));
     assert!(issue.message.contains("unknown field `protect`"), "{}", issue.message);
 }
@@ -62,12 +62,12 @@ fn unknown_key_names_setting_and_position() {
 #[test]
 fn unknown_enum_value_names_setting_and_position() {
     let issue = only_issue(&BASE.replace("protection: verify_email", "protection: verify_mail"));
-    assert_eq!(issue.setting, "properties[0].view.protection");
+    assert_eq!(issue.field, "properties[0].view.protection");
     assert_eq!(issue.position, at(10, 19));
     assert!(issue.message.contains("verify_mail"));
 
     let issue = only_issue(&BASE.replace("object: ticket", "object: invoice"));
-    assert_eq!(issue.setting, "properties[1].object");
+    assert_eq!(issue.field, "properties[1].object");
     assert_eq!(issue.position, at(11, 13));
 }
 
@@ -78,7 +78,7 @@ fn duplicate_property_points_at_the_second_definition() {
             .replace("property: hs_pipeline_stage", "property: phone")
             .replace("object: ticket", "object: contact"),
     );
-    assert_eq!(issue.setting, "properties[1].property");
+    assert_eq!(issue.field, "properties[1].property");
     assert_eq!(issue.position, at(12, 15));
     assert!(issue.message.contains("duplicate property contact.phone"), "{}", issue.message);
 }
@@ -92,19 +92,19 @@ fn same_property_name_on_another_object_is_no_duplicate() {
 #[test]
 fn empty_label_and_synonym_are_errors() {
     let issue = only_issue(&BASE.replace("label: ticket status", "label: ''"));
-    assert_eq!(issue.setting, "properties[1].label");
+    assert_eq!(issue.field, "properties[1].label");
     assert_eq!(issue.position, at(13, 12));
     assert!(issue.message.starts_with("empty label"));
 
     let issue = only_issue(&BASE.replace("synonyms: [phone]", "synonyms: [phone, '  ']"));
-    assert_eq!(issue.setting, "properties[0].synonyms[1]");
+    assert_eq!(issue.field, "properties[0].synonyms[1]");
     assert_eq!(issue.position, at(7, 23));
 }
 
 #[test]
 fn a_name_shared_by_two_properties_is_ambiguous() {
     let issue = only_issue(&BASE.replace("label: ticket status", "label: Phone"));
-    assert_eq!(issue.setting, "properties[1].label");
+    assert_eq!(issue.field, "properties[1].label");
     assert!(issue.message.contains("ambiguous label"), "{}", issue.message);
 }
 
@@ -120,7 +120,7 @@ fn bad_durations_are_errors() {
     ] {
         let yaml = format!("agent: {{ name: Ava }}\nverification:\n  link_ttl: {ttl}\n");
         let issue = only_issue(&yaml);
-        assert_eq!(issue.setting, "verification.link_ttl", "{ttl}");
+        assert_eq!(issue.field, "verification.link_ttl", "{ttl}");
         assert_eq!(issue.position, at(3, 13), "{ttl}");
         assert!(issue.message.contains(expect), "{ttl}: {}", issue.message);
     }
@@ -136,7 +136,7 @@ fn duplicate_keys_are_errors() {
     let issue = only_issue(
         &BASE.replace("    label: phone number\n", "    label: phone number\n    label: mobile\n"),
     );
-    assert_eq!(issue.setting, "properties[0].label");
+    assert_eq!(issue.field, "properties[0].label");
     assert_eq!(issue.position, at(7, 5));
     assert!(issue.message.contains("duplicate key `label`"));
 }
@@ -144,7 +144,7 @@ fn duplicate_keys_are_errors() {
 #[test]
 fn invalid_property_names_are_errors() {
     let issue = only_issue(&BASE.replace("property: phone", "property: Phone Number"));
-    assert_eq!(issue.setting, "properties[0].property");
+    assert_eq!(issue.field, "properties[0].property");
     assert!(issue.message.contains("HubSpot internal names"));
 }
 
@@ -154,7 +154,7 @@ fn signing_key_sources() {
     let config = from_yaml_str("agent.yaml", yaml).unwrap();
     assert_eq!(config.verification.signing_key, SigningKeySource::Env("LEAKPROOF_KEY".to_owned()));
     let issue = only_issue("agent: { name: Ava }\nverification:\n  signing_key: { inline: hunter2 }\n");
-    assert_eq!(issue.setting, "verification.signing_key");
+    assert_eq!(issue.field, "verification.signing_key");
     assert!(issue.message.contains("unknown variant `inline`"));
 }
 
@@ -162,7 +162,7 @@ fn signing_key_sources() {
 fn every_issue_is_reported_not_just_the_first() {
     let yaml = BASE.replace("label: ticket status", "label: ''").replace("name: Ava", "name: ' '");
     let err = from_yaml_str("agent.yaml", &yaml).unwrap_err();
-    let settings: Vec<_> = err.issues().iter().map(|i| i.setting.as_str()).collect();
+    let settings: Vec<_> = err.issues().iter().map(|i| i.field.as_str()).collect();
     assert_eq!(settings, ["agent.name", "properties[1].label"]);
     assert_eq!(err.issues()[0].position, at(2, 9));
 }
@@ -185,8 +185,8 @@ fn json_is_accepted_too() {
 }
 
 fn lint_kinds(yaml: &str) -> Vec<(LintKind, String)> {
-    let source = ConfigSource::new("agent.yaml", yaml);
-    let config = source.parse().unwrap();
+    let source = Document::new("agent.yaml", yaml);
+    let config = parse(&source).unwrap();
     lint(&config, Some(&source)).into_iter().map(|l| (l.kind, l.setting)).collect()
 }
 
@@ -209,8 +209,8 @@ fn editable_with_match_email_and_weaker_than_view() {
             (LintKind::EditWeakerThanView, "properties[0].edit.protection".to_owned()),
         ]
     );
-    let source = ConfigSource::new("agent.yaml", yaml.as_str());
-    let lints = lint(&source.parse().unwrap(), Some(&source));
+    let source = Document::new("agent.yaml", yaml.as_str());
+    let lints = lint(&parse(&source).unwrap(), Some(&source));
     assert_eq!(lints[0].position, at(11, 40));
     assert!(lints[0].to_string().starts_with("agent.yaml:11:40: properties[0].edit.protection: "));
 }

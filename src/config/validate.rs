@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::{AgentConfig, ConfigError, Issue, ObjectType};
+use crate::yaml::Problem;
 
 /// The longest accepted label or synonym, in characters. Customers type these;
 /// anything longer is a pasted paragraph, not a name.
@@ -15,15 +16,6 @@ pub const MAX_INSTRUCTIONS_CHARS: usize = 4000;
 /// thousand custom properties per object; ten thousand leaves room for all
 /// three objects and keeps every property id within a `u32`.
 pub const MAX_PROPERTIES: usize = 10_000;
-
-/// A rule broken, before it is given a file position.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Problem {
-    /// The setting's path, e.g. `properties[2].label`.
-    pub setting: String,
-    /// What is wrong.
-    pub message: String,
-}
 
 /// Checks the rules a configuration must satisfy beyond its shape.
 ///
@@ -39,7 +31,7 @@ pub(crate) struct Problem {
 ///     properties: vec![],
 /// };
 /// let err = validate(&config).unwrap_err();
-/// assert_eq!(err.issues()[0].setting, "agent.name");
+/// assert_eq!(err.issues()[0].field, "agent.name");
 /// ```
 pub fn validate(config: &AgentConfig) -> Result<(), ConfigError> {
     let problems = problems(config);
@@ -52,7 +44,7 @@ pub fn validate(config: &AgentConfig) -> Result<(), ConfigError> {
             .map(|problem| Issue {
                 source: "configuration".to_owned(),
                 position: None,
-                setting: problem.setting,
+                field: problem.field,
                 message: problem.message,
             })
             .collect(),
@@ -62,7 +54,7 @@ pub fn validate(config: &AgentConfig) -> Result<(), ConfigError> {
 /// Every rule `config` breaks, in document order.
 pub(crate) fn problems(config: &AgentConfig) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut problem = |setting: String, message: String| problems.push(Problem { setting, message });
+    let mut problem = |setting: String, message: String| problems.push(Problem { field: setting, message });
 
     if let Some(message) = check_name(&config.agent.name, "agent name") {
         problem("agent.name".to_owned(), message);
