@@ -359,7 +359,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
-/// A mapping key of any scalar kind, as text.
+/// A mapping key of any scalar kind, as the text written.
 struct Key(String);
 
 impl<'de> Deserialize<'de> for Key {
@@ -389,7 +389,8 @@ impl<'de> Deserialize<'de> for Key {
                 Ok(Key("null".to_owned()))
             }
         }
-        deserializer.deserialize_any(KeyVisitor)
+        // As text: a key `y` is the letter a person wrote, not a YAML 1.1 boolean.
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
