@@ -43,6 +43,10 @@
 //!
 //! - [`config`]: the admin's configuration; YAML loading with located errors,
 //!   validation, and lints for risky settings.
+//! - [`crm`]: HubSpot CRM v3 wire types and the CRM client.
+//! - [`mail`]: the transactional-email client that sends verification links.
+//! - [`fixtures`]: the CRM world (contacts, tickets, companies, known visitors),
+//!   from YAML or generated with canary values.
 //! - [`identity`]: who the customer has proven to be in a conversation, and
 //!   the signed, single-use verification-link tokens that prove it.
 //! - [`clock`]: the injected clock; tests and the harness move time by hand.
@@ -59,8 +63,11 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod crm;
+pub mod fixtures;
 pub mod generate;
 pub mod identity;
+pub mod mail;
 pub mod policy;
 pub mod yaml;
 

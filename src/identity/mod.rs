@@ -53,9 +53,30 @@ impl Serialize for ContactId {
 
 impl<'de> Deserialize<'de> for ContactId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        numeric_id(deserializer).map(ContactId)
     }
+}
+
+/// A HubSpot object id written as a number (`512`, in YAML) or a numeric
+/// string (`"512"`, on the wire).
+pub(crate) fn numeric_id<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    struct IdVisitor;
+    impl serde::de::Visitor<'_> for IdVisitor {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a numeric record id such as 512 or \"512\"")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::custom(format_args!("invalid record id {v}: ids are not negative")))
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<u64, E> {
+            v.parse::<ContactId>().map(|id| id.0).map_err(E::custom)
+        }
+    }
+    deserializer.deserialize_any(IdVisitor)
 }
 
 /// A conversation's id, as given by the channel or by the harness.
