@@ -45,6 +45,8 @@
 //!   validation, and lints for risky settings.
 //! - [`crm`]: HubSpot CRM v3 wire types and the CRM client.
 //! - [`mail`]: the transactional-email client that sends verification links.
+//! - [`mocks`]: mock HubSpot CRM and mail servers (wiremock) with fault
+//!   injection and a log of every request.
 //! - [`fixtures`]: the CRM world (contacts, tickets, companies, known visitors),
 //!   from YAML or generated with canary values.
 //! - [`identity`]: who the customer has proven to be in a conversation, and
@@ -68,6 +70,7 @@ pub mod fixtures;
 pub mod generate;
 pub mod identity;
 pub mod mail;
+pub mod mocks;
 pub mod policy;
 pub mod yaml;
 

@@ -76,13 +76,15 @@ pub struct PublicObjectSearchRequest {
     /// The properties to return.
     #[serde(default)]
     pub properties: Vec<String>,
-    /// Sort order; strings or objects in the wild, kept as given.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Sort order; strings or objects in the wild, kept as given. Always
+    /// sent, even empty: the spec lists it as required.
+    #[serde(default)]
     pub sorts: Vec<serde_json::Value>,
     /// Page size, at most 200.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
-    /// The cursor of the page to return.
+    /// The cursor of the page to return; `"0"` for the first page. Send it:
+    /// the spec lists it as required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Free-text query.

@@ -1,0 +1,710 @@
+//! The mock HubSpot CRM: contacts, tickets and companies over CRM v3, with state that PATCH changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use url::Url;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use super::{
+    Core, Endpoint, Fault, MockOptions, RecordedRequest, error_response, fault_response, hubspot_response,
+    hubspot_time, lock, query_list, query_pairs, unauthorized,
+};
+use crate::config::ObjectType;
+use crate::crm::wire::{
+    AssociatedId, CollectionResponseAssociatedId, NextPage, Paging, PublicObjectSearchRequest,
+    SearchResponse, SimplePublicObject, SimplePublicObjectInput,
+};
+use crate::fixtures::Fixtures;
+
+/// The most records one search page returns, as HubSpot's spec says.
+const MAX_SEARCH_LIMIT: u32 = 200;
+
+/// The page size when a search names none.
+const DEFAULT_SEARCH_LIMIT: u32 = 10;
+
+/// A write the CRM received: what the oracle checks against the identity
+/// proven in the conversation at that moment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Write {
+    /// The request's place in the CRM's log.
+    pub seq: usize,
+    /// When it arrived.
+    pub at: Timestamp,
+    /// The object written.
+    pub object: ObjectType,
+    /// The record written, if the id named one.
+    pub id: Option<u64>,
+    /// The values sent.
+    pub properties: BTreeMap<String, String>,
+    /// Whether the values were stored (no fault, no validation error).
+    pub applied: bool,
+}
+
+/// One stored record.
+#[derive(Clone, Debug)]
+struct Stored {
+    properties: BTreeMap<String, String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+/// The CRM's data.
+#[derive(Debug, Default)]
+struct Data {
+    records: BTreeMap<ObjectType, BTreeMap<u64, Stored>>,
+    /// (from object, from id, to object, to id), stored both ways.
+    associations: BTreeSet<(ObjectType, u64, ObjectType, u64)>,
+    writes: Vec<Write>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    core: Core,
+    data: Mutex<Data>,
+}
+
+/// The mock CRM. Cheap to clone; clones share the server and its state.
+#[derive(Clone, Debug)]
+pub struct MockCrm {
+    inner: Arc<Inner>,
+    server: Arc<MockServer>,
+}
+
+impl MockCrm {
+    /// Starts the mock CRM seeded from `fixtures`, on `listener` or on a free
+    /// loopback port.
+    pub async fn start(
+        fixtures: &Fixtures,
+        options: MockOptions,
+        listener: Option<std::net::TcpListener>,
+    ) -> std::io::Result<MockCrm> {
+        let created = options.clock.now();
+        let inner = Arc::new(Inner { core: Core::new(options), data: Mutex::new(seed(fixtures, created)) });
+        let server = match listener {
+            Some(listener) => MockServer::builder().listener(listener).start().await,
+            None => MockServer::builder().start().await,
+        };
+        Mock::given(any()).respond_with(Responder(inner.clone())).mount(&server).await;
+        Ok(MockCrm { inner, server: Arc::new(server) })
+    }
+
+    /// Where the CRM listens, e.g. `http://127.0.0.1:41234`.
+    pub fn base_url(&self) -> Url {
+        // wiremock's uri is always `http://{ip}:{port}`.
+        Url::parse(&self.server.uri()).unwrap_or_else(|_| unreachable!("wiremock serves a valid URI"))
+    }
+
+    /// The bearer token the CRM accepts.
+    pub fn token(&self) -> &str {
+        &self.inner.core.token
+    }
+
+    /// Makes `fault` strike the calls it names.
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.inner.core.faults).add(fault);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        lock(&self.inner.core.faults).clear();
+    }
+
+    /// Every request received so far, in order of arrival.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.inner.core.log()
+    }
+
+    /// Every write (PATCH) received so far, applied or not, in order.
+    pub fn writes(&self) -> Vec<Write> {
+        lock(&self.inner.data).writes.clone()
+    }
+
+    /// The current values of a record, `None` if there is no such record.
+    pub fn record(&self, object: ObjectType, id: u64) -> Option<BTreeMap<String, String>> {
+        lock(&self.inner.data).records.get(&object)?.get(&id).map(|stored| stored.properties.clone())
+    }
+}
+
+/// The CRM's data as the fixtures describe it.
+fn seed(fixtures: &Fixtures, created: Timestamp) -> Data {
+    let stored = |properties: BTreeMap<String, String>| Stored {
+        properties,
+        created_at: created,
+        updated_at: created,
+    };
+    let mut data = Data::default();
+    let mut link = |a: ObjectType, a_id: u64, b: ObjectType, b_id: u64| {
+        data.associations.insert((a, a_id, b, b_id));
+        data.associations.insert((b, b_id, a, a_id));
+    };
+    for contact in &fixtures.contacts {
+        for ticket in &contact.tickets {
+            link(ObjectType::Contact, contact.id.0, ObjectType::Ticket, ticket.0);
+        }
+        for company in &contact.companies {
+            link(ObjectType::Contact, contact.id.0, ObjectType::Company, company.0);
+        }
+    }
+    let contacts = fixtures
+        .contacts
+        .iter()
+        .map(|contact| {
+            let mut properties = contact.properties.clone();
+            properties.insert("email".to_owned(), contact.email.clone());
+            (contact.id.0, stored(properties))
+        })
+        .collect();
+    let records = |list: &[crate::fixtures::Record]| {
+        list.iter().map(|record| (record.id.0, stored(record.properties.clone()))).collect()
+    };
+    data.records.insert(ObjectType::Contact, contacts);
+    data.records.insert(ObjectType::Ticket, records(&fixtures.tickets));
+    data.records.insert(ObjectType::Company, records(&fixtures.companies));
+    data
+}
+
+struct Responder(Arc<Inner>);
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.handle(request)
+    }
+}
+
+/// The route of a request: endpoint, object type and the id segment, if any.
+fn route(method: &str, path: &str) -> Option<(Endpoint, ObjectType, Option<String>)> {
+    let rest = path.strip_prefix("/crm/v3/objects/")?;
+    let (object, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let object = match object {
+        "contacts" => ObjectType::Contact,
+        "tickets" => ObjectType::Ticket,
+        "companies" => ObjectType::Company,
+        _ => return None,
+    };
+    let segment = tail.trim_end_matches('/');
+    match (method, segment) {
+        ("POST", "search") => Some((Endpoint::Search, object, None)),
+        ("GET" | "PATCH", id) if !id.is_empty() && !id.contains('/') => {
+            let endpoint = match (method, object) {
+                ("GET", ObjectType::Contact) => Endpoint::GetContact,
+                ("GET", ObjectType::Ticket) => Endpoint::GetTicket,
+                ("GET", ObjectType::Company) => Endpoint::GetCompany,
+                (_, ObjectType::Contact) => Endpoint::UpdateContact,
+                (_, ObjectType::Ticket) => Endpoint::UpdateTicket,
+                (_, ObjectType::Company) => Endpoint::UpdateCompany,
+            };
+            let id = percent_decode(id);
+            Some((endpoint, object, Some(id)))
+        }
+        _ => None,
+    }
+}
+
+fn percent_decode(segment: &str) -> String {
+    // Url has already normalised the path; only %-escapes remain to undo.
+    url::form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_else(|| segment.to_owned())
+}
+
+/// What handling a request produced, before it becomes a response.
+struct Outcome {
+    status: u16,
+    body: serde_json::Value,
+}
+
+impl Outcome {
+    fn ok(body: impl Serialize) -> Outcome {
+        Outcome { status: 200, body: serde_json::to_value(body).unwrap_or(serde_json::Value::Null) }
+    }
+}
+
+/// An error answer: status, category, message, and one context entry.
+struct Failure {
+    status: u16,
+    category: &'static str,
+    message: String,
+    context: Option<(&'static str, String)>,
+}
+
+impl Failure {
+    fn validation(message: impl Into<String>) -> Failure {
+        Failure { status: 400, category: "VALIDATION_ERROR", message: message.into(), context: None }
+    }
+
+    fn not_found(id: &str) -> Failure {
+        Failure {
+            status: 404,
+            category: "OBJECT_NOT_FOUND",
+            message: "Object not found.  objectId are usually numeric.".to_owned(),
+            context: Some(("id", id.to_owned())),
+        }
+    }
+}
+
+impl Inner {
+    fn handle(&self, request: &Request) -> ResponseTemplate {
+        let (served, correlation_id) = self.core.correlation_id();
+        let now = self.core.clock.now();
+        let method = request.method.as_str().to_owned();
+        let path = request.url.path().to_owned();
+        let query = query_pairs(request);
+        let body = parse_body(&request.body);
+        let routed = route(&method, &path);
+        let mut entry = RecordedRequest {
+            seq: served,
+            at: now,
+            method: method.clone(),
+            path: path.clone(),
+            query: query.clone(),
+            body: body.clone(),
+            endpoint: routed.as_ref().map(|(endpoint, _, _)| *endpoint),
+            status: 0,
+            fault: None,
+            correlation_id: correlation_id.clone(),
+        };
+
+        let response = if !self.core.authorized(request) {
+            entry.status = 401;
+            unauthorized(&correlation_id, served)
+        } else if let Some((endpoint, object, id)) = routed {
+            let fault = lock(&self.core.faults).strike(endpoint);
+            let is_write = matches!(
+                endpoint,
+                Endpoint::UpdateContact | Endpoint::UpdateTicket | Endpoint::UpdateCompany
+            );
+            // Every fault but a delay answers instead of the CRM: nothing is applied.
+            let apply = fault.as_ref().is_none_or(|kind| matches!(kind, super::FaultKind::Delay(_)));
+            let outcome =
+                || self.serve(endpoint, object, id.as_deref(), &query, &request.body, served, now, apply);
+            match fault {
+                Some(kind) => {
+                    entry.fault = Some(kind.clone());
+                    let mut real_status = 200;
+                    let response = fault_response(&kind, &correlation_id, served, || match outcome() {
+                        Ok(outcome) => {
+                            real_status = outcome.status;
+                            (outcome.status, outcome.body)
+                        }
+                        Err(failure) => {
+                            real_status = failure.status;
+                            (
+                                failure.status,
+                                serde_json::json!({"status": "error", "message": failure.message}),
+                            )
+                        }
+                    });
+                    entry.status = match kind {
+                        super::FaultKind::Status(code) => code,
+                        super::FaultKind::Delay(_) => real_status,
+                        super::FaultKind::Timeout => 504,
+                        super::FaultKind::Malformed | super::FaultKind::Truncated => 200,
+                        super::FaultKind::RateLimited { .. } => 429,
+                    };
+                    if is_write && !apply {
+                        self.record_write(served, now, object, id.as_deref(), &request.body, false);
+                    }
+                    response
+                }
+                None => match outcome() {
+                    Ok(outcome) => {
+                        entry.status = outcome.status;
+                        hubspot_response(outcome.status, &correlation_id, served).set_body_json(outcome.body)
+                    }
+                    Err(failure) => {
+                        entry.status = failure.status;
+                        let context = failure.context.as_ref().map(|(key, value)| (*key, value.as_str()));
+                        error_response(
+                            failure.status,
+                            failure.category,
+                            failure.message,
+                            &correlation_id,
+                            served,
+                            context,
+                        )
+                    }
+                },
+            }
+        } else {
+            entry.status = 404;
+            error_response(
+                404,
+                "OBJECT_NOT_FOUND",
+                format!("Unable to route {method} {path}: the mock CRM serves CRM v3 objects only."),
+                &correlation_id,
+                served,
+                None,
+            )
+        };
+        tracing::info!(
+            target: "leakproof::mocks::crm",
+            method = %entry.method, path = %entry.path, status = entry.status,
+            fault = entry.fault.as_ref().map(ToString::to_string).unwrap_or_default(),
+            "CRM request"
+        );
+        self.core.record(entry);
+        response
+    }
+
+    /// Serves a routed request; `apply` is false when a fault answers
+    /// instead, so a write computes its answer without storing it.
+    #[allow(clippy::too_many_arguments)]
+    fn serve(
+        &self,
+        endpoint: Endpoint,
+        object: ObjectType,
+        id: Option<&str>,
+        query: &[(String, String)],
+        body: &[u8],
+        seq: usize,
+        now: Timestamp,
+        apply: bool,
+    ) -> Result<Outcome, Failure> {
+        match endpoint {
+            Endpoint::Search => self.search(object, body),
+            Endpoint::GetContact | Endpoint::GetTicket | Endpoint::GetCompany => {
+                self.get(object, id.unwrap_or_default(), query)
+            }
+            _ if apply => self.update(object, id.unwrap_or_default(), query, body, seq, now),
+            _ => {
+                // What the answer would have been, without storing anything.
+                let data = lock(&self.data);
+                let (id, stored) = find(&data, object, id.unwrap_or_default(), query)?;
+                Ok(Outcome::ok(render(object, id, stored, None, None, &data)))
+            }
+        }
+    }
+
+    fn search(&self, object: ObjectType, body: &[u8]) -> Result<Outcome, Failure> {
+        let search: PublicObjectSearchRequest = serde_json::from_slice(body)
+            .map_err(|err| Failure::validation(format!("Invalid input JSON on line 1: {err}")))?;
+        let limit = search.limit.unwrap_or(DEFAULT_SEARCH_LIMIT);
+        if limit > MAX_SEARCH_LIMIT {
+            return Err(Failure::validation(format!(
+                "limit must be at most {MAX_SEARCH_LIMIT}, got {limit}"
+            )));
+        }
+        let offset: usize = match &search.after {
+            None => 0,
+            Some(after) if after.is_empty() => 0,
+            Some(after) => {
+                after.parse().map_err(|_| Failure::validation(format!("invalid paging cursor {after:?}")))?
+            }
+        };
+        let data = lock(&self.data);
+        let empty = BTreeMap::new();
+        let records = data.records.get(&object).unwrap_or(&empty);
+        let mut matched = Vec::new();
+        for (id, stored) in records {
+            let values = with_system_properties(object, *id, stored);
+            if matches_groups(&search, &values)? {
+                matched.push((*id, stored));
+            }
+        }
+        let total = matched.len();
+        let requested = (!search.properties.is_empty()).then_some(search.properties.as_slice());
+        let results: Vec<SimplePublicObject> = matched
+            .iter()
+            .skip(offset)
+            .take(limit as usize)
+            .map(|(id, stored)| render(object, *id, stored, requested, None, &data))
+            .collect();
+        let next = offset + results.len();
+        let paging =
+            (next < total).then(|| Paging { next: Some(NextPage { after: next.to_string(), link: None }) });
+        Ok(Outcome::ok(SearchResponse { total: total as u64, results, paging }))
+    }
+
+    fn get(&self, object: ObjectType, id: &str, query: &[(String, String)]) -> Result<Outcome, Failure> {
+        let data = lock(&self.data);
+        let (id, stored) = find(&data, object, id, query)?;
+        let properties = query_list(query, "properties");
+        let requested = (!properties.is_empty()).then_some(properties.as_slice());
+        let associations = query_list(query, "associations");
+        let associations = (!associations.is_empty()).then_some(associations.as_slice());
+        Ok(Outcome::ok(render(object, id, stored, requested, associations, &data)))
+    }
+
+    fn update(
+        &self,
+        object: ObjectType,
+        id: &str,
+        query: &[(String, String)],
+        body: &[u8],
+        seq: usize,
+        now: Timestamp,
+    ) -> Result<Outcome, Failure> {
+        let input = serde_json::from_slice::<SimplePublicObjectInput>(body);
+        let mut data = lock(&self.data);
+        let found = find(&data, object, id, query).map(|(id, _)| id);
+        let write =
+            |data: &mut Data, id: Option<u64>, properties: BTreeMap<String, String>, applied: bool| {
+                data.writes.push(Write { seq, at: now, object, id, properties, applied });
+            };
+        let input = match input {
+            Ok(input) => input,
+            Err(err) => {
+                write(&mut data, found.as_ref().ok().copied(), BTreeMap::new(), false);
+                return Err(Failure::validation(format!("Property values were not valid: {err}")));
+            }
+        };
+        let id = match found {
+            Ok(id) => id,
+            Err(failure) => {
+                write(&mut data, None, input.properties, false);
+                return Err(failure);
+            }
+        };
+        if let Some(name) = input.properties.keys().find(|name| is_read_only(object, name)) {
+            let message = format!("Property \"{name}\" is a read only property; its value cannot be set.");
+            write(&mut data, Some(id), input.properties.clone(), false);
+            return Err(Failure {
+                context: Some(("propertyName", name.clone())),
+                ..Failure::validation(message)
+            });
+        }
+        if object == ObjectType::Contact
+            && let Some(email) = input.properties.get("email")
+            && let Some(other) = data.records.get(&object).and_then(|records| {
+                records.iter().find(|(other, stored)| {
+                    **other != id
+                        && stored.properties.get("email").is_some_and(|e| e.eq_ignore_ascii_case(email))
+                })
+            })
+        {
+            let message = format!("Contact already exists. Existing ID: {}", other.0);
+            write(&mut data, Some(id), input.properties.clone(), false);
+            return Err(Failure { status: 409, category: "CONFLICT", message, context: None });
+        }
+        write(&mut data, Some(id), input.properties.clone(), true);
+        let Some(stored) = data.records.get_mut(&object).and_then(|records| records.get_mut(&id)) else {
+            return Err(Failure::not_found(&id.to_string()));
+        };
+        for (name, value) in &input.properties {
+            // HubSpot clears a property set to the empty string.
+            if value.is_empty() {
+                stored.properties.remove(name);
+            } else {
+                stored.properties.insert(name.clone(), value.clone());
+            }
+        }
+        stored.updated_at = now;
+        let names: Vec<String> = input.properties.keys().cloned().collect();
+        let stored = stored.clone();
+        Ok(Outcome::ok(render(object, id, &stored, Some(&names), None, &data)))
+    }
+
+    fn record_write(
+        &self,
+        seq: usize,
+        at: Timestamp,
+        object: ObjectType,
+        id: Option<&str>,
+        body: &[u8],
+        applied: bool,
+    ) {
+        let properties = serde_json::from_slice::<SimplePublicObjectInput>(body)
+            .map(|input| input.properties)
+            .unwrap_or_default();
+        let mut data = lock(&self.data);
+        let id = id
+            .and_then(|id| id.parse().ok())
+            .filter(|id| data.records.get(&object).is_some_and(|records| records.contains_key(id)));
+        data.writes.push(Write { seq, at, object, id, properties, applied });
+    }
+}
+
+/// The body as JSON, or as text when it is not JSON, or nothing when empty.
+pub(super) fn parse_body(body: &[u8]) -> Option<serde_json::Value> {
+    if body.is_empty() {
+        return None;
+    }
+    Some(
+        serde_json::from_slice(body)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(body).into_owned())),
+    )
+}
+
+/// The record a path segment names: an id, or with `idProperty`, the value of
+/// that property (`idProperty=email` for contacts).
+fn find<'d>(
+    data: &'d Data,
+    object: ObjectType,
+    segment: &str,
+    query: &[(String, String)],
+) -> Result<(u64, &'d Stored), Failure> {
+    let records = data.records.get(&object).ok_or_else(|| Failure::not_found(segment))?;
+    let id_property = query.iter().find(|(key, _)| key == "idProperty").map(|(_, value)| value.as_str());
+    match id_property {
+        None | Some("hs_object_id") => {
+            let id: u64 = segment.parse().map_err(|_| Failure::not_found(segment))?;
+            records.get(&id).map(|stored| (id, stored)).ok_or_else(|| Failure::not_found(segment))
+        }
+        Some(property) => records
+            .iter()
+            .find(|(_, stored)| {
+                stored.properties.get(property).is_some_and(|v| v.eq_ignore_ascii_case(segment))
+            })
+            .map(|(id, stored)| (*id, stored))
+            .ok_or_else(|| Failure::not_found(segment)),
+    }
+}
+
+/// A record's values plus the ones HubSpot computes.
+fn with_system_properties(object: ObjectType, id: u64, stored: &Stored) -> BTreeMap<String, String> {
+    let mut values = stored.properties.clone();
+    values.insert("hs_object_id".to_owned(), id.to_string());
+    values.insert("createdate".to_owned(), hubspot_time(stored.created_at));
+    let modified = match object {
+        ObjectType::Contact => "lastmodifieddate",
+        _ => "hs_lastmodifieddate",
+    };
+    values.insert(modified.to_owned(), hubspot_time(stored.updated_at));
+    values
+}
+
+/// Properties only HubSpot sets.
+fn is_read_only(object: ObjectType, name: &str) -> bool {
+    matches!(name, "hs_object_id" | "createdate")
+        || name
+            == match object {
+                ObjectType::Contact => "lastmodifieddate",
+                _ => "hs_lastmodifieddate",
+            }
+}
+
+/// The properties HubSpot returns when none are asked for.
+fn default_properties(object: ObjectType) -> &'static [&'static str] {
+    match object {
+        ObjectType::Contact => {
+            &["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"]
+        }
+        ObjectType::Ticket => &[
+            "content",
+            "createdate",
+            "hs_lastmodifieddate",
+            "hs_object_id",
+            "hs_pipeline",
+            "hs_pipeline_stage",
+            "hs_ticket_category",
+            "hs_ticket_priority",
+            "subject",
+        ],
+        ObjectType::Company => &["createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"],
+    }
+}
+
+/// The plural name of an object type in paths and association maps.
+fn plural(object: ObjectType) -> &'static str {
+    match object {
+        ObjectType::Contact => "contacts",
+        ObjectType::Ticket => "tickets",
+        ObjectType::Company => "companies",
+    }
+}
+
+/// A stored record as HubSpot sends it.
+fn render(
+    object: ObjectType,
+    id: u64,
+    stored: &Stored,
+    requested: Option<&[String]>,
+    associations: Option<&[String]>,
+    data: &Data,
+) -> SimplePublicObject {
+    let values = with_system_properties(object, id, stored);
+    let names: Vec<&str> = match requested {
+        Some(names) => names.iter().map(String::as_str).collect(),
+        None => default_properties(object).to_vec(),
+    };
+    // The spec types every value as a string: a property without a value is left out, not sent as null.
+    let properties = names
+        .into_iter()
+        .filter_map(|name| values.get(name).map(|value| (name.to_owned(), Some(value.clone()))))
+        .collect();
+    let associations = associations.map(|wanted| {
+        wanted
+            .iter()
+            .filter_map(|name| {
+                let to = match name.as_str() {
+                    "contacts" | "contact" => ObjectType::Contact,
+                    "tickets" | "ticket" => ObjectType::Ticket,
+                    "companies" | "company" => ObjectType::Company,
+                    _ => return None,
+                };
+                let results: Vec<AssociatedId> = data
+                    .associations
+                    .range((object, id, to, 0)..=(object, id, to, u64::MAX))
+                    .map(|(_, _, _, other)| AssociatedId {
+                        id: other.to_string(),
+                        kind: format!("{}_to_{}", object.as_str(), to.as_str()),
+                    })
+                    .collect();
+                (!results.is_empty()).then(|| {
+                    (plural(to).to_owned(), CollectionResponseAssociatedId { results, paging: None })
+                })
+            })
+            .collect()
+    });
+    SimplePublicObject {
+        id: id.to_string(),
+        properties,
+        created_at: hubspot_time(stored.created_at),
+        updated_at: hubspot_time(stored.updated_at),
+        archived: false,
+        associations,
+    }
+}
+
+/// Whether `values` satisfy the search's filter groups (ORed groups of ANDed
+/// filters; no groups matches everything).
+fn matches_groups(
+    search: &PublicObjectSearchRequest,
+    values: &BTreeMap<String, String>,
+) -> Result<bool, Failure> {
+    if search.filter_groups.is_empty() {
+        return Ok(true);
+    }
+    for group in &search.filter_groups {
+        let mut all = true;
+        for filter in &group.filters {
+            let value = values.get(&filter.property_name).map(String::as_str);
+            let wanted = filter.value.as_deref();
+            let list = filter.values.as_deref().unwrap_or_default();
+            let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+            let holds = match filter.operator.as_str() {
+                "EQ" => value.zip(wanted).is_some_and(|(v, w)| eq(v, w)),
+                "NEQ" => !value.zip(wanted).is_some_and(|(v, w)| eq(v, w)),
+                "IN" => value.is_some_and(|v| list.iter().any(|w| eq(v, w))),
+                "NOT_IN" => !value.is_some_and(|v| list.iter().any(|w| eq(v, w))),
+                "HAS_PROPERTY" => value.is_some(),
+                "NOT_HAS_PROPERTY" => value.is_none(),
+                "CONTAINS_TOKEN" => value.zip(wanted).is_some_and(|(v, w)| {
+                    let token = w.trim_matches('*').to_lowercase();
+                    v.to_lowercase()
+                        .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.')
+                        .any(|t| t == token)
+                }),
+                other => {
+                    return Err(Failure::validation(format!(
+                        "operator {other} is not supported by the mock CRM; use EQ, NEQ, IN, NOT_IN, \
+                         HAS_PROPERTY, NOT_HAS_PROPERTY or CONTAINS_TOKEN"
+                    )));
+                }
+            };
+            if !holds {
+                all = false;
+                break;
+            }
+        }
+        if all {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

@@ -1,0 +1,301 @@
+//! The mock transactional-email service: captures each send, by recipient, with the link inside it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use url::Url;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use super::crm::parse_body;
+use super::{
+    Core, Endpoint, Fault, FaultKind, MockOptions, RecordedRequest, error_response, fault_response,
+    hubspot_response, hubspot_time, lock, query_pairs, unauthorized,
+};
+use crate::crm::wire::{EmailSendStatusView, SingleSendRequest};
+
+/// The path of HubSpot's transactional single-send v3.
+pub const SEND_PATH: &str = "/marketing/v3/transactional/single-email/send";
+
+/// The custom property the reference agent puts its link in; links in any
+/// other custom property are found too, so external agents need not use it.
+pub const LINK_PROPERTY: &str = "verification_link";
+
+/// One mail the service accepted.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CapturedMail {
+    /// Its place among all captured mails, from 0.
+    pub index: usize,
+    /// When it was sent, by the mock's clock.
+    pub at: Timestamp,
+    /// The recipient, as sent.
+    pub to: String,
+    /// The sender, if given.
+    pub from: Option<String>,
+    /// The transactional template.
+    pub email_id: i64,
+    /// The idempotency key, if given.
+    pub send_id: Option<String>,
+    /// Template values from the contact.
+    pub contact_properties: BTreeMap<String, String>,
+    /// Template values from the sender, where a verification link lives.
+    pub custom_properties: BTreeMap<String, serde_json::Value>,
+    /// The mail as the recipient would read it.
+    pub text: String,
+    /// The first http(s) link in it, if any: the verification link.
+    pub link: Option<Url>,
+    /// The send's status id.
+    pub status_id: String,
+}
+
+#[derive(Debug)]
+struct Inner {
+    core: Core,
+    mails: Mutex<Vec<CapturedMail>>,
+}
+
+/// The mock mail service. Cheap to clone; clones share the server and mails.
+#[derive(Clone, Debug)]
+pub struct MockMail {
+    inner: Arc<Inner>,
+    server: Arc<MockServer>,
+}
+
+impl MockMail {
+    /// Starts the mock mail service on `listener` or on a free loopback port.
+    pub async fn start(
+        options: MockOptions,
+        listener: Option<std::net::TcpListener>,
+    ) -> std::io::Result<MockMail> {
+        let inner = Arc::new(Inner { core: Core::new(options), mails: Mutex::default() });
+        let server = match listener {
+            Some(listener) => MockServer::builder().listener(listener).start().await,
+            None => MockServer::builder().start().await,
+        };
+        Mock::given(any()).respond_with(Responder(inner.clone())).mount(&server).await;
+        Ok(MockMail { inner, server: Arc::new(server) })
+    }
+
+    /// Where the service listens, e.g. `http://127.0.0.1:41235`.
+    pub fn base_url(&self) -> Url {
+        Url::parse(&self.server.uri()).unwrap_or_else(|_| unreachable!("wiremock serves a valid URI"))
+    }
+
+    /// The bearer token the service accepts.
+    pub fn token(&self) -> &str {
+        &self.inner.core.token
+    }
+
+    /// Makes `fault` strike the calls it names.
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.inner.core.faults).add(fault);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        lock(&self.inner.core.faults).clear();
+    }
+
+    /// Every request received so far, in order of arrival.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.inner.core.log()
+    }
+
+    /// Every mail captured, in order.
+    pub fn all(&self) -> Vec<CapturedMail> {
+        lock(&self.inner.mails).clone()
+    }
+
+    /// The mails sent to `address` (compared without case), in order.
+    pub fn mailbox(&self, address: &str) -> Vec<CapturedMail> {
+        let address = address.trim();
+        lock(&self.inner.mails)
+            .iter()
+            .filter(|mail| mail.to.trim().eq_ignore_ascii_case(address))
+            .cloned()
+            .collect()
+    }
+
+    /// The link in the latest mail to `address`.
+    pub fn latest_link(&self, address: &str) -> Option<Url> {
+        self.mailbox(address).into_iter().rev().find_map(|mail| mail.link)
+    }
+}
+
+struct Responder(Arc<Inner>);
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.handle(request)
+    }
+}
+
+impl Inner {
+    fn handle(&self, request: &Request) -> ResponseTemplate {
+        let (served, correlation_id) = self.core.correlation_id();
+        let now = self.core.clock.now();
+        let method = request.method.as_str().to_owned();
+        let path = request.url.path().to_owned();
+        let routed = method == "POST" && path.trim_end_matches('/') == SEND_PATH;
+        let mut entry = RecordedRequest {
+            seq: served,
+            at: now,
+            method,
+            path,
+            query: query_pairs(request),
+            body: parse_body(&request.body),
+            endpoint: routed.then_some(Endpoint::SendMail),
+            status: 0,
+            fault: None,
+            correlation_id: correlation_id.clone(),
+        };
+        let response = if !self.core.authorized(request) {
+            entry.status = 401;
+            unauthorized(&correlation_id, served)
+        } else if !routed {
+            entry.status = 404;
+            error_response(
+                404,
+                "OBJECT_NOT_FOUND",
+                format!(
+                    "Unable to route {} {}: the mock mail service serves {SEND_PATH} only.",
+                    entry.method, entry.path
+                ),
+                &correlation_id,
+                served,
+                None,
+            )
+        } else {
+            let fault = lock(&self.core.faults).strike(Endpoint::SendMail);
+            match fault {
+                // A delayed send is still sent; every other fault loses it.
+                None | Some(FaultKind::Delay(_)) => {
+                    let result = self.send(&request.body, now, served);
+                    let (status, body) = match result {
+                        Ok(view) => (200, serde_json::to_value(view).unwrap_or_default()),
+                        Err(message) => (
+                            400,
+                            serde_json::json!({
+                                "status": "error", "message": message, "correlationId": correlation_id,
+                                "category": "VALIDATION_ERROR",
+                            }),
+                        ),
+                    };
+                    entry.status = status;
+                    match fault {
+                        Some(kind) => {
+                            entry.fault = Some(kind.clone());
+                            fault_response(&kind, &correlation_id, served, || (status, body))
+                        }
+                        None => hubspot_response(status, &correlation_id, served).set_body_json(body),
+                    }
+                }
+                Some(kind) => {
+                    entry.fault = Some(kind.clone());
+                    entry.status = match kind {
+                        FaultKind::Status(code) => code,
+                        FaultKind::Timeout => 504,
+                        FaultKind::RateLimited { .. } => 429,
+                        _ => 200,
+                    };
+                    let would_be =
+                        || (200, serde_json::to_value(status_view(served, now)).unwrap_or_default());
+                    fault_response(&kind, &correlation_id, served, would_be)
+                }
+            }
+        };
+        tracing::info!(
+            target: "leakproof::mocks::mail",
+            method = %entry.method, path = %entry.path, status = entry.status,
+            fault = entry.fault.as_ref().map(ToString::to_string).unwrap_or_default(),
+            "mail request"
+        );
+        self.core.record(entry);
+        response
+    }
+
+    /// Captures a send; a repeated `sendId` returns the first send's status
+    /// without sending again, as HubSpot's idempotency key promises.
+    fn send(&self, body: &[u8], now: Timestamp, served: usize) -> Result<EmailSendStatusView, String> {
+        let send: SingleSendRequest =
+            serde_json::from_slice(body).map_err(|err| format!("Invalid input JSON: {err}"))?;
+        let to = send.message.to.trim();
+        if to.is_empty() || !to.contains('@') {
+            return Err(format!("message.to {:?} is not an email address", send.message.to));
+        }
+        let mut mails = lock(&self.mails);
+        if let Some(send_id) = &send.message.send_id
+            && let Some(first) = mails.iter().find(|mail| mail.send_id.as_ref() == Some(send_id))
+        {
+            return Ok(EmailSendStatusView {
+                status_id: first.status_id.clone(),
+                ..status_view(first.index, now)
+            });
+        }
+        let view = status_view(served, now);
+        let custom_properties = send.custom_properties.unwrap_or_default();
+        let contact_properties = send.contact_properties.unwrap_or_default();
+        let link = find_link(&custom_properties);
+        let text = render_text(send.email_id, &contact_properties, &custom_properties);
+        let index = mails.len();
+        mails.push(CapturedMail {
+            index,
+            at: now,
+            to: send.message.to.clone(),
+            from: send.message.from.clone(),
+            email_id: send.email_id,
+            send_id: send.message.send_id.clone(),
+            contact_properties,
+            custom_properties,
+            text,
+            link,
+            status_id: view.status_id.clone(),
+        });
+        Ok(view)
+    }
+}
+
+fn status_view(served: usize, now: Timestamp) -> EmailSendStatusView {
+    EmailSendStatusView {
+        status_id: format!("00000000-0000-4000-9000-{:012x}", served + 1),
+        status: "PENDING".to_owned(),
+        requested_at: Some(hubspot_time(now)),
+        send_result: None,
+    }
+}
+
+/// The verification link in a send's custom properties: the `verification_link`
+/// value if it is a link, else the first http(s) URL in any value.
+fn find_link(custom: &BTreeMap<String, serde_json::Value>) -> Option<Url> {
+    let preferred = custom.get(LINK_PROPERTY).into_iter();
+    let others = custom.iter().filter(|(key, _)| key.as_str() != LINK_PROPERTY).map(|(_, value)| value);
+    preferred.chain(others).find_map(|value| match value {
+        serde_json::Value::String(text) => first_url(text),
+        other => first_url(&other.to_string()),
+    })
+}
+
+fn first_url(text: &str) -> Option<Url> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '(' | ')'))
+        .filter(|word| word.starts_with("http://") || word.starts_with("https://"))
+        .find_map(|word| Url::parse(word.trim_end_matches(['.', ',', ';'])).ok())
+}
+
+/// The mail as its template would render it: what a person sees.
+fn render_text(
+    email_id: i64,
+    contact: &BTreeMap<String, String>,
+    custom: &BTreeMap<String, serde_json::Value>,
+) -> String {
+    let mut text = format!("[transactional email {email_id}]\n");
+    for (key, value) in contact.iter() {
+        text.push_str(&format!("{key}: {value}\n"));
+    }
+    for (key, value) in custom {
+        let value = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+        text.push_str(&format!("{key}: {value}\n"));
+    }
+    text
+}

@@ -1,0 +1,300 @@
+//! Mock HubSpot CRM and mail servers on wiremock, seeded from fixtures, recording every request.
+//!
+//! [`MockCrm`] speaks HubSpot CRM v3 (search, get with properties and
+//! associations, PATCH) and [`MockMail`] the transactional single-send v3,
+//! each checking the bearer token, answering with HubSpot's headers and error
+//! bodies, and keeping a log of every request for the harness's oracle.
+//! [`Fault`]s make an endpoint fail for the first N calls or always.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use leakproof::fixtures::Fixtures;
+//! use leakproof::mocks::{Endpoint, Fault, FaultKind, Mocks};
+//!
+//! let mocks = Mocks::start(Fixtures::default()).await.unwrap();
+//! mocks.crm.inject(Fault::first(1, Endpoint::Search, FaultKind::Status(503)));
+//! println!("CRM at {}, mail at {}", mocks.crm.base_url(), mocks.mail.base_url());
+//! # }
+//! ```
+
+mod crm;
+mod fault;
+mod mail;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use wiremock::{Request, ResponseTemplate};
+
+pub use crm::{MockCrm, Write};
+pub use fault::{Endpoint, Fault, FaultKind, RateLimitPolicy, Times};
+pub use mail::{CapturedMail, MockMail};
+
+use crate::clock::{Clock, SystemClock};
+use crate::crm::wire::ErrorBody;
+use crate::fixtures::Fixtures;
+use fault::FaultPlan;
+
+/// The bearer token the mocks accept unless told otherwise: shaped like a
+/// HubSpot private-app token, so clients that check the shape accept it.
+pub const DEFAULT_TOKEN: &str = "pat-na1-00000000-0000-4000-8000-000000000000";
+
+/// How long a `timeout` fault keeps the client waiting: longer than any
+/// client timeout worth having.
+const TIMEOUT_DELAY: Duration = Duration::from_secs(3600);
+
+/// Both mocks, started together on loopback.
+#[derive(Clone, Debug)]
+pub struct Mocks {
+    /// The CRM.
+    pub crm: MockCrm,
+    /// The mail service.
+    pub mail: MockMail,
+}
+
+impl Mocks {
+    /// Starts both mocks on free loopback ports, seeded from `fixtures`, with
+    /// the system clock and [`DEFAULT_TOKEN`].
+    pub async fn start(fixtures: Fixtures) -> std::io::Result<Mocks> {
+        Mocks::start_with(fixtures, MockOptions::default()).await
+    }
+
+    /// Starts both mocks with `options`.
+    pub async fn start_with(fixtures: Fixtures, options: MockOptions) -> std::io::Result<Mocks> {
+        let crm = MockCrm::start(&fixtures, options.clone(), None).await?;
+        let mail = MockMail::start(options, None).await?;
+        Ok(Mocks { crm, mail })
+    }
+}
+
+/// How the mocks run.
+#[derive(Clone, Debug)]
+pub struct MockOptions {
+    /// The bearer token they accept.
+    pub token: String,
+    /// Where their timestamps come from.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        MockOptions { token: DEFAULT_TOKEN.to_owned(), clock: Arc::new(SystemClock) }
+    }
+}
+
+/// One request a mock received, and what it answered.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecordedRequest {
+    /// Its place in the order of arrival, from 0.
+    pub seq: usize,
+    /// When it arrived, by the mock's clock.
+    pub at: Timestamp,
+    /// `GET`, `POST`, `PATCH`, …
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The query pairs, in order, repeated keys kept.
+    pub query: Vec<(String, String)>,
+    /// The body, when it was JSON.
+    pub body: Option<serde_json::Value>,
+    /// The endpoint it was routed to, if any.
+    pub endpoint: Option<Endpoint>,
+    /// The status answered.
+    pub status: u16,
+    /// The fault that struck it, if any.
+    pub fault: Option<FaultKind>,
+    /// The correlation id answered with.
+    pub correlation_id: String,
+}
+
+/// What every mock shares: its token, clock, faults and log.
+#[derive(Debug)]
+struct Core {
+    token: String,
+    clock: Arc<dyn Clock>,
+    faults: Mutex<FaultPlan>,
+    log: Mutex<Vec<RecordedRequest>>,
+    requests: std::sync::atomic::AtomicUsize,
+}
+
+impl Core {
+    fn new(options: MockOptions) -> Core {
+        Core {
+            token: options.token,
+            clock: options.clock,
+            faults: Mutex::default(),
+            log: Mutex::default(),
+            requests: Default::default(),
+        }
+    }
+
+    /// A fresh correlation id: UUID-shaped, numbered, so runs are reproducible.
+    fn correlation_id(&self) -> (usize, String) {
+        let n = self.requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        (n, format!("00000000-0000-4000-8000-{:012x}", n + 1))
+    }
+
+    fn authorized(&self, request: &Request) -> bool {
+        request
+            .headers
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .is_some_and(|token| token == self.token)
+    }
+
+    fn record(&self, entry: RecordedRequest) {
+        lock(&self.log).push(entry);
+    }
+
+    fn log(&self) -> Vec<RecordedRequest> {
+        let mut log = lock(&self.log).clone();
+        log.sort_by_key(|entry| entry.seq);
+        log
+    }
+}
+
+/// Locks `mutex`, even after a panic elsewhere: the mocks' state is only ever
+/// replaced whole under the lock, so a poisoned lock still holds a consistent
+/// value, and a test double must keep answering to report what went wrong.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A response with HubSpot's headers: JSON content type, correlation id and
+/// the private-app rate-limit headers.
+fn hubspot_response(status: u16, correlation_id: &str, served: usize) -> ResponseTemplate {
+    let daily_remaining = 250_000usize.saturating_sub(served + 1);
+    let burst_remaining = 190usize.saturating_sub((served % 190) + 1);
+    ResponseTemplate::new(status)
+        .insert_header("content-type", "application/json;charset=utf-8")
+        .insert_header("x-hubspot-correlation-id", correlation_id)
+        .insert_header("x-hubspot-ratelimit-daily", "250000")
+        .insert_header("x-hubspot-ratelimit-daily-remaining", daily_remaining.to_string().as_str())
+        .insert_header("x-hubspot-ratelimit-interval-milliseconds", "10000")
+        .insert_header("x-hubspot-ratelimit-max", "190")
+        .insert_header("x-hubspot-ratelimit-remaining", burst_remaining.to_string().as_str())
+        .insert_header("x-hubspot-ratelimit-secondly", "19")
+        .insert_header("x-hubspot-ratelimit-secondly-remaining", "18")
+}
+
+/// HubSpot's error body as a response.
+fn error_response(
+    status: u16,
+    category: &str,
+    message: impl Into<String>,
+    correlation_id: &str,
+    served: usize,
+    context: Option<(&str, &str)>,
+) -> ResponseTemplate {
+    let body = ErrorBody {
+        status: Some("error".to_owned()),
+        message: message.into(),
+        correlation_id: correlation_id.to_owned(),
+        category: category.to_owned(),
+        context: context.map(|(key, value)| [(key.to_owned(), vec![value.to_owned()])].into()),
+        error_type: None,
+        policy_name: None,
+    };
+    hubspot_response(status, correlation_id, served).set_body_json(body)
+}
+
+/// The 401 HubSpot sends without valid credentials, word for word.
+fn unauthorized(correlation_id: &str, served: usize) -> ResponseTemplate {
+    error_response(
+        401,
+        "INVALID_AUTHENTICATION",
+        "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find \
+         more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+        correlation_id,
+        served,
+        None,
+    )
+}
+
+/// The response a fault gives instead of (or, for a delay, after) the real one.
+///
+/// `real` is the JSON body the request would have had, for truncation.
+fn fault_response(
+    kind: &FaultKind,
+    correlation_id: &str,
+    served: usize,
+    real: impl FnOnce() -> (u16, serde_json::Value),
+) -> ResponseTemplate {
+    match kind {
+        FaultKind::Status(code) => {
+            let category = match code {
+                400 => "VALIDATION_ERROR",
+                401 => "INVALID_AUTHENTICATION",
+                403 => "MISSING_SCOPES",
+                404 => "OBJECT_NOT_FOUND",
+                409 => "CONFLICT",
+                429 => "RATE_LIMITS",
+                _ => "INTERNAL_ERROR",
+            };
+            error_response(
+                *code,
+                category,
+                format!("injected fault: status {code}"),
+                correlation_id,
+                served,
+                None,
+            )
+        }
+        FaultKind::Delay(delay) => {
+            let (status, body) = real();
+            hubspot_response(status, correlation_id, served).set_body_json(body).set_delay(*delay)
+        }
+        FaultKind::Timeout => hubspot_response(504, correlation_id, served).set_delay(TIMEOUT_DELAY),
+        FaultKind::Malformed => hubspot_response(200, correlation_id, served)
+            .set_body_raw("<html><body>502 Bad Gateway</body></html>", "application/json;charset=utf-8"),
+        FaultKind::Truncated => {
+            let (_, body) = real();
+            let text = body.to_string();
+            let cut = text.char_indices().map(|(i, _)| i).nth(text.chars().count() / 2).unwrap_or(0);
+            hubspot_response(200, correlation_id, served)
+                .set_body_raw(text[..cut].to_owned(), "application/json;charset=utf-8")
+        }
+        FaultKind::RateLimited { retry_after, policy } => {
+            let body = serde_json::json!({
+                "status": "error",
+                "message": policy.message(),
+                "errorType": "RATE_LIMIT",
+                "correlationId": correlation_id,
+                "policyName": policy.as_str(),
+                "groupName": "publicapi:private-app:leakproof-mock",
+            });
+            let response = hubspot_response(429, correlation_id, served).set_body_json(body);
+            match retry_after {
+                Some(seconds) => response.insert_header("retry-after", seconds.to_string().as_str()),
+                None => response,
+            }
+        }
+    }
+}
+
+/// The query pairs of `request`, in order.
+fn query_pairs(request: &Request) -> Vec<(String, String)> {
+    request.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+/// Every value of query parameter `name`, whether repeated
+/// (`properties=a&properties=b`, as the official clients send) or
+/// comma-separated (`properties=a,b`, as HubSpot's docs show).
+fn query_list(query: &[(String, String)], name: &str) -> Vec<String> {
+    query
+        .iter()
+        .filter(|(key, _)| key == name)
+        .flat_map(|(_, value)| value.split(','))
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// HubSpot's timestamp format: ISO 8601, milliseconds, `Z`.
+fn hubspot_time(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}

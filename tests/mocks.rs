@@ -1,0 +1,508 @@
+//! The mock CRM and mail servers over real HTTP: HubSpot's wire format (validated against
+//! HubSpot's own OpenAPI schemas), state changes, the request log, and every fault kind.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use leakproof::ContactId;
+use leakproof::config::ObjectType;
+use leakproof::fixtures::{Contact, Fixtures, Record, RecordId};
+use leakproof::mocks::{DEFAULT_TOKEN, Endpoint, Fault, FaultKind, Mocks, RateLimitPolicy};
+use serde_json::{Value, json};
+
+/// HubSpot's specs, as copied into the shared reference folder.
+fn spec(file: &str) -> Value {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/hubspot").join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("failed to read {}: {err}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A validator for `#/components/schemas/{name}` of a spec.
+///
+/// One node is read as HubSpot documents it rather than as the generated spec
+/// types it: `customProperties` values are `{"type": "object", "properties": {}}`
+/// in the spec, a code generator's way of saying "any value"; HubSpot's docs send
+/// strings (`{"item_1": "something"}`, shown in templates as `{{ custom.NAME }}`).
+fn schema(file: &str, name: &str) -> jsonschema::Validator {
+    let mut spec = spec(file);
+    if let Some(custom) =
+        spec.pointer_mut("/components/schemas/PublicSingleSendRequestEgg/properties/customProperties")
+    {
+        custom["additionalProperties"] = json!({});
+    }
+    let root = json!({ "$ref": format!("#/components/schemas/{name}"), "components": spec["components"] });
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap_or_else(|err| panic!("schema {name}: {err}"))
+}
+
+const CONTACTS: &str = "crm-contacts-v3.json";
+const MAIL: &str = "marketing-transactional-single-send-v3.json";
+
+fn assert_schema(file: &str, name: &str, instance: &Value) {
+    let validator = schema(file, name);
+    let errors: Vec<String> =
+        validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{name} does not validate: {errors:#?}\n{instance:#}");
+}
+
+fn fixtures() -> Fixtures {
+    let contact =
+        |id: u64, email: &str, props: &[(&str, &str)], tickets: &[u64], companies: &[u64]| Contact {
+            id: ContactId(id),
+            email: email.to_owned(),
+            properties: props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            tickets: tickets.iter().copied().map(RecordId).collect(),
+            companies: companies.iter().copied().map(RecordId).collect(),
+        };
+    let record = |id: u64, props: &[(&str, &str)]| Record {
+        id: RecordId(id),
+        properties: props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    };
+    Fixtures {
+        contacts: vec![
+            contact(
+                101,
+                "ada@example.com",
+                &[("firstname", "Ada"), ("phone", "+44 20 7946 0101"), ("city", "Bristol KX7Q")],
+                &[9001, 9002],
+                &[5001],
+            ),
+            contact(
+                102,
+                "bob@example.org",
+                &[("firstname", "Bob"), ("phone", "+47 22 00 0102")],
+                &[],
+                &[5001],
+            ),
+        ],
+        tickets: vec![
+            record(9001, &[("subject", "Broken zip (ref T1)"), ("hs_pipeline_stage", "waiting on us")]),
+            record(9002, &[("subject", "Refund (ref T2)")]),
+        ],
+        companies: vec![record(5001, &[("name", "Kestrel Ltd"), ("domain", "kestrel.example")])],
+        visitors: Default::default(),
+    }
+}
+
+/// One HTTP client for the whole file.
+fn http() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap())
+}
+
+async fn call(
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut request = http().request(method, url).bearer_auth(DEFAULT_TOKEN);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap())
+}
+
+fn json_of(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"))
+}
+
+fn search_body(email: &str) -> Value {
+    json!({
+        "filterGroups": [{ "filters": [{ "propertyName": "email", "operator": "EQ", "value": email }] }],
+        "properties": ["email", "firstname", "phone"],
+        "sorts": [],
+        "limit": 2,
+        "after": "0",
+    })
+}
+
+#[tokio::test]
+async fn search_finds_a_contact_by_email_and_misses_with_total_zero() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let url = format!("{}crm/v3/objects/contacts/search", mocks.crm.base_url());
+
+    let body = search_body("ADA@Example.com");
+    assert_schema(CONTACTS, "PublicObjectSearchRequest", &body);
+    let (status, headers, text) = call(reqwest::Method::POST, url.clone(), Some(body)).await;
+    assert_eq!(status, 200, "{text}");
+    let found = json_of(&text);
+    assert_schema(CONTACTS, "CollectionResponseWithTotalSimplePublicObject", &found);
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["results"][0]["id"], "101");
+    assert_eq!(found["results"][0]["properties"]["phone"], "+44 20 7946 0101");
+    assert_eq!(found["results"][0]["properties"]["email"], "ada@example.com");
+    assert!(headers["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert_eq!(headers["x-hubspot-ratelimit-max"], "190");
+
+    let (status, _, text) = call(reqwest::Method::POST, url, Some(search_body("nobody@example.com"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(json_of(&text), json!({ "total": 0, "results": [] }));
+}
+
+#[tokio::test]
+async fn search_pages_with_after_and_rejects_an_oversized_limit() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let url = format!("{}crm/v3/objects/contacts/search", mocks.crm.base_url());
+    let (_, _, text) = call(reqwest::Method::POST, url.clone(), Some(json!({ "limit": 1 }))).await;
+    let page = json_of(&text);
+    assert_schema(CONTACTS, "CollectionResponseWithTotalSimplePublicObject", &page);
+    assert_eq!((page["total"].clone(), page["results"][0]["id"].clone()), (json!(2), json!("101")));
+    assert_eq!(page["paging"]["next"]["after"], "1");
+    let (_, _, text) =
+        call(reqwest::Method::POST, url.clone(), Some(json!({ "limit": 1, "after": "1" }))).await;
+    let page = json_of(&text);
+    assert_eq!(page["results"][0]["id"], "102");
+    assert!(page.get("paging").is_none(), "no paging on the last page: {page}");
+
+    let (status, _, text) = call(reqwest::Method::POST, url, Some(json!({ "limit": 201 }))).await;
+    assert_eq!(status, 400);
+    assert_schema(CONTACTS, "Error", &json_of(&text));
+    assert_eq!(json_of(&text)["category"], "VALIDATION_ERROR");
+}
+
+#[tokio::test]
+async fn get_reads_properties_repeated_or_comma_separated_and_by_email() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let base = mocks.crm.base_url();
+    for query in ["properties=firstname&properties=phone", "properties=firstname,phone"] {
+        let (status, _, text) =
+            call(reqwest::Method::GET, format!("{base}crm/v3/objects/contacts/101?{query}"), None).await;
+        assert_eq!(status, 200, "{text}");
+        let record = json_of(&text);
+        assert_schema(CONTACTS, "SimplePublicObjectWithAssociations", &record);
+        assert_eq!(
+            record["properties"],
+            json!({ "firstname": "Ada", "phone": "+44 20 7946 0101" }),
+            "{query}"
+        );
+    }
+    let url =
+        format!("{base}crm/v3/objects/contacts/bob%40example.org?idProperty=email&properties=firstname");
+    let (status, _, text) = call(reqwest::Method::GET, url, None).await;
+    assert_eq!((status, json_of(&text)["id"].clone()), (200, json!("102")));
+
+    // With no properties asked for, HubSpot's defaults; values nobody set are left out.
+    let (_, _, text) = call(reqwest::Method::GET, format!("{base}crm/v3/objects/contacts/102"), None).await;
+    let keys: Vec<String> = json_of(&text)["properties"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate"]);
+}
+
+#[tokio::test]
+async fn get_returns_associated_tickets_and_companies() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let url = format!("{}crm/v3/objects/contacts/101?associations=tickets,companies", mocks.crm.base_url());
+    let (_, _, text) = call(reqwest::Method::GET, url, None).await;
+    let record = json_of(&text);
+    assert_schema(CONTACTS, "SimplePublicObjectWithAssociations", &record);
+    assert_eq!(
+        record["associations"],
+        json!({
+            "tickets": { "results": [ { "id": "9001", "type": "contact_to_ticket" }, { "id": "9002", "type": "contact_to_ticket" } ] },
+            "companies": { "results": [ { "id": "5001", "type": "contact_to_company" } ] },
+        })
+    );
+    let url = format!(
+        "{}crm/v3/objects/companies/5001?associations=contacts&properties=name",
+        mocks.crm.base_url()
+    );
+    let (_, _, text) = call(reqwest::Method::GET, url, None).await;
+    let company = json_of(&text);
+    let ids: Vec<&str> = company["associations"]["contacts"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["101", "102"]);
+}
+
+#[tokio::test]
+async fn patch_changes_state_that_a_later_read_and_search_see() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let base = mocks.crm.base_url();
+    let body = json!({ "properties": { "phone": "+44 117 496 0999" } });
+    assert_schema(CONTACTS, "SimplePublicObjectInput", &body);
+    let (status, _, text) =
+        call(reqwest::Method::PATCH, format!("{base}crm/v3/objects/contacts/101"), Some(body)).await;
+    assert_eq!(status, 200, "{text}");
+    let updated = json_of(&text);
+    assert_schema(CONTACTS, "SimplePublicObject", &updated);
+    assert_eq!(updated["properties"]["phone"], "+44 117 496 0999");
+
+    let (_, _, text) =
+        call(reqwest::Method::GET, format!("{base}crm/v3/objects/contacts/101?properties=phone"), None).await;
+    assert_eq!(json_of(&text)["properties"]["phone"], "+44 117 496 0999");
+    assert_eq!(mocks.crm.record(ObjectType::Contact, 101).unwrap()["phone"], "+44 117 496 0999");
+
+    let writes = mocks.crm.writes();
+    assert_eq!(writes.len(), 1);
+    assert_eq!((writes[0].object, writes[0].id, writes[0].applied), (ObjectType::Contact, Some(101), true));
+    assert_eq!(writes[0].properties, BTreeMap::from([("phone".to_owned(), "+44 117 496 0999".to_owned())]));
+
+    // Tickets too; a read-only property and another contact's email are refused and not applied.
+    let (status, _, _) = call(
+        reqwest::Method::PATCH,
+        format!("{base}crm/v3/objects/tickets/9001"),
+        Some(json!({ "properties": { "hs_pipeline_stage": "closed" } })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(mocks.crm.record(ObjectType::Ticket, 9001).unwrap()["hs_pipeline_stage"], "closed");
+    let (status, _, text) = call(
+        reqwest::Method::PATCH,
+        format!("{base}crm/v3/objects/contacts/101"),
+        Some(json!({ "properties": { "hs_object_id": "7" } })),
+    )
+    .await;
+    assert_eq!(status, 400, "{text}");
+    let (status, _, text) = call(
+        reqwest::Method::PATCH,
+        format!("{base}crm/v3/objects/contacts/101"),
+        Some(json!({ "properties": { "email": "BOB@example.org" } })),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(json_of(&text)["category"], "CONFLICT");
+    assert_eq!(mocks.crm.writes().iter().filter(|w| w.applied).count(), 2);
+    assert_eq!(mocks.crm.record(ObjectType::Contact, 101).unwrap()["email"], "ada@example.com");
+}
+
+#[tokio::test]
+async fn errors_carry_hubspots_body_and_correlation_id() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let base = mocks.crm.base_url();
+
+    let (status, headers, text) =
+        call(reqwest::Method::GET, format!("{base}crm/v3/objects/contacts/999"), None).await;
+    let body = json_of(&text);
+    assert_eq!(status, 404);
+    assert_schema(CONTACTS, "Error", &body);
+    assert_eq!(body["category"], "OBJECT_NOT_FOUND");
+    assert_eq!(body["status"], "error");
+    assert_eq!(body["context"], json!({ "id": ["999"] }));
+    assert_eq!(headers["x-hubspot-correlation-id"].to_str().unwrap(), body["correlationId"]);
+
+    // Without the bearer token: 401 INVALID_AUTHENTICATION, nothing served.
+    let response = http().get(format!("{base}crm/v3/objects/contacts/101")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_schema(CONTACTS, "Error", &body);
+    assert_eq!(body["category"], "INVALID_AUTHENTICATION");
+    assert!(body.get("properties").is_none());
+    let wrong = http()
+        .get(format!("{base}crm/v3/objects/contacts/101"))
+        .bearer_auth("pat-na1-wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+
+    // A malformed PATCH body is a validation error, recorded as an unapplied write.
+    let response = http()
+        .patch(format!("{base}crm/v3/objects/contacts/101"))
+        .bearer_auth(DEFAULT_TOKEN)
+        .header("content-type", "application/json")
+        .body(r#"{"properties": {"phone": 42}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(mocks.crm.writes().last().map(|w| w.applied), Some(false));
+}
+
+#[tokio::test]
+async fn every_request_is_recorded_in_order() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let base = mocks.crm.base_url();
+    call(
+        reqwest::Method::POST,
+        format!("{base}crm/v3/objects/contacts/search"),
+        Some(search_body("ada@example.com")),
+    )
+    .await;
+    call(
+        reqwest::Method::GET,
+        format!("{base}crm/v3/objects/contacts/101?properties=phone&properties=city"),
+        None,
+    )
+    .await;
+    call(reqwest::Method::GET, format!("{base}nowhere"), None).await;
+    let log = mocks.crm.requests();
+    let summary: Vec<(String, String, Option<Endpoint>, u16)> =
+        log.iter().map(|r| (r.method.clone(), r.path.clone(), r.endpoint, r.status)).collect();
+    assert_eq!(
+        summary,
+        [
+            ("POST".into(), "/crm/v3/objects/contacts/search".into(), Some(Endpoint::Search), 200),
+            ("GET".into(), "/crm/v3/objects/contacts/101".into(), Some(Endpoint::GetContact), 200),
+            ("GET".into(), "/nowhere".into(), None, 404),
+        ]
+    );
+    assert_eq!(log[0].body.as_ref().unwrap()["filterGroups"][0]["filters"][0]["value"], "ada@example.com");
+    assert_eq!(
+        log[1].query,
+        [("properties".to_owned(), "phone".to_owned()), ("properties".to_owned(), "city".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn status_and_rate_limit_faults_strike_the_first_n_calls_then_heal() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let url = format!("{}crm/v3/objects/contacts/101?properties=phone", mocks.crm.base_url());
+    mocks.crm.inject(Fault::first(1, Endpoint::GetContact, FaultKind::Status(503)));
+    mocks.crm.inject(Fault::first(
+        1,
+        Endpoint::GetContact,
+        FaultKind::RateLimited { retry_after: Some(7), policy: RateLimitPolicy::Secondly },
+    ));
+
+    let (status, _, text) = call(reqwest::Method::GET, url.clone(), None).await;
+    assert_eq!(status, 503);
+    assert_schema(CONTACTS, "Error", &json_of(&text));
+
+    let (status, headers, text) = call(reqwest::Method::GET, url.clone(), None).await;
+    assert_eq!(status, 429);
+    assert_eq!(headers["retry-after"], "7");
+    let body = json_of(&text);
+    assert_eq!(body["policyName"], "SECONDLY");
+    assert_eq!(body["message"], "You have reached your secondly limit.");
+    assert_eq!(body["errorType"], "RATE_LIMIT");
+
+    let (status, _, text) = call(reqwest::Method::GET, url, None).await;
+    assert_eq!((status, json_of(&text)["properties"]["phone"].clone()), (200, json!("+44 20 7946 0101")));
+    let faults: Vec<Option<String>> =
+        mocks.crm.requests().iter().map(|r| r.fault.as_ref().map(ToString::to_string)).collect();
+    assert_eq!(faults, [Some("status 503".into()), Some("429 SECONDLY (Retry-After: 7)".into()), None]);
+}
+
+#[tokio::test]
+async fn malformed_and_truncated_bodies_and_faulted_writes_are_not_applied() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let base = mocks.crm.base_url();
+    mocks.crm.inject(Fault::first(1, Endpoint::Search, FaultKind::Malformed));
+    mocks.crm.inject(Fault::first(1, Endpoint::Search, FaultKind::Truncated));
+    mocks.crm.inject(Fault::always(Endpoint::UpdateContact, FaultKind::Truncated));
+
+    let url = format!("{base}crm/v3/objects/contacts/search");
+    let (status, _, text) =
+        call(reqwest::Method::POST, url.clone(), Some(search_body("ada@example.com"))).await;
+    assert_eq!(status, 200);
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "malformed: {text}");
+    let (status, _, text) = call(reqwest::Method::POST, url, Some(search_body("ada@example.com"))).await;
+    assert_eq!(status, 200);
+    assert!(text.starts_with("{\"") && serde_json::from_str::<Value>(&text).is_err(), "truncated: {text}");
+
+    let (_, _, text) = call(
+        reqwest::Method::PATCH,
+        format!("{base}crm/v3/objects/contacts/101"),
+        Some(json!({ "properties": { "phone": "+1 555 0100" } })),
+    )
+    .await;
+    assert!(serde_json::from_str::<Value>(&text).is_err());
+    assert_eq!(mocks.crm.record(ObjectType::Contact, 101).unwrap()["phone"], "+44 20 7946 0101");
+    let write = mocks.crm.writes().pop().unwrap();
+    assert_eq!((write.id, write.applied), (Some(101), false));
+}
+
+#[tokio::test]
+async fn delay_answers_late_and_timeout_never_answers_in_time() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let base = mocks.crm.base_url();
+    mocks.crm.inject(Fault::first(1, Endpoint::UpdateContact, FaultKind::Delay(Duration::from_millis(300))));
+    mocks.crm.inject(Fault::first(1, Endpoint::GetContact, FaultKind::Timeout));
+
+    let started = std::time::Instant::now();
+    let (status, _, _) = call(
+        reqwest::Method::PATCH,
+        format!("{base}crm/v3/objects/contacts/102"),
+        Some(json!({ "properties": { "city": "Oslo" } })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(
+        mocks.crm.record(ObjectType::Contact, 102).unwrap()["city"],
+        "Oslo",
+        "a delayed write is applied"
+    );
+
+    let short = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+    let err = short
+        .get(format!("{base}crm/v3/objects/contacts/101"))
+        .bearer_auth(DEFAULT_TOKEN)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+}
+
+#[tokio::test]
+async fn mail_is_captured_per_recipient_with_its_link() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let url = format!("{}marketing/v3/transactional/single-email/send", mocks.mail.base_url());
+    let send = |to: &str, link: &str, send_id: &str| {
+        json!({
+            "emailId": 4242,
+            "message": { "to": to, "sendId": send_id },
+            "customProperties": { "verification_link": link, "agent_name": "Ava" },
+        })
+    };
+    let first = send("ada@example.com", "http://127.0.0.1:8080/verify/tok-1", "s-1");
+    assert_schema(MAIL, "PublicSingleSendRequestEgg", &first);
+    let (status, _, text) = call(reqwest::Method::POST, url.clone(), Some(first.clone())).await;
+    assert_eq!(status, 200, "{text}");
+    let view = json_of(&text);
+    assert_schema(MAIL, "EmailSendStatusView", &view);
+    assert_eq!(view["status"], "PENDING");
+
+    // The same sendId again is not a second mail.
+    let (_, _, again) = call(reqwest::Method::POST, url.clone(), Some(first)).await;
+    assert_eq!(json_of(&again)["statusId"], view["statusId"]);
+    call(
+        reqwest::Method::POST,
+        url.clone(),
+        Some(send("ADA@example.com", "see http://127.0.0.1:8080/verify/tok-2.", "s-2")),
+    )
+    .await;
+    call(
+        reqwest::Method::POST,
+        url.clone(),
+        Some(send("bob@example.org", "http://127.0.0.1:8080/verify/tok-3", "s-3")),
+    )
+    .await;
+
+    let ada = mocks.mail.mailbox("ada@example.com");
+    assert_eq!(ada.len(), 2);
+    assert_eq!(ada[0].link.as_ref().map(|u| u.as_str()), Some("http://127.0.0.1:8080/verify/tok-1"));
+    assert_eq!(
+        mocks.mail.latest_link("ada@example.com").unwrap().as_str(),
+        "http://127.0.0.1:8080/verify/tok-2"
+    );
+    assert_eq!(mocks.mail.mailbox("bob@example.org")[0].to, "bob@example.org");
+    assert!(ada[0].text.contains("http://127.0.0.1:8080/verify/tok-1"));
+    assert_eq!(mocks.mail.all().len(), 3);
+
+    // Faults strike mail too: a lost send is not captured.
+    mocks.mail.inject(Fault::first(1, Endpoint::SendMail, FaultKind::Status(500)));
+    let (status, _, text) =
+        call(reqwest::Method::POST, url.clone(), Some(send("bob@example.org", "http://x/verify/4", "s-4")))
+            .await;
+    assert_eq!(status, 500);
+    assert_schema(MAIL, "Error", &json_of(&text));
+    assert_eq!(mocks.mail.all().len(), 3);
+
+    // A send without a recipient is a validation error.
+    let (status, _, _) =
+        call(reqwest::Method::POST, url, Some(json!({ "emailId": 1, "message": { "to": "" } }))).await;
+    assert_eq!(status, 400);
+    assert_eq!(mocks.mail.requests().len(), 6);
+}
