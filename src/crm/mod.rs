@@ -1,3 +1,21 @@
 //! Talking to the CRM: HubSpot CRM v3 wire types and the client the agent reads and writes records with.
+//!
+//! - [`Crm`] searches a contact by email, reads records with chosen
+//!   properties and associations, and updates properties, over HTTP against
+//!   HubSpot or a mock ([`CrmSettings::base_url`]).
+//! - [`HttpError`] and [`RetryPolicy`] are shared with the
+//!   [`mail`](crate::mail) client: timeouts, bounded retries on 5xx and 429,
+//!   typed errors that carry HubSpot's correlation id.
+//! - [`wire`] holds the request and response bodies as HubSpot's specs define them.
 
 pub mod wire;
+
+mod client;
+mod error;
+pub(crate) mod http;
+pub mod retry;
+
+pub use client::{Crm, CrmObject, CrmSettings};
+pub use error::{CrmError, Endpoint, HttpError};
+pub use http::{CORRELATION_ID_HEADER, DEFAULT_TIMEOUT, HUBSPOT_API_BASE_URL};
+pub use retry::{RecordingSleeper, RetryPolicy, Sleeper, TokioSleeper, parse_retry_after};
