@@ -8,6 +8,8 @@ use leakproof::cli::{Cli, run};
 fn main() -> ExitCode {
     // clap itself exits with 2 on unusable arguments, matching `Status::UnusableInput`.
     let cli = Cli::parse();
-    let status = run(cli, &mut std::io::stdout().lock(), &mut std::io::stderr().lock());
+    // Unlocked handles: long-running commands log from other threads, which
+    // must be able to take the stderr lock between our own writes.
+    let status = run(cli, &mut std::io::stdout(), &mut std::io::stderr());
     ExitCode::from(status.exit_code())
 }

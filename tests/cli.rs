@@ -114,3 +114,58 @@ fn unknown_arguments_are_unusable_input() {
     let out = leakproof(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn mocks_serve_prints_its_urls_serves_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leakproof"))
+        .args(["mocks", "serve", "--fixtures", "scenarios/fixtures/default.yaml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    while banner.len() < 4 {
+        banner.push(lines.next().unwrap().unwrap());
+    }
+    let value = |prefix: &str| banner.iter().find_map(|l| l.strip_prefix(prefix)).unwrap().to_owned();
+    let (crm, mail, token) = (value("crm: "), value("mail: "), value("token: "));
+    assert!(crm.starts_with("http://127.0.0.1:") && mail.starts_with("http://127.0.0.1:"), "{banner:?}");
+
+    // A plain HTTP/1.1 request over TCP: the CRM answers HubSpot's search.
+    let address = crm.trim_start_matches("http://");
+    let body = r#"{"filterGroups":[],"properties":["email"],"limit":1}"#;
+    let request = format!(
+        "POST /crm/v3/objects/contacts/search HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"total\":5"), "{response}");
+
+    // SIGTERM (how CI stops services) ends it cleanly, with its request log on stderr.
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(rest.last().map(String::as_str), Some("stopped after 1 CRM and 0 mail requests"));
+    let log = text(&output.stderr);
+    assert!(log.contains("CRM request") && log.contains("path=/crm/v3/objects/contacts/search"), "{log}");
+}
+
+#[test]
+fn mocks_serve_refuses_a_broken_fixtures_file() {
+    let scratch = Scratch::new("fixtures");
+    let path = scratch.write("bad.yaml", "contacts:\n  - id: 1\n    email: not-an-address\n");
+    let out = leakproof(&["mocks", "serve", "--fixtures", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with(&format!("error: {}:3:12: contacts[0].email", path.display())), "{stderr}");
+}

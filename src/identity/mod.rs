@@ -70,7 +70,8 @@ pub(crate) fn numeric_id<'de, D: serde::Deserializer<'de>>(deserializer: D) -> R
             Ok(v)
         }
         fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
-            u64::try_from(v).map_err(|_| E::custom(format_args!("invalid record id {v}: ids are not negative")))
+            u64::try_from(v)
+                .map_err(|_| E::custom(format_args!("invalid record id {v}: ids are not negative")))
         }
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<u64, E> {
             v.parse::<ContactId>().map(|id| id.0).map_err(E::custom)

@@ -341,12 +341,16 @@ impl Inner {
                 None,
             )
         };
-        tracing::info!(
-            target: "leakproof::mocks::crm",
-            method = %entry.method, path = %entry.path, status = entry.status,
-            fault = entry.fault.as_ref().map(ToString::to_string).unwrap_or_default(),
-            "CRM request"
-        );
+        match &entry.fault {
+            Some(fault) => tracing::info!(
+                seq = entry.seq, method = %entry.method, path = %entry.path, status = entry.status,
+                correlation_id = %entry.correlation_id, fault = %fault, "CRM request"
+            ),
+            None => tracing::info!(
+                seq = entry.seq, method = %entry.method, path = %entry.path, status = entry.status,
+                correlation_id = %entry.correlation_id, "CRM request"
+            ),
+        }
         self.core.record(entry);
         response
     }

@@ -206,12 +206,16 @@ impl Inner {
                 }
             }
         };
-        tracing::info!(
-            target: "leakproof::mocks::mail",
-            method = %entry.method, path = %entry.path, status = entry.status,
-            fault = entry.fault.as_ref().map(ToString::to_string).unwrap_or_default(),
-            "mail request"
-        );
+        match &entry.fault {
+            Some(fault) => tracing::info!(
+                seq = entry.seq, method = %entry.method, path = %entry.path, status = entry.status,
+                correlation_id = %entry.correlation_id, fault = %fault, "mail request"
+            ),
+            None => tracing::info!(
+                seq = entry.seq, method = %entry.method, path = %entry.path, status = entry.status,
+                correlation_id = %entry.correlation_id, "mail request"
+            ),
+        }
         self.core.record(entry);
         response
     }
