@@ -6,8 +6,7 @@ use serde_json::{Value, json};
 
 /// HubSpot's specs, as copied into `tests/data/hubspot` (see its README).
 pub fn spec(file: &str) -> Value {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hubspot").join(file);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hubspot").join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("failed to read {}: {err}", path.display()));
     serde_json::from_str(&text).unwrap()
