@@ -211,7 +211,7 @@ impl CrmError {
 }
 
 /// ` (correlation id …)` when there is one.
-struct Cid<'a>(&'a Option<String>);
+pub(crate) struct Cid<'a>(pub(crate) &'a Option<String>);
 
 impl fmt::Display for Cid<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

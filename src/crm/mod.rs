@@ -11,7 +11,7 @@
 pub mod wire;
 
 mod client;
-mod error;
+pub(crate) mod error;
 pub(crate) mod http;
 pub mod retry;
 

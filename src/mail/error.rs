@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::crm::HttpError;
+use crate::crm::error::Cid;
 
 /// A verification mail that was not sent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -43,18 +44,6 @@ impl MailError {
             MailError::Http(error) => error.correlation_id(),
             MailError::InvalidMail { .. } => None,
             MailError::Rejected { correlation_id, .. } => correlation_id.as_deref(),
-        }
-    }
-}
-
-/// ` (correlation id …)` when there is one.
-struct Cid<'a>(&'a Option<String>);
-
-impl fmt::Display for Cid<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(id) => write!(f, " (correlation id {id})"),
-            None => Ok(()),
         }
     }
 }

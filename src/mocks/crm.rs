@@ -1,17 +1,15 @@
 //! The mock HubSpot CRM: contacts, tickets and companies over CRM v3, with state that PATCH changes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use jiff::Timestamp;
 use serde::Serialize;
-use url::Url;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Request, ResponseTemplate};
 
 use super::{
-    Core, Endpoint, Fault, MockOptions, RecordedRequest, error_response, fault_response, hubspot_response,
-    hubspot_time, lock, query_list, query_pairs, unauthorized,
+    Core, Endpoint, Handler, MockOptions, MockService, RecordedRequest, Shared, error_response,
+    fault_response, hubspot_response, hubspot_time, launch, lock, query_list, query_pairs, unauthorized,
 };
 use crate::config::ObjectType;
 use crate::crm::wire::{
@@ -61,18 +59,12 @@ struct Data {
     writes: Vec<Write>,
 }
 
+/// The mock CRM's state: its records, associations and the writes received.
 #[derive(Debug)]
-struct Inner {
-    core: Core,
-    data: Mutex<Data>,
-}
+pub struct CrmState(Mutex<Data>);
 
-/// The mock CRM. Cheap to clone; clones share the server and its state.
-#[derive(Clone, Debug)]
-pub struct MockCrm {
-    inner: Arc<Inner>,
-    server: Arc<MockServer>,
-}
+/// The mock CRM.
+pub type MockCrm = MockService<CrmState>;
 
 impl MockCrm {
     /// Starts the mock CRM seeded from `fixtures`, on `listener` or on a free
@@ -82,50 +74,18 @@ impl MockCrm {
         options: MockOptions,
         listener: Option<std::net::TcpListener>,
     ) -> std::io::Result<MockCrm> {
-        let created = options.clock.now();
-        let inner = Arc::new(Inner { core: Core::new(options), data: Mutex::new(seed(fixtures, created)) });
-        let server = match listener {
-            Some(listener) => MockServer::builder().listener(listener).start().await,
-            None => MockServer::builder().start().await,
-        };
-        Mock::given(any()).respond_with(Responder(inner.clone())).mount(&server).await;
-        Ok(MockCrm { inner, server: Arc::new(server) })
-    }
-
-    /// Where the CRM listens, e.g. `http://127.0.0.1:41234`.
-    pub fn base_url(&self) -> Url {
-        // wiremock's uri is always `http://{ip}:{port}`.
-        Url::parse(&self.server.uri()).unwrap_or_else(|_| unreachable!("wiremock serves a valid URI"))
-    }
-
-    /// The bearer token the CRM accepts.
-    pub fn token(&self) -> &str {
-        &self.inner.core.token
-    }
-
-    /// Makes `fault` strike the calls it names.
-    pub fn inject(&self, fault: Fault) {
-        lock(&self.inner.core.faults).add(fault);
-    }
-
-    /// Removes every injected fault.
-    pub fn clear_faults(&self) {
-        lock(&self.inner.core.faults).clear();
-    }
-
-    /// Every request received so far, in order of arrival.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.inner.core.log()
+        let data = seed(fixtures, options.clock.now());
+        Ok(launch(options, CrmState(Mutex::new(data)), listener).await)
     }
 
     /// Every write (PATCH) received so far, applied or not, in order.
     pub fn writes(&self) -> Vec<Write> {
-        lock(&self.inner.data).writes.clone()
+        lock(&self.shared.state.0).writes.clone()
     }
 
     /// The current values of a record, `None` if there is no such record.
     pub fn record(&self, object: ObjectType, id: u64) -> Option<BTreeMap<String, String>> {
-        lock(&self.inner.data).records.get(&object)?.get(&id).map(|stored| stored.properties.clone())
+        lock(&self.shared.state.0).records.get(&object)?.get(&id).map(|stored| stored.properties.clone())
     }
 }
 
@@ -167,12 +127,16 @@ fn seed(fixtures: &Fixtures, created: Timestamp) -> Data {
     data
 }
 
-struct Responder(Arc<Inner>);
-
-impl Respond for Responder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        self.0.handle(request)
+impl Handler for CrmState {
+    fn handle(shared: &Shared<Self>, request: &Request) -> ResponseTemplate {
+        Inner { core: &shared.core, data: &shared.state.0 }.handle(request)
     }
+}
+
+/// The CRM's parts, borrowed for one request.
+struct Inner<'a> {
+    core: &'a Core,
+    data: &'a Mutex<Data>,
 }
 
 /// The route of a request: endpoint, object type and the id segment, if any.
@@ -247,7 +211,7 @@ impl Failure {
     }
 }
 
-impl Inner {
+impl Inner<'_> {
     fn handle(&self, request: &Request) -> ResponseTemplate {
         let (served, correlation_id) = self.core.correlation_id();
         let now = self.core.clock.now();
@@ -377,7 +341,7 @@ impl Inner {
             _ if apply => self.update(object, id.unwrap_or_default(), query, body, seq, now),
             _ => {
                 // What the answer would have been, without storing anything.
-                let data = lock(&self.data);
+                let data = lock(self.data);
                 let (id, stored) = find(&data, object, id.unwrap_or_default(), query)?;
                 Ok(Outcome::ok(render(object, id, stored, None, None, &data)))
             }
@@ -400,7 +364,7 @@ impl Inner {
                 after.parse().map_err(|_| Failure::validation(format!("invalid paging cursor {after:?}")))?
             }
         };
-        let data = lock(&self.data);
+        let data = lock(self.data);
         let empty = BTreeMap::new();
         let records = data.records.get(&object).unwrap_or(&empty);
         let mut matched = Vec::new();
@@ -425,7 +389,7 @@ impl Inner {
     }
 
     fn get(&self, object: ObjectType, id: &str, query: &[(String, String)]) -> Result<Outcome, Failure> {
-        let data = lock(&self.data);
+        let data = lock(self.data);
         let (id, stored) = find(&data, object, id, query)?;
         let properties = query_list(query, "properties");
         let requested = (!properties.is_empty()).then_some(properties.as_slice());
@@ -444,7 +408,7 @@ impl Inner {
         now: Timestamp,
     ) -> Result<Outcome, Failure> {
         let input = serde_json::from_slice::<SimplePublicObjectInput>(body);
-        let mut data = lock(&self.data);
+        let mut data = lock(self.data);
         let found = find(&data, object, id, query).map(|(id, _)| id);
         let write =
             |data: &mut Data, id: Option<u64>, properties: BTreeMap<String, String>, applied: bool| {
@@ -515,7 +479,7 @@ impl Inner {
         let properties = serde_json::from_slice::<SimplePublicObjectInput>(body)
             .map(|input| input.properties)
             .unwrap_or_default();
-        let mut data = lock(&self.data);
+        let mut data = lock(self.data);
         let id = id
             .and_then(|id| id.parse().ok())
             .filter(|id| data.records.get(&object).is_some_and(|records| records.contains_key(id)));

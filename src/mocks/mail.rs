@@ -1,18 +1,17 @@
 //! The mock transactional-email service: captures each send, by recipient, with the link inside it.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use jiff::Timestamp;
 use serde::Serialize;
 use url::Url;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Request, ResponseTemplate};
 
 use super::crm::parse_body;
 use super::{
-    Core, Endpoint, Fault, FaultKind, MockOptions, RecordedRequest, error_response, fault_response,
-    hubspot_response, hubspot_time, lock, query_pairs, unauthorized,
+    Core, Endpoint, FaultKind, Handler, MockOptions, MockService, RecordedRequest, Shared, error_response,
+    fault_response, hubspot_response, hubspot_time, launch, lock, query_pairs, unauthorized,
 };
 use crate::crm::wire::{EmailSendStatusView, SingleSendRequest};
 
@@ -50,18 +49,12 @@ pub struct CapturedMail {
     pub status_id: String,
 }
 
-#[derive(Debug)]
-struct Inner {
-    core: Core,
-    mails: Mutex<Vec<CapturedMail>>,
-}
+/// The mock mail service's state: the mails it captured.
+#[derive(Debug, Default)]
+pub struct MailState(Mutex<Vec<CapturedMail>>);
 
-/// The mock mail service. Cheap to clone; clones share the server and mails.
-#[derive(Clone, Debug)]
-pub struct MockMail {
-    inner: Arc<Inner>,
-    server: Arc<MockServer>,
-}
+/// The mock mail service.
+pub type MockMail = MockService<MailState>;
 
 impl MockMail {
     /// Starts the mock mail service on `listener` or on a free loopback port.
@@ -69,49 +62,18 @@ impl MockMail {
         options: MockOptions,
         listener: Option<std::net::TcpListener>,
     ) -> std::io::Result<MockMail> {
-        let inner = Arc::new(Inner { core: Core::new(options), mails: Mutex::default() });
-        let server = match listener {
-            Some(listener) => MockServer::builder().listener(listener).start().await,
-            None => MockServer::builder().start().await,
-        };
-        Mock::given(any()).respond_with(Responder(inner.clone())).mount(&server).await;
-        Ok(MockMail { inner, server: Arc::new(server) })
-    }
-
-    /// Where the service listens, e.g. `http://127.0.0.1:41235`.
-    pub fn base_url(&self) -> Url {
-        Url::parse(&self.server.uri()).unwrap_or_else(|_| unreachable!("wiremock serves a valid URI"))
-    }
-
-    /// The bearer token the service accepts.
-    pub fn token(&self) -> &str {
-        &self.inner.core.token
-    }
-
-    /// Makes `fault` strike the calls it names.
-    pub fn inject(&self, fault: Fault) {
-        lock(&self.inner.core.faults).add(fault);
-    }
-
-    /// Removes every injected fault.
-    pub fn clear_faults(&self) {
-        lock(&self.inner.core.faults).clear();
-    }
-
-    /// Every request received so far, in order of arrival.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.inner.core.log()
+        Ok(launch(options, MailState::default(), listener).await)
     }
 
     /// Every mail captured, in order.
     pub fn all(&self) -> Vec<CapturedMail> {
-        lock(&self.inner.mails).clone()
+        lock(&self.shared.state.0).clone()
     }
 
     /// The mails sent to `address` (compared without case), in order.
     pub fn mailbox(&self, address: &str) -> Vec<CapturedMail> {
         let address = address.trim();
-        lock(&self.inner.mails)
+        lock(&self.shared.state.0)
             .iter()
             .filter(|mail| mail.to.trim().eq_ignore_ascii_case(address))
             .cloned()
@@ -124,15 +86,19 @@ impl MockMail {
     }
 }
 
-struct Responder(Arc<Inner>);
-
-impl Respond for Responder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        self.0.handle(request)
+impl Handler for MailState {
+    fn handle(shared: &Shared<Self>, request: &Request) -> ResponseTemplate {
+        Inner { core: &shared.core, mails: &shared.state.0 }.handle(request)
     }
 }
 
-impl Inner {
+/// The mail service's parts, borrowed for one request.
+struct Inner<'a> {
+    core: &'a Core,
+    mails: &'a Mutex<Vec<CapturedMail>>,
+}
+
+impl Inner<'_> {
     fn handle(&self, request: &Request) -> ResponseTemplate {
         let (served, correlation_id) = self.core.correlation_id();
         let now = self.core.clock.now();
@@ -229,7 +195,7 @@ impl Inner {
         if to.is_empty() || !to.contains('@') {
             return Err(format!("message.to {:?} is not an email address", send.message.to));
         }
-        let mut mails = lock(&self.mails);
+        let mut mails = lock(self.mails);
         if let Some(send_id) = &send.message.send_id
             && let Some(first) = mails.iter().find(|mail| mail.send_id.as_ref() == Some(send_id))
         {

@@ -26,11 +26,13 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use serde::Serialize;
-use wiremock::{Request, ResponseTemplate};
+use url::Url;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-pub use crm::{MockCrm, Write};
+pub use crm::{CrmState, MockCrm, Write};
 pub use fault::{Endpoint, Fault, FaultKind, RateLimitPolicy, Times};
-pub use mail::{CapturedMail, MockMail};
+pub use mail::{CapturedMail, MailState, MockMail};
 
 use crate::clock::{Clock, SystemClock};
 use crate::crm::wire::ErrorBody;
@@ -107,6 +109,85 @@ pub struct RecordedRequest {
     pub fault: Option<FaultKind>,
     /// The correlation id answered with.
     pub correlation_id: String,
+}
+
+/// A running mock server: the CRM ([`MockCrm`]) or the mail service
+/// ([`MockMail`]), told apart by their state `S`. Cheap to clone; clones share
+/// the server and its state.
+#[derive(Debug)]
+pub struct MockService<S> {
+    shared: Arc<Shared<S>>,
+    server: Arc<MockServer>,
+}
+
+impl<S> Clone for MockService<S> {
+    fn clone(&self) -> Self {
+        MockService { shared: self.shared.clone(), server: self.server.clone() }
+    }
+}
+
+/// What a mock's responder and its handle both reach.
+#[derive(Debug)]
+struct Shared<S> {
+    core: Core,
+    state: S,
+}
+
+/// How a mock answers a request.
+trait Handler: Send + Sync + Sized + 'static {
+    fn handle(shared: &Shared<Self>, request: &Request) -> ResponseTemplate;
+}
+
+struct Responder<S>(Arc<Shared<S>>);
+
+impl<S: Handler> Respond for Responder<S> {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        S::handle(&self.0, request)
+    }
+}
+
+/// Starts a server answering every request through `S`, on `listener` or on a
+/// free loopback port.
+async fn launch<S: Handler>(
+    options: MockOptions,
+    state: S,
+    listener: Option<std::net::TcpListener>,
+) -> MockService<S> {
+    let shared = Arc::new(Shared { core: Core::new(options), state });
+    let server = match listener {
+        Some(listener) => MockServer::builder().listener(listener).start().await,
+        None => MockServer::builder().start().await,
+    };
+    Mock::given(any()).respond_with(Responder(shared.clone())).mount(&server).await;
+    MockService { shared, server: Arc::new(server) }
+}
+
+impl<S> MockService<S> {
+    /// Where the server listens, e.g. `http://127.0.0.1:41234/`.
+    pub fn base_url(&self) -> Url {
+        // wiremock's uri is always `http://{ip}:{port}`.
+        Url::parse(&self.server.uri()).unwrap_or_else(|_| unreachable!("wiremock serves a valid URI"))
+    }
+
+    /// The bearer token the server accepts.
+    pub fn token(&self) -> &str {
+        &self.shared.core.token
+    }
+
+    /// Makes `fault` strike the calls it names.
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.shared.core.faults).add(fault);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        lock(&self.shared.core.faults).clear();
+    }
+
+    /// Every request received so far, in order of arrival.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.core.log()
+    }
 }
 
 /// What every mock shares: its token, clock, faults and log.

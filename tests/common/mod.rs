@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod mutate;
+
 use serde_json::{Value, json};
 
 /// HubSpot's specs, as copied into `tests/data/hubspot` (see its README).
