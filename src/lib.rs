@@ -41,6 +41,8 @@
 //!
 //! # Layout
 //!
+//! - [`agent`]: the reference customer agent: understanding, the conversation
+//!   engine, decision events and channel rendering.
 //! - [`config`]: the admin's configuration; YAML loading with located errors,
 //!   validation, and lints for risky settings.
 //! - [`crm`]: HubSpot CRM v3 wire types and the CRM client.
@@ -62,6 +64,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod agent;
 pub mod cli;
 pub mod clock;
 pub mod config;

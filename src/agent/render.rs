@@ -1,0 +1,1 @@
+//! Channel rendering (in progress).

@@ -1,0 +1,1 @@
+//! Understanding customer text (in progress).
