@@ -58,6 +58,8 @@
 //!   access; pure and allocation-free.
 //! - [`generate`]: proptest strategies for configurations, identities and
 //!   requests, shared by property tests, benchmarks and generated conversations.
+//! - [`protocol`]: the external agent protocol (HTTP + JSON) and the server
+//!   that puts the reference agent behind it.
 //! - [`yaml`]: reading the YAML files people write, with every error placed
 //!   at its file, line, column and field.
 //! - [`cli`]: the `leakproof` command line.
@@ -75,6 +77,7 @@ pub mod identity;
 pub mod mail;
 pub mod mocks;
 pub mod policy;
+pub mod protocol;
 pub mod yaml;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -169,3 +169,37 @@ fn mocks_serve_refuses_a_broken_fixtures_file() {
     let stderr = text(&out.stderr);
     assert!(stderr.starts_with(&format!("error: {}:3:12: contacts[0].email", path.display())), "{stderr}");
 }
+
+#[test]
+fn chat_works_for_a_new_user_through_stdin() {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leakproof"))
+        .args(["chat", "--channel", "live_chat"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = "/help\nWhat is my billing address?\nmaren.solberg@example.com\n/mail\n/open 0\n/open 0\nok, I clicked it\n/wait 20m\n/channel whatsapp\nwhat is my billing address?\n/bogus\n/quit\n";
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", text(&output.stderr));
+    assert!(stdout.contains("/mail  /open N"), "help: {stdout}");
+    let before_link = stdout.split("[0] to maren.solberg@example.com: http").next().unwrap();
+    assert!(!before_link.contains("12 Kestrel Row"), "nothing before the link: {stdout}");
+    assert!(stdout.contains("\"event\":\"verification_sent\""), "{stdout}");
+    assert!(stdout.contains("(link) You're verified."), "{stdout}");
+    assert!(stdout.contains("(link) This link can't be used"), "a replayed link: {stdout}");
+    assert!(stdout.contains("Your billing address is 12 Kestrel Row, Flat 4B."), "{stdout}");
+    assert!(
+        stdout.contains("\"instructions\":\"Read the address back on one line."),
+        "instructions shown: {stdout}"
+    );
+    assert!(stdout.contains("(a new conversation on whatsapp)"), "{stdout}");
+    // The new conversation proved nothing yet: asked again, nothing disclosed there.
+    let whatsapp = stdout.split("(a new conversation on whatsapp)").nth(1).unwrap();
+    assert!(!whatsapp.contains("Kestrel Row") && whatsapp.contains("asked_for_email"), "{whatsapp}");
+    assert!(stdout.contains("(unknown command /bogus"), "{stdout}");
+}

@@ -211,16 +211,32 @@ impl Crm {
         email: &str,
         properties: &[&str],
     ) -> Result<Option<CrmObject>, CrmError> {
+        self.search_contact_by("email", email, properties).await
+    }
+
+    /// Finds the one contact whose `property` equals `value` (compared
+    /// without case, as HubSpot does), with `properties` plus `property`.
+    ///
+    /// For unique identifiers: `email`, a returning visitor's `hubspotutk`
+    /// cookie, a `hs_whatsapp_phone_number`. The same rules as
+    /// [`Crm::search_contact_by_email`]: none is `Ok(None)`, more than one
+    /// is [`CrmError::Ambiguous`], a contact without that value is malformed.
+    pub async fn search_contact_by(
+        &self,
+        property: &str,
+        value: &str,
+        properties: &[&str],
+    ) -> Result<Option<CrmObject>, CrmError> {
         let mut wanted: Vec<String> = properties.iter().map(|name| (*name).to_owned()).collect();
-        if !wanted.iter().any(|name| name == "email") {
-            wanted.push("email".to_owned());
+        if !wanted.iter().any(|name| name == property) {
+            wanted.push(property.to_owned());
         }
         let search = PublicObjectSearchRequest {
             filter_groups: vec![FilterGroup {
                 filters: vec![Filter {
-                    property_name: "email".to_owned(),
+                    property_name: property.to_owned(),
                     operator: "EQ".to_owned(),
-                    value: Some(email.to_owned()),
+                    value: Some(value.to_owned()),
                     high_value: None,
                     values: None,
                 }],
@@ -254,12 +270,12 @@ impl Crm {
             }
         };
         let contact = record_from(&reply, ObjectType::Contact, record)?;
-        let same_address = contact
-            .property("email")
-            .is_some_and(|found| found.trim().to_lowercase() == email.trim().to_lowercase());
-        if !same_address {
+        let same_value = contact
+            .property(property)
+            .is_some_and(|found| found.trim().to_lowercase() == value.trim().to_lowercase());
+        if !same_value {
             return Err(reply
-                .malformed("the contact found does not have the email address searched for".to_owned())
+                .malformed(format!("the contact found does not have the {property} searched for"))
                 .into());
         }
         Ok(Some(contact))

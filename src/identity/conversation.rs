@@ -481,7 +481,10 @@ mod tests {
         clock.set(issued.claims.expires_at);
         assert_eq!(
             assert_rejected(&mut state, &issued.token, clock.now()),
-            TokenError::Expired { expired_at: issued.claims.expires_at }
+            TokenError::Expired {
+                conversation: issued.claims.conversation.clone(),
+                expired_at: issued.claims.expires_at
+            }
         );
         clock.advance(SignedDuration::from_hours(2));
         assert!(matches!(

@@ -352,6 +352,9 @@ pub enum TokenError {
     /// The token's time to live has passed.
     #[error("verification token expired at {expired_at}")]
     Expired {
+        /// The conversation it was issued in. The signature is checked before
+        /// expiry, so this is authentic: the rejection can be reported there.
+        conversation: ConversationId,
         /// When it stopped being valid.
         expired_at: Timestamp,
     },
@@ -520,7 +523,7 @@ impl TokenIssuer {
         let payload: Payload =
             serde_json::from_slice(&json).map_err(|_| malformed("payload fields do not parse"))?;
         if now >= payload.exp {
-            return Err(TokenError::Expired { expired_at: payload.exp });
+            return Err(TokenError::Expired { conversation: payload.conv, expired_at: payload.exp });
         }
         Ok(TokenClaims {
             conversation: payload.conv,
@@ -683,7 +686,10 @@ mod tests {
         assert!(issuer().check(&issued.token, just_before).is_ok());
         assert_eq!(
             issuer().check(&issued.token, expires_at),
-            Err(TokenError::Expired { expired_at: expires_at })
+            Err(TokenError::Expired {
+                conversation: issued.claims.conversation.clone(),
+                expired_at: expires_at
+            })
         );
         assert!(matches!(
             issuer().check(&issued.token, expires_at + SignedDuration::from_mins(1)),

@@ -17,6 +17,13 @@ use crate::crm::wire::{
     SearchResponse, SimplePublicObject, SimplePublicObjectInput,
 };
 use crate::fixtures::Fixtures;
+use crate::identity::ContactId;
+
+/// The contact property holding a returning live-chat visitor's cookie.
+pub const HUBSPOTUTK: &str = "hubspotutk";
+
+/// The contact property holding the contact's WhatsApp number (E.164).
+pub const WHATSAPP_PHONE: &str = "hs_whatsapp_phone_number";
 
 /// The most records one search page returns, as HubSpot's spec says.
 const MAX_SEARCH_LIMIT: u32 = 200;
@@ -109,12 +116,23 @@ fn seed(fixtures: &Fixtures, created: Timestamp) -> Data {
             link(ObjectType::Contact, contact.id.0, ObjectType::Company, company.0);
         }
     }
+    // Known visitors live on the contact, as HubSpot keeps them: the live-chat
+    // cookie in `hubspotutk`, the WhatsApp sender in `hs_whatsapp_phone_number`.
+    let visitor_property = |id: ContactId, map: &BTreeMap<String, ContactId>| {
+        map.iter().find(|(_, owner)| **owner == id).map(|(key, _)| key.clone())
+    };
     let contacts = fixtures
         .contacts
         .iter()
         .map(|contact| {
             let mut properties = contact.properties.clone();
             properties.insert("email".to_owned(), contact.email.clone());
+            if let Some(cookie) = visitor_property(contact.id, &fixtures.visitors.cookies) {
+                properties.insert(HUBSPOTUTK.to_owned(), cookie);
+            }
+            if let Some(phone) = visitor_property(contact.id, &fixtures.visitors.whatsapp) {
+                properties.insert(WHATSAPP_PHONE.to_owned(), phone);
+            }
             (contact.id.0, stored(properties))
         })
         .collect();

@@ -30,7 +30,7 @@ use url::Url;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-pub use crm::{CrmState, MockCrm, Write};
+pub use crm::{CrmState, HUBSPOTUTK, MockCrm, WHATSAPP_PHONE, Write};
 pub use fault::{Endpoint, Fault, FaultKind, RateLimitPolicy, Times};
 pub use mail::{CapturedMail, MailState, MockMail};
 

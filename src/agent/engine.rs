@@ -1,0 +1,919 @@
+//! The conversation engine: one state per conversation, every access through the policy, every backend failure closed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::events::{AskReason, Backend, DecisionEvent, MatchedBy, WithheldReason};
+use super::render::{Rendering, Reply, render};
+use super::understand::{Intent, Understander};
+use crate::config::{AgentConfig, Channel, ConfigError, EmailCapture, ObjectType, PropertyRule};
+use crate::crm::{Crm, CrmError, CrmSettings};
+use crate::identity::conversation::{ConversationIdentity, IdentitySource, Transition};
+use crate::identity::token::{SigningKey, TokenError, TokenIssuer};
+use crate::identity::{ContactId, ConversationId, Identity};
+use crate::mail::{MailSettings, Mailer, VerificationMail};
+use crate::mocks::{HUBSPOTUTK, WHATSAPP_PHONE};
+use crate::policy::{Action, Decision, Policy, PropertyId, Request, Subject};
+
+/// What a channel tells the agent about who is writing (DESIGN §7).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Visitor {
+    /// Live chat: the `hubspotutk` cookie of a returning visitor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    /// WhatsApp: the sender's number, E.164.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Facebook Messenger: the page-scoped id. Identifies nobody.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psid: Option<String>,
+    /// Email: the `From` address. Only a claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_email: Option<String>,
+}
+
+/// The agent's answer to one customer message.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Turn {
+    /// The messages to send, rendered for the channel.
+    pub replies: Vec<String>,
+    /// The decisions made, in order.
+    pub events: Vec<DecisionEvent>,
+}
+
+/// What opening a verification link did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkOutcome {
+    /// Whether the conversation is now verified.
+    pub verified: bool,
+    /// What to show the person who opened it (no CRM values).
+    pub message: String,
+}
+
+/// Everything the agent needs to run.
+#[derive(Clone, Debug)]
+pub struct AgentSettings {
+    /// The admin's configuration.
+    pub config: AgentConfig,
+    /// The CRM.
+    pub crm: CrmSettings,
+    /// The mail service.
+    pub mail: MailSettings,
+    /// The key that signs verification links.
+    pub signing_key: SigningKey,
+}
+
+/// Why an agent could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The configuration is not usable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The CRM client could not be built.
+    #[error("failed to set up the CRM client: {0}")]
+    Crm(CrmError),
+    /// The mail client could not be built.
+    #[error("failed to set up the mail client: {0}")]
+    Mail(crate::mail::MailError),
+}
+
+/// Something the customer asked for that waits for proof of identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Pending {
+    View(PropertyId),
+    Update(PropertyId, String),
+}
+
+/// One conversation's state.
+#[derive(Debug)]
+struct Conversation {
+    identity: ConversationIdentity,
+    channel: Channel,
+    /// The address on the current contact's record: where links go.
+    address_on_record: Option<String>,
+    /// The customer's first name on record, for the email greeting.
+    first_name: Option<String>,
+    /// Requests waiting for an email or a verification.
+    pending: Vec<Pending>,
+    /// An update waiting for the customer's yes or no.
+    confirming: Option<(PropertyId, String)>,
+    /// Whether the last thing the agent asked was the customer's email.
+    asked_for_email: bool,
+    /// A handoff waiting for the customer's email (`before_handoff`).
+    handoff_pending: bool,
+    /// Events from outside a turn (an opened link), reported with the next turn.
+    queued: Vec<DecisionEvent>,
+    turns: usize,
+}
+
+/// The reference customer agent. Share it behind an `Arc`; conversations are
+/// served concurrently, each under its own lock.
+pub struct Agent {
+    config: AgentConfig,
+    policy: Policy,
+    understander: Understander,
+    crm: Crm,
+    mailer: Mailer,
+    tokens: TokenIssuer,
+    conversations: Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<Conversation>>>>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent").field("name", &self.config.agent.name).finish_non_exhaustive()
+    }
+}
+
+/// Collects a turn's reply and events.
+#[derive(Default)]
+struct Out {
+    reply: Reply,
+    events: Vec<DecisionEvent>,
+}
+
+impl Out {
+    fn say(&mut self, text: impl Into<String>) {
+        if !self.reply.is_empty() {
+            self.reply.push_paragraph();
+        }
+        self.reply.push_text(text);
+    }
+
+    fn event(&mut self, event: DecisionEvent) {
+        self.events.push(event);
+    }
+
+    fn backend_error(&mut self, backend: Backend, error: &dyn std::fmt::Display) {
+        self.event(DecisionEvent::BackendError { backend, detail: error.to_string() });
+        let service = match backend {
+            Backend::Crm => "your records",
+            Backend::Mail => "our email service",
+        };
+        self.say(format!("I can't reach {service} right now, so I can't help with that at the moment. Please try again in a little while."));
+    }
+}
+
+impl Agent {
+    /// Builds the agent: compiles the policy and sets up the clients.
+    pub fn new(settings: AgentSettings) -> Result<Agent, AgentError> {
+        let policy = Policy::compile(&settings.config)?;
+        let understander = Understander::new(&policy);
+        let crm = Crm::new(settings.crm).map_err(AgentError::Crm)?;
+        let mailer = Mailer::new(settings.mail).map_err(AgentError::Mail)?;
+        let tokens = TokenIssuer::new(settings.signing_key).with_ttl(settings.config.verification.link_ttl);
+        Ok(Agent {
+            config: settings.config,
+            policy,
+            understander,
+            crm,
+            mailer,
+            tokens,
+            conversations: Mutex::default(),
+        })
+    }
+
+    /// The agent's name, as configured.
+    pub fn name(&self) -> &str {
+        &self.config.agent.name
+    }
+
+    /// The compiled policy the agent asks.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    fn conversation(&self, id: &ConversationId, channel: Channel) -> Arc<tokio::sync::Mutex<Conversation>> {
+        let mut conversations = self.conversations.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        conversations
+            .entry(id.clone())
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Mutex::new(Conversation {
+                    identity: ConversationIdentity::new(id.clone()),
+                    channel,
+                    address_on_record: None,
+                    first_name: None,
+                    pending: Vec::new(),
+                    confirming: None,
+                    asked_for_email: false,
+                    handoff_pending: false,
+                    queued: Vec::new(),
+                    turns: 0,
+                }))
+            })
+            .clone()
+    }
+
+    /// Answers one customer message.
+    pub async fn handle(
+        &self,
+        id: &ConversationId,
+        channel: Channel,
+        visitor: &Visitor,
+        text: &str,
+        now: Timestamp,
+    ) -> Turn {
+        let conversation = self.conversation(id, channel);
+        let mut conv = conversation.lock().await;
+        let mut out = Out { events: std::mem::take(&mut conv.queued), ..Out::default() };
+        conv.channel = channel;
+        if conv.turns == 0 {
+            self.recognise_visitor(&mut conv, visitor, &mut out).await;
+        }
+        conv.turns += 1;
+
+        // Requests that were waiting for a verification the customer has since given.
+        if conv.identity.identity().is_verified() && !conv.pending.is_empty() {
+            let pending = std::mem::take(&mut conv.pending);
+            for request in pending {
+                self.serve_pending(&mut conv, request, now, &mut out).await;
+            }
+        }
+
+        let intents = self.understander.understand(text);
+        let capture = self.policy.email_capture(channel);
+        let gives_email = intents.iter().any(|i| matches!(i, Intent::ProvideEmail { .. }));
+        if capture == EmailCapture::AtStart && !conv.identity.is_identified() && !gives_email {
+            for intent in &intents {
+                match intent {
+                    Intent::AskProperty { property } => conv.pending.push(Pending::View(*property)),
+                    Intent::UpdateProperty { property, value } => {
+                        conv.pending.push(Pending::Update(*property, value.clone()))
+                    }
+                    _ => {}
+                }
+            }
+            self.ask_for_email(&mut conv, AskReason::AtStart, &mut out);
+            return self.finish(&conv, out);
+        }
+
+        for intent in intents {
+            self.act(&mut conv, intent, now, &mut out).await;
+        }
+        self.finish(&conv, out)
+    }
+
+    fn finish(&self, conv: &Conversation, out: Out) -> Turn {
+        let rendering = Rendering {
+            channel: conv.channel,
+            agent_name: &self.config.agent.name,
+            customer_name: conv.first_name.as_deref(),
+        };
+        Turn { replies: render(&out.reply, &rendering), events: out.events }
+    }
+
+    /// A returning live-chat visitor's cookie or a WhatsApp number that
+    /// matches exactly one contact identifies the customer without asking.
+    async fn recognise_visitor(&self, conv: &mut Conversation, visitor: &Visitor, out: &mut Out) {
+        let (property, value, source, by) = match (conv.channel, visitor) {
+            (Channel::LiveChat, Visitor { cookie: Some(cookie), .. }) if !cookie.trim().is_empty() => {
+                (HUBSPOTUTK, cookie.trim(), IdentitySource::Cookie, MatchedBy::Cookie)
+            }
+            (Channel::Whatsapp, Visitor { phone: Some(phone), .. }) if !phone.trim().is_empty() => {
+                (WHATSAPP_PHONE, phone.trim(), IdentitySource::WhatsAppPhone, MatchedBy::WhatsappPhone)
+            }
+            _ => return,
+        };
+        match self.crm.search_contact_by(property, value, &["email", "firstname"]).await {
+            Ok(Some(contact)) => {
+                let id = contact.contact_id();
+                // The first turn: nobody was identified yet, so this establishes the identity.
+                let _ = conv.identity.channel_matched(id, source);
+                conv.address_on_record = contact.property("email").map(str::to_owned);
+                conv.first_name = contact.property("firstname").map(str::to_owned);
+                out.event(DecisionEvent::ContactMatched { contact: id, by, replaced: None });
+            }
+            // Unknown or ambiguous: the visitor stays anonymous and is treated as new.
+            Ok(None) | Err(CrmError::Ambiguous { .. }) => {}
+            Err(error) => {
+                out.event(DecisionEvent::BackendError { backend: Backend::Crm, detail: error.to_string() })
+            }
+        }
+    }
+
+    async fn act(&self, conv: &mut Conversation, intent: Intent, now: Timestamp, out: &mut Out) {
+        match intent {
+            Intent::ProvideEmail { email } => self.email_given(conv, &email, now, out).await,
+            Intent::AskProperty { property } => self.view(conv, property, Subject::Own, now, out).await,
+            Intent::WantsUpdate { property } => {
+                let label = self.label(property);
+                out.say(format!("Sure. What should your new {label} be?"));
+            }
+            Intent::UpdateProperty { property, value } => self.update(conv, property, value, now, out).await,
+            Intent::Confirm => self.confirmed(conv, true, out).await,
+            Intent::Decline => self.confirmed(conv, false, out).await,
+            Intent::Handoff => self.handoff(conv, out),
+            Intent::AskAboutOther { property, email } => {
+                let own = email
+                    .as_deref()
+                    .zip(conv.address_on_record.as_deref())
+                    .is_some_and(|(asked, mine)| asked.trim().eq_ignore_ascii_case(mine.trim()));
+                match (property, own) {
+                    (Some(property), true) => self.view(conv, property, Subject::Own, now, out).await,
+                    (Some(property), false) => {
+                        self.view(conv, property, Subject::Unassociated, now, out).await
+                    }
+                    (None, _) => {
+                        out.say("I can only help with your own account, not with anyone else's details.")
+                    }
+                }
+            }
+            Intent::Injection => {
+                out.say("I can't change how I work or what I'm allowed to share, but I'm glad to help with your own account.");
+            }
+            Intent::ReturningCustomer => {
+                if conv.identity.is_identified()
+                    || self.policy.email_capture(conv.channel) == EmailCapture::Never
+                {
+                    out.say("Welcome back! How can I help?");
+                } else {
+                    self.ask_for_email(conv, AskReason::ReturningCustomer, out);
+                }
+            }
+            Intent::SmallTalk => {
+                out.say(format!(
+                    "Hello! I'm {}. I can look up or update details of your account, or put you through to a colleague.",
+                    self.config.agent.name
+                ));
+            }
+            Intent::Unknown => {
+                let examples: Vec<&str> = self
+                    .policy
+                    .properties()
+                    .filter(|(_, rule)| rule.view.enabled)
+                    .map(|(_, rule)| rule.label.as_str())
+                    .take(4)
+                    .collect();
+                let mut text = "Sorry, I didn't understand that.".to_owned();
+                if !examples.is_empty() {
+                    text.push_str(&format!(" I can help with things like your {}.", examples.join(", ")));
+                }
+                text.push_str(" You can also ask for a colleague.");
+                out.say(text);
+            }
+        }
+    }
+
+    fn label(&self, property: PropertyId) -> String {
+        self.policy.rule(property).map(|rule| rule.label.clone()).unwrap_or_else(|| "that".to_owned())
+    }
+
+    fn ask_for_email(&self, conv: &mut Conversation, reason: AskReason, out: &mut Out) {
+        conv.asked_for_email = true;
+        out.event(DecisionEvent::AskedForEmail { reason });
+        out.say("Could you tell me the email address on your account?");
+    }
+
+    /// The customer gave an address: look it up, match or replace the identity.
+    async fn email_given(&self, conv: &mut Conversation, email: &str, now: Timestamp, out: &mut Out) {
+        conv.asked_for_email = false;
+        let needs_verification = conv.pending.iter().any(|pending| self.pending_needs_verification(pending));
+        let found = match self.crm.search_contact_by_email(email, &["email", "firstname"]).await {
+            Ok(found) => found,
+            Err(CrmError::Ambiguous { .. }) => None,
+            Err(error) => return out.backend_error(Backend::Crm, &error),
+        };
+        let Some(contact) = found else {
+            out.event(DecisionEvent::ContactNotMatched);
+            if needs_verification {
+                // The same words as for a known address: no account enumeration.
+                out.say(format!(
+                    "Thanks. If {email} matches our records, I've sent a verification link to the address on file. Open it, then come back here."
+                ));
+            } else if conv.pending.is_empty() && !conv.handoff_pending {
+                out.say(format!("Thanks, I've noted {email}. What can I help you with?"));
+            } else {
+                out.say(format!("I couldn't find an account with {email}. Could you check the address?"));
+            }
+            return;
+        };
+        let id = contact.contact_id();
+        let transition = conv.identity.email_matched(id);
+        conv.address_on_record = contact.property("email").map(str::to_owned);
+        conv.first_name = contact.property("firstname").map(str::to_owned);
+        match transition {
+            Transition::Unchanged => {}
+            Transition::Established { .. } => {
+                out.event(DecisionEvent::ContactMatched { contact: id, by: MatchedBy::Email, replaced: None })
+            }
+            Transition::Replaced { previous, .. } => {
+                // The previous contact's access lapsed; an update typed for them is not carried over.
+                conv.confirming = None;
+                conv.pending.retain(|pending| matches!(pending, Pending::View(_)));
+                out.event(DecisionEvent::ContactMatched {
+                    contact: id,
+                    by: MatchedBy::Email,
+                    replaced: Some(previous),
+                });
+            }
+        }
+        if conv.handoff_pending {
+            conv.handoff_pending = false;
+            self.hand_off(out);
+            return;
+        }
+        let pending = std::mem::take(&mut conv.pending);
+        if pending.is_empty() {
+            out.say("Thanks! What can I help you with?");
+        }
+        for request in pending {
+            self.serve_pending(conv, request, now, out).await;
+        }
+    }
+
+    fn pending_needs_verification(&self, pending: &Pending) -> bool {
+        let (property, action) = match pending {
+            Pending::View(property) => (*property, Action::View),
+            Pending::Update(property, _) => (*property, Action::Edit),
+        };
+        let request = Request { action, property, subject: Subject::Own };
+        // As if matched: does a match suffice?
+        self.policy.decide(&Identity::Matched(ContactId(0)), request) == Decision::NeedsVerification
+    }
+
+    async fn serve_pending(&self, conv: &mut Conversation, pending: Pending, now: Timestamp, out: &mut Out) {
+        match pending {
+            Pending::View(property) => self.view(conv, property, Subject::Own, now, out).await,
+            Pending::Update(property, value) => self.update(conv, property, value, now, out).await,
+        }
+    }
+
+    /// Asks the policy about a view and acts on its decision.
+    async fn view(
+        &self,
+        conv: &mut Conversation,
+        property: PropertyId,
+        subject: Subject,
+        now: Timestamp,
+        out: &mut Out,
+    ) {
+        let Some(rule) = self.policy.rule(property).cloned() else { return };
+        let decision = self
+            .policy
+            .decide(&conv.identity.identity(), Request { action: Action::View, property, subject });
+        let withheld =
+            |reason| DecisionEvent::Withheld { object: rule.object, property: rule.property.clone(), reason };
+        match decision {
+            Decision::Allow => {
+                if narrows_sharing(&rule.view.instructions) {
+                    out.event(withheld(WithheldReason::Instructions));
+                    out.say(format!("I'm sorry, I'm not able to share your {} here.", rule.label));
+                    return;
+                }
+                self.disclose(conv, &rule, out).await;
+            }
+            Decision::NeedsEmail => self.needs_email(
+                conv,
+                Pending::View(property),
+                withheld(WithheldReason::NeedsEmail),
+                &rule,
+                out,
+            ),
+            Decision::NeedsVerification => {
+                out.event(withheld(WithheldReason::NeedsVerification));
+                conv.pending.push(Pending::View(property));
+                self.send_link(conv, now, out).await;
+            }
+            Decision::Refuse(refusal) => {
+                out.event(withheld(refusal.into()));
+                out.say(match subject {
+                    Subject::Own => format!("I'm sorry, I can't share your {} in this chat.", rule.label),
+                    _ => "I can only share details of your own account, not anyone else's.".to_owned(),
+                });
+            }
+        }
+    }
+
+    fn needs_email(
+        &self,
+        conv: &mut Conversation,
+        pending: Pending,
+        event: DecisionEvent,
+        rule: &PropertyRule,
+        out: &mut Out,
+    ) {
+        out.event(event);
+        match self.policy.email_capture(conv.channel) {
+            EmailCapture::WhenNeeded | EmailCapture::AtStart => {
+                if !conv.pending.contains(&pending) {
+                    conv.pending.push(pending);
+                }
+                self.ask_for_email(conv, AskReason::Needed, out);
+            }
+            EmailCapture::BeforeHandoff | EmailCapture::Never => {
+                if !conv.pending.contains(&pending) {
+                    conv.pending.push(pending);
+                }
+                out.say(format!(
+                    "I can only help with your {} once I know who you are. If you share the email address on your account, I can look it up.",
+                    rule.label
+                ));
+            }
+        }
+    }
+
+    /// Reads the value(s) and shares them; any backend failure shares nothing.
+    async fn disclose(&self, conv: &mut Conversation, rule: &PropertyRule, out: &mut Out) {
+        let Some(contact) = conv.identity.contact() else { return };
+        let name = rule.property.as_str();
+        let instructions = rule.view.instructions.clone();
+        match rule.object {
+            ObjectType::Contact => match self.crm.get(ObjectType::Contact, contact.0, &[name], &[]).await {
+                Ok(record) if record.contact_id() == contact => match record.property(name) {
+                    Some(value) if !value.trim().is_empty() => {
+                        out.event(DecisionEvent::Disclosed {
+                            object: rule.object,
+                            property: rule.property.clone(),
+                            contact,
+                            record: None,
+                            instructions,
+                        });
+                        if !out.reply.is_empty() {
+                            out.reply.push_paragraph();
+                        }
+                        out.reply.push_text(format!("Your {} is ", rule.label));
+                        out.reply.push_value(value);
+                        out.reply.push_text(".");
+                    }
+                    _ => {
+                        out.event(DecisionEvent::Withheld {
+                            object: rule.object,
+                            property: rule.property.clone(),
+                            reason: WithheldReason::NoValue,
+                        });
+                        out.say(format!("I don't have a {} on file for you.", rule.label));
+                    }
+                },
+                Ok(_) => {
+                    out.backend_error(Backend::Crm, &"the CRM returned another record than the one asked for")
+                }
+                Err(error) => out.backend_error(Backend::Crm, &error),
+            },
+            ObjectType::Ticket | ObjectType::Company => {
+                let records = match self.crm.associated(contact, rule.object).await {
+                    Ok(records) => records,
+                    Err(error) => return out.backend_error(Backend::Crm, &error),
+                };
+                if records.is_empty() {
+                    out.event(DecisionEvent::Withheld {
+                        object: rule.object,
+                        property: rule.property.clone(),
+                        reason: WithheldReason::NoValue,
+                    });
+                    out.say(format!("I can't find any {} linked to your account.", plural(rule.object)));
+                    return;
+                }
+                // Read everything first: a failure part-way shares nothing.
+                let mut values = Vec::new();
+                for record in &records {
+                    match self.crm.get(rule.object, record.0, &[name], &[]).await {
+                        Ok(found) if found.id() == record.0 => {
+                            values.push((record.0, found.property(name).map(str::to_owned)))
+                        }
+                        Ok(_) => {
+                            return out.backend_error(
+                                Backend::Crm,
+                                &"the CRM returned another record than the one asked for",
+                            );
+                        }
+                        Err(error) => return out.backend_error(Backend::Crm, &error),
+                    }
+                }
+                if !out.reply.is_empty() {
+                    out.reply.push_paragraph();
+                }
+                out.reply.push_text(format!("Your {}:", rule.label));
+                for (record, value) in values {
+                    match value.filter(|v| !v.trim().is_empty()) {
+                        Some(value) => {
+                            out.event(DecisionEvent::Disclosed {
+                                object: rule.object,
+                                property: rule.property.clone(),
+                                contact,
+                                record: Some(record),
+                                instructions: instructions.clone(),
+                            });
+                            out.reply.push_text(format!("\n- {} {record}: ", singular(rule.object)));
+                            out.reply.push_value(value);
+                        }
+                        None => {
+                            out.reply.push_text(format!("\n- {} {record}: not set", singular(rule.object)))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Mails a link for the current contact to its address on record.
+    async fn send_link(&self, conv: &mut Conversation, now: Timestamp, out: &mut Out) {
+        let Some(contact) = conv.identity.contact() else { return };
+        let address = match &conv.address_on_record {
+            Some(address) => address.clone(),
+            None => match self.crm.get(ObjectType::Contact, contact.0, &["email", "firstname"], &[]).await {
+                Ok(record) => match record.property("email") {
+                    Some(address) => {
+                        conv.address_on_record = Some(address.to_owned());
+                        address.to_owned()
+                    }
+                    None => {
+                        return out.say("I can't verify you by email: there is no address on your account.");
+                    }
+                },
+                Err(error) => return out.backend_error(Backend::Crm, &error),
+            },
+        };
+        let issued = match conv.identity.start_verification(&self.tokens, contact, &address, now) {
+            Ok(issued) => issued,
+            Err(error) => return out.backend_error(Backend::Mail, &error),
+        };
+        let Some(link) = verification_link(&self.config.verification.public_base_url, &issued.token) else {
+            return out.backend_error(Backend::Mail, &"the public base URL cannot hold a link");
+        };
+        let mail = VerificationMail::new(address, link, issued.claims.nonce.to_string())
+            .with_custom_property("agent_name", self.config.agent.name.as_str());
+        match self.mailer.send_verification(&mail).await {
+            Ok(_) => {
+                out.event(DecisionEvent::VerificationSent { contact });
+                out.say("To keep your details safe, I've sent a verification link to the email address on file. Open it, then come back here and I'll continue.");
+            }
+            Err(error) => out.backend_error(Backend::Mail, &error),
+        }
+    }
+
+    /// Asks the policy about an update and acts on its decision.
+    async fn update(
+        &self,
+        conv: &mut Conversation,
+        property: PropertyId,
+        value: String,
+        now: Timestamp,
+        out: &mut Out,
+    ) {
+        let Some(rule) = self.policy.rule(property).cloned() else { return };
+        let refused = |reason| DecisionEvent::UpdateRefused {
+            object: rule.object,
+            property: rule.property.clone(),
+            reason,
+        };
+        let decision = self.policy.decide(
+            &conv.identity.identity(),
+            Request { action: Action::Edit, property, subject: Subject::Own },
+        );
+        match decision {
+            Decision::Allow => {
+                if let Err(why) = validate_value(&rule, &value) {
+                    out.event(refused(WithheldReason::InvalidValue));
+                    out.say(format!("I can't use that as your {}: {why}.", rule.label));
+                    return;
+                }
+                if rule.edit.confirm {
+                    conv.confirming = Some((property, value.clone()));
+                    out.reply_confirm(&rule.label, &value);
+                } else {
+                    self.write(conv, &rule, &value, out).await;
+                }
+            }
+            Decision::NeedsEmail => self.needs_email(
+                conv,
+                Pending::Update(property, value),
+                refused(WithheldReason::NeedsEmail),
+                &rule,
+                out,
+            ),
+            Decision::NeedsVerification => {
+                out.event(refused(WithheldReason::NeedsVerification));
+                conv.pending.push(Pending::Update(property, value));
+                self.send_link(conv, now, out).await;
+            }
+            Decision::Refuse(refusal) => {
+                out.event(refused(refusal.into()));
+                out.say(format!(
+                    "I'm sorry, I can't change your {} here. A colleague can help with that.",
+                    rule.label
+                ));
+            }
+        }
+    }
+
+    async fn confirmed(&self, conv: &mut Conversation, yes: bool, out: &mut Out) {
+        let Some((property, value)) = conv.confirming.take() else {
+            if yes {
+                out.say("Great. What else can I help you with?");
+            } else {
+                out.say("No problem. Anything else I can help with?");
+            }
+            return;
+        };
+        let Some(rule) = self.policy.rule(property).cloned() else { return };
+        if !yes {
+            out.event(DecisionEvent::UpdateRefused {
+                object: rule.object,
+                property: rule.property.clone(),
+                reason: WithheldReason::Declined,
+            });
+            out.say(format!("Okay, I've left your {} as it was.", rule.label));
+            return;
+        }
+        // Ask again: the identity may have changed since the question.
+        let decision = self.policy.decide(&conv.identity.identity(), Request::edit(property));
+        if decision != Decision::Allow {
+            conv.confirming = None;
+            out.event(DecisionEvent::UpdateRefused {
+                object: rule.object,
+                property: rule.property.clone(),
+                reason: WithheldReason::NeedsVerification,
+            });
+            out.say(format!("I can't change your {} right now.", rule.label));
+            return;
+        }
+        self.write(conv, &rule, &value, out).await;
+    }
+
+    /// Writes one value to the current contact's record (or its single
+    /// associated ticket or company).
+    async fn write(&self, conv: &mut Conversation, rule: &PropertyRule, value: &str, out: &mut Out) {
+        let Some(contact) = conv.identity.contact() else { return };
+        let (object, id) = match rule.object {
+            ObjectType::Contact => (ObjectType::Contact, contact.0),
+            other => match self.crm.associated(contact, other).await {
+                Ok(records) if records.len() == 1 => (other, records[0].0),
+                Ok(_) => {
+                    out.event(DecisionEvent::UpdateRefused {
+                        object: other,
+                        property: rule.property.clone(),
+                        reason: WithheldReason::OutOfScope,
+                    });
+                    return out.say(format!(
+                        "I can't tell which {} to change; a colleague can help.",
+                        singular(other)
+                    ));
+                }
+                Err(error) => return out.backend_error(Backend::Crm, &error),
+            },
+        };
+        let change = BTreeMap::from([(rule.property.clone(), value.to_owned())]);
+        match self.crm.update(object, id, &change).await {
+            Ok(_) => {
+                out.event(DecisionEvent::Updated {
+                    object,
+                    property: rule.property.clone(),
+                    contact,
+                    record: (object != ObjectType::Contact).then_some(id),
+                });
+                if !out.reply.is_empty() {
+                    out.reply.push_paragraph();
+                }
+                out.reply.push_text(format!("Done: your {} is now ", rule.label));
+                out.reply.push_value(value);
+                out.reply.push_text(".");
+            }
+            Err(error) => out.backend_error(Backend::Crm, &error),
+        }
+    }
+
+    fn handoff(&self, conv: &mut Conversation, out: &mut Out) {
+        if self.policy.email_capture(conv.channel) == EmailCapture::BeforeHandoff
+            && !conv.identity.is_identified()
+        {
+            conv.handoff_pending = true;
+            out.event(DecisionEvent::AskedForEmail { reason: AskReason::BeforeHandoff });
+            conv.asked_for_email = true;
+            out.say("I'll put you through to a colleague. First, could you tell me the email address on your account?");
+            return;
+        }
+        self.hand_off(out);
+    }
+
+    fn hand_off(&self, out: &mut Out) {
+        out.event(DecisionEvent::HandedOff);
+        out.say("I'm handing you over to a colleague now; they'll reply here shortly.");
+    }
+
+    /// Opens a verification link: verifies the conversation it was issued in
+    /// when everything checks out, and tells the opener in plain words.
+    pub async fn open_link(&self, token: &str, now: Timestamp) -> LinkOutcome {
+        let rejected = |reason: String| LinkOutcome {
+            verified: false,
+            message: format!("This link can't be used: {reason}. Ask the assistant for a new one."),
+        };
+        let find = |id: &ConversationId| {
+            let conversations = self.conversations.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            conversations.get(id).cloned()
+        };
+        let claims = match self.tokens.check(token, now) {
+            Ok(claims) => claims,
+            Err(error) => {
+                // An expired link is still ours (signed, checked): tell its conversation.
+                // A forged or malformed one names nothing that can be trusted.
+                if let TokenError::Expired { conversation, .. } = &error
+                    && let Some(conversation) = find(conversation)
+                {
+                    let reason = error.to_string();
+                    conversation.lock().await.queued.push(DecisionEvent::VerificationRejected { reason });
+                }
+                return rejected(error.to_string());
+            }
+        };
+        let conversation = find(&claims.conversation);
+        let Some(conversation) = conversation else {
+            return rejected("the conversation it belongs to is over".to_owned());
+        };
+        let mut conv = conversation.lock().await;
+        match conv.identity.redeem(&self.tokens, token, now) {
+            Ok(identity) => {
+                if let Some(contact) = identity.contact() {
+                    conv.queued.push(DecisionEvent::Verified { contact });
+                }
+                LinkOutcome {
+                    verified: true,
+                    message: "You're verified. Go back to the chat to continue.".to_owned(),
+                }
+            }
+            Err(error) => {
+                conv.queued.push(DecisionEvent::VerificationRejected { reason: error.to_string() });
+                rejected(error.to_string())
+            }
+        }
+    }
+}
+
+impl Out {
+    fn reply_confirm(&mut self, label: &str, value: &str) {
+        if !self.reply.is_empty() {
+            self.reply.push_paragraph();
+        }
+        self.reply.push_text(format!("Just to confirm: change your {label} to "));
+        self.reply.push_value(value);
+        self.reply.push_text("? Please reply yes or no.");
+    }
+}
+
+/// Whether the admin's instructions forbid sharing in chat: instructions are
+/// followed only where they narrow what is shared.
+fn narrows_sharing(instructions: &str) -> bool {
+    let text = instructions.to_lowercase();
+    [
+        "never share",
+        "never shared",
+        "do not share",
+        "don't share",
+        "not be shared",
+        "never disclose",
+        "do not disclose",
+    ]
+    .iter()
+    .any(|phrase| text.contains(phrase))
+}
+
+/// Why `value` is not acceptable for `rule`, if it is not.
+fn validate_value(rule: &PropertyRule, value: &str) -> Result<(), String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("the new value is empty".to_owned());
+    }
+    if value.chars().count() > 500 {
+        return Err("that is longer than 500 characters".to_owned());
+    }
+    if value.chars().any(char::is_control) {
+        return Err("it contains control characters".to_owned());
+    }
+    let name = rule.property.as_str();
+    if name.contains("email") && !crate::fixtures::is_email_shaped(value) {
+        return Err("that doesn't look like an email address".to_owned());
+    }
+    if name.contains("phone") {
+        let digits = value.chars().filter(char::is_ascii_digit).count();
+        let allowed = value.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        if !allowed || !(7..=15).contains(&digits) {
+            return Err("a phone number has 7 to 15 digits and only + - ( ) . or spaces besides".to_owned());
+        }
+    }
+    Ok(())
+}
+
+fn plural(object: ObjectType) -> &'static str {
+    match object {
+        ObjectType::Contact => "contacts",
+        ObjectType::Ticket => "tickets",
+        ObjectType::Company => "companies",
+    }
+}
+
+fn singular(object: ObjectType) -> &'static str {
+    match object {
+        ObjectType::Contact => "contact",
+        ObjectType::Ticket => "ticket",
+        ObjectType::Company => "company",
+    }
+}
+
+/// The link for `token` under the agent's public base URL:
+/// `{base}/verify/{token}`. Tokens are URL-safe base64, so nothing needs escaping.
+pub fn verification_link(base: &Url, token: &str) -> Option<Url> {
+    base.join(&format!("verify/{token}")).ok()
+}
