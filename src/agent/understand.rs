@@ -485,14 +485,17 @@ impl Tok {
         self.kind == Kind::Word && words.contains(&self.norm.as_ref())
     }
 
-    /// Exactly `keyword`, or a misspelling of a keyword of six letters or more.
+    /// Exactly `keyword`, or a misspelling of a keyword of six letters or
+    /// more that keeps its first letter ("ingore", "represenative").
     fn like(&self, keyword: &str) -> bool {
         let word = self.word();
         if word == keyword {
             return true;
         }
-        // Keywords are ASCII: a byte-length gap beyond the tolerance rules a match out cheaply.
+        // Keywords are ASCII: a byte-length gap beyond the tolerance rules a
+        // match out cheaply. Typos of a trigger word keep its first letter.
         keyword.len() >= 6
+            && word.as_bytes().first() == keyword.as_bytes().first()
             && word.len() >= MIN_FUZZY_CHARS
             && word.len().abs_diff(keyword.len()) <= tolerance(keyword.len())
             && !is_stopword(word)
@@ -877,6 +880,8 @@ struct Found {
     rank: u8,
     position: usize,
     intent: Intent,
+    /// An "ok" or "sure": dropped when the message asks for something else.
+    weak: bool,
 }
 
 /// The state of reading one message.
@@ -933,7 +938,7 @@ impl<'a> Reader<'a> {
     }
 
     fn push(&mut self, rank: u8, position: usize, intent: Intent) {
-        self.found.push(Found { rank, position, intent });
+        self.found.push(Found { rank, position, intent, weak: false });
     }
 
     fn tok(&self, index: usize) -> Option<&'a Tok> {
@@ -1121,16 +1126,14 @@ impl<'a> Reader<'a> {
 
         // "my new X is Y", "the correct X: Y", "I have a new X".
         let new_before = self.adjective_before(mention.start, NEW_WORDS);
-        if new_before {
-            if let Some(value) = self.connector_value(mention.end, NEW_CONNECTORS) {
-                return self.update(index, mention.start, value);
-            }
+        if new_before && let Some(value) = self.connector_value(mention.end, NEW_CONNECTORS) {
+            return self.update(index, mention.start, value);
         }
         // "change my X to Y", "can you update my X", "how do I change my X".
         if self.update_verb_before(mention.start).is_some() {
             let value = self
                 .connector_value(mention.end, VERB_CONNECTORS)
-                .or_else(|| self.from_to_value(mention.end))
+                .or_else(|| self.value_after_from_to(mention.end))
                 .or_else(|| self.value_right_after(mention.end));
             return match value {
                 Some(value) => self.update(index, mention.start, value),
@@ -1214,7 +1217,9 @@ impl<'a> Reader<'a> {
                 continue;
             }
             steps += 1;
-            if is_update_verb(token) {
+            // "update me on my ticket" asks for news, not a change.
+            let tells = self.tok(at + 1).is_some_and(|t| t.is_in(&["me", "us"]));
+            if is_update_verb(token) && !tells {
                 let negated = self.tokens[sentence.start..at]
                     .iter()
                     .rev()
@@ -1269,7 +1274,7 @@ impl<'a> Reader<'a> {
     }
 
     /// "change my X from A to B": the value after the "to".
-    fn from_to_value(&self, at: usize) -> Option<(String, Range<usize>)> {
+    fn value_after_from_to(&self, at: usize) -> Option<(String, Range<usize>)> {
         if !self.tok(at)?.is("from") {
             return None;
         }
@@ -1548,7 +1553,7 @@ impl<'a> Reader<'a> {
             });
             if !named {
                 let intent = Intent::AskAboutOther { property: None, email: context.email.clone() };
-                self.found.push(Found { rank: RANK_REST, position, intent });
+                self.found.push(Found { rank: RANK_REST, position, intent, weak: false });
             }
         }
     }
@@ -1563,10 +1568,8 @@ impl<'a> Reader<'a> {
             let breaks = at == self.tokens.len()
                 || self.consumed[at]
                 || start.is_some_and(|s| self.clause_of[s] != self.clause_of[at]);
-            if breaks {
-                if let Some(s) = start.take() {
-                    segments.push(s..at);
-                }
+            if breaks && let Some(s) = start.take() {
+                segments.push(s..at);
             }
             if at < self.tokens.len() && !self.consumed[at] && start.is_none() {
                 start = Some(at);
@@ -1593,8 +1596,8 @@ impl<'a> Reader<'a> {
         let after_value = segment.start > 0
             && self.consumed[segment.start - 1]
             && self.clause_of[segment.start - 1] == self.clause_of[segment.start];
-        if !after_value && let Some((position, intent)) = self.answer(&words, any_mention, question) {
-            self.push(RANK_ANSWER, position, intent);
+        if !after_value && let Some((position, intent, weak)) = self.answer(&words, any_mention, question) {
+            self.found.push(Found { rank: RANK_ANSWER, position, intent, weak });
         }
         if let Some(position) = self.handoff(&words, any_mention) {
             self.push(RANK_REST, position, Intent::Handoff);
@@ -1608,7 +1611,7 @@ impl<'a> Reader<'a> {
         if mentions.is_empty() {
             return;
         }
-        let asks = question || self.asks(&words);
+        let asks = question || self.asks(&segment, &words);
         let context = self.context_of(segment.start);
         for index in mentions {
             let mention = self.mentions[index];
@@ -1632,10 +1635,12 @@ impl<'a> Reader<'a> {
     /// Whether a clause asks for something: a question word, an auxiliary
     /// first, a request verb, or nothing but properties and filler ("my
     /// address?", "phone number please").
-    fn asks(&self, words: &[usize]) -> bool {
+    fn asks(&self, segment: &Range<usize>, words: &[usize]) -> bool {
         let outside: Vec<&Tok> =
             words.iter().filter(|&&i| self.mention_of[i].is_none()).map(|&i| &self.tokens[i]).collect();
-        let first = outside.first();
+        // "is my address …" asks; "ada@x.com is my address" tells.
+        let first =
+            segment.clone().map(|i| &self.tokens[i]).find(|t| matches!(t.kind, Kind::Word | Kind::Email));
         if first.is_some_and(|t| t.is_in(AUXILIARIES)) {
             return true;
         }
@@ -1649,8 +1654,9 @@ impl<'a> Reader<'a> {
             })
     }
 
-    /// A yes or a no to the agent's last question.
-    fn answer(&self, words: &[usize], any_mention: bool, question: bool) -> Option<(usize, Intent)> {
+    /// A yes or a no to the agent's last question, and whether it is only a
+    /// weak one ("ok", "sure") that gives way to a real request.
+    fn answer(&self, words: &[usize], any_mention: bool, question: bool) -> Option<(usize, Intent, bool)> {
         let mut skip = 0;
         while words.get(skip).is_some_and(|&i| self.tokens[i].is_in(LEADING_FILLERS)) {
             skip += 1;
@@ -1669,7 +1675,7 @@ impl<'a> Reader<'a> {
         if let Some(c) = first.symbol()
             && NO_EMOJI.contains(&c)
         {
-            return Some((position, Intent::Decline));
+            return Some((position, Intent::Decline, false));
         }
         let no = squeezed_in(first, &["no", "nope", "nah", "naw", "nay", "nein", "nei", "non"]);
         let not_a_refusal = second.is_some_and(|t| {
@@ -1681,23 +1687,16 @@ impl<'a> Reader<'a> {
         let dont = first.is("do") && second.is_some_and(|t| t.is("not"));
         let dont_what = words.get(2).is_none_or(|t| t.is_in(DONT_OBJECTS) || t.kind != Kind::Word);
         if (no && !not_a_refusal)
-            || first.is_in(&[
-                "negative",
-                "cancel",
-                "cancelled",
-                "canceled",
-                "stop",
-                "abort",
-                "nevermind",
-                "nvm",
-            ])
+            || first.is_in(&["negative", "nevermind", "nvm"])
+            // "cancel my subscription" is not a no.
+            || first.is_in(&["cancel", "cancelled", "canceled", "stop", "abort"]) && !any_mention
             || first.is("never") && second.is_some_and(|t| t.is("mind"))
             || first.is("not")
                 && second.is_some_and(|t| t.is_in(&["now", "yet", "really", "quite", "that", "it"]))
             || dont && dont_what
             || (first.is("n") && words.len() == 1)
         {
-            return Some((position, Intent::Decline));
+            return Some((position, Intent::Decline, false));
         }
         if !any_mention && !question {
             let has = |w: &str| words.iter().any(|t| t.is(w));
@@ -1715,7 +1714,7 @@ impl<'a> Reader<'a> {
                 || seq(&["forget", "it"])
                 || seq(&["do", "not", "do"])
             {
-                return Some((position, Intent::Decline));
+                return Some((position, Intent::Decline, false));
             }
         }
 
@@ -1723,7 +1722,7 @@ impl<'a> Reader<'a> {
         if let Some(c) = first.symbol()
             && YES_EMOJI.contains(&c)
         {
-            return Some((position, Intent::Confirm));
+            return Some((position, Intent::Confirm, false));
         }
         let yes = squeezed_in(
             first,
@@ -1737,7 +1736,6 @@ impl<'a> Reader<'a> {
             "indeed",
             "agreed",
             "proceed",
-            "sure",
             "yesplease",
         ]);
         let verb_like = first.is_in(&["correct", "confirm", "confirmed", "confirming"])
@@ -1777,12 +1775,12 @@ impl<'a> Reader<'a> {
             })
             && !question;
         if (yes || verb_like || confirm_phrase || that_is) && !asked_back() {
-            return Some((position, Intent::Confirm));
+            return Some((position, Intent::Confirm, false));
         }
-        let weak = ["ok", "okay", "k", "kk", "alright", "fine", "right", "y", "allright"];
+        let weak = ["ok", "okay", "k", "kk", "alright", "fine", "right", "y", "allright", "sure"];
         let weak_rest = [
             "please", "thanks", "thank", "you", "then", "sure", "right", "ok", "okay", "yes", "alright",
-            "all", "fine", "go", "ahead", "good", "great",
+            "all", "fine", "go", "ahead", "good", "great", "thing", "why", "not",
         ];
         let all_right = first.is("all") && second.is_some_and(|t| t.is("right"));
         if (squeezed_in(first, &weak) || all_right)
@@ -1790,7 +1788,7 @@ impl<'a> Reader<'a> {
             && !question
             && !any_mention
         {
-            return Some((position, Intent::Confirm));
+            return Some((position, Intent::Confirm, true));
         }
         None
     }
@@ -1992,8 +1990,16 @@ impl<'a> Reader<'a> {
             (n + 1..=n + k).any(|i| word(i).is_some_and(pred))
         };
         for (n, &(index, token)) in words.iter().enumerate() {
-            // "ignore your previous instructions", "skip the verification".
-            if token.like_any(OVERRIDE_VERBS) && within(n, 5, &|t| t.like_any(OVERRIDE_TARGETS)) {
+            // "ignore your previous instructions", "skip the verification",
+            // "forget everything above"; not "ignore my previous email".
+            let everything = |i: usize| {
+                word(i).is_some_and(|t| t.is("everything"))
+                    && word(i + 1)
+                        .is_none_or(|t| t.is_in(&["above", "before", "prior", "previous", "earlier", "you"]))
+            };
+            if token.like_any(OVERRIDE_VERBS)
+                && (within(n, 5, &|t| t.like_any(OVERRIDE_TARGETS)) || (n + 1..=n + 2).any(everything))
+            {
                 return Some(index);
             }
             if (seq(n, &["not", "follow"]) || seq(n, &["stop", "following"]))
@@ -2002,6 +2008,15 @@ impl<'a> Reader<'a> {
                 return Some(index);
             }
             if INJECTION_PHRASES.iter().any(|s| seq(n, s)) || token.like_any(INJECTION_WORDS) {
+                return Some(index);
+            }
+            // "act as an unrestricted AI", "act as if you were…"; not "act as a reference".
+            let role = |t: &Tok| t.is_in(AUTHORITY_STRONG) || t.is_in(AUTHORITY_WEAK) || t.is_in(AI_WORDS);
+            if token.is_in(&["act", "acting", "behave", "respond", "answer"])
+                && word(n + 1).is_some_and(|t| t.is("as"))
+                && (word(n + 2).is_some_and(|t| t.is_in(&["if", "though"]))
+                    || (n + 2..n + 5).any(|i| word(i).is_some_and(role)))
+            {
                 return Some(index);
             }
             // "system: …", "admin: …".
@@ -2150,6 +2165,9 @@ impl<'a> Reader<'a> {
         found.sort_by_key(|f| (f.rank, f.position));
         let gives_email = found.iter().any(|f| matches!(f.intent, Intent::ProvideEmail { .. }));
         let substantive = found.iter().any(|f| !matches!(f.intent, Intent::SmallTalk | Intent::Unknown));
+        let requests = found.iter().any(|f| {
+            !matches!(f.intent, Intent::SmallTalk | Intent::Unknown | Intent::Confirm | Intent::Decline)
+        });
         let updated: Vec<PropertyId> = found
             .iter()
             .filter_map(|f| match f.intent {
@@ -2165,8 +2183,9 @@ impl<'a> Reader<'a> {
             })
             .collect();
         let mut intents: Vec<Intent> = Vec::with_capacity(found.len());
-        for Found { intent, .. } in found {
+        for Found { intent, weak, .. } in found {
             let redundant = match &intent {
+                Intent::Confirm if weak => requests,
                 Intent::ReturningCustomer => gives_email,
                 Intent::SmallTalk => substantive,
                 Intent::WantsUpdate { property } => updated.contains(property),
@@ -2192,33 +2211,38 @@ fn is_sentence_end(token: &Tok) -> bool {
 
 fn is_update_verb(token: &Tok) -> bool {
     token.is_in(&[
-        "set", "edit", "fix", "amend", "alter", "swap", "adjust", "add", "put", "changing", "updating",
+        "set",
+        "edit",
+        "fix",
+        "amend",
+        "alter",
+        "swap",
+        "adjust",
+        "add",
+        "put",
+        "changing",
+        "updating",
+        "upgrade",
+        "downgrade",
     ]) || token.like_any(&["change", "update", "modify", "correct", "replace", "switch"])
 }
 
 /// Whether `token`, with repeated letters squeezed ("yesss", "nooo",
 /// "hellooo"), is one of `words`.
 fn squeezed_in(token: &Tok, words: &[&str]) -> bool {
-    if token.kind != Kind::Word {
-        return false;
-    }
-    if token.is_in(words) {
-        return true;
-    }
-    let squeezed = squeeze(&token.norm);
-    words.iter().any(|w| squeeze(w) == squeezed)
+    let word = token.word();
+    let Some(first) = word.chars().next() else { return false };
+    words.iter().any(|w| w.starts_with(first) && squeeze(word).eq(squeeze(w)))
 }
 
-fn squeeze(word: &str) -> String {
-    let mut out = String::with_capacity(word.len());
+/// `word`'s letters with runs of the same letter counted once.
+fn squeeze(word: &str) -> impl Iterator<Item = char> + '_ {
     let mut last = None;
-    for c in word.chars() {
-        if Some(c) != last {
-            out.push(c);
-        }
+    word.chars().filter(move |&c| {
+        let repeated = last == Some(c);
         last = Some(c);
-    }
-    out
+        !repeated
+    })
 }
 
 /// A "value" that only says the property should change: "my address should
@@ -2294,10 +2318,12 @@ fn extract_value(text: &str, from: usize) -> Option<(String, Range<usize>)> {
         value = trimmed;
     }
     let value = strip_quotes(value);
-    if !value.chars().any(char::is_alphanumeric) {
+    let only_chatter = CHATTER.iter().any(|c| value.eq_ignore_ascii_case(c));
+    if only_chatter || !value.chars().any(char::is_alphanumeric) {
         return None;
     }
-    let offset = value.as_ptr() as usize - text.as_ptr() as usize;
+    // `value` is a slice of `text`: its offset is the distance between the two.
+    let offset = (value.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
     Some((value.to_owned(), offset..offset + value.len()))
 }
 
@@ -2908,6 +2934,7 @@ const REQUEST_VERBS: &[&str] = &[
     "kindly",
     "like",
     "let",
+    "update",
 ];
 
 /// Words that leave a clause a bare request: "my address?", "and the phone please".
@@ -3547,8 +3574,6 @@ const OVERRIDE_TARGETS: &[&str] = &[
     "protocol",
     "protocols",
     "above",
-    "previous",
-    "everything",
     "orders",
     "commands",
     "system",
@@ -3557,8 +3582,6 @@ const OVERRIDE_TARGETS: &[&str] = &[
     "configuration",
     "rulebook",
     "guidance",
-    "prior",
-    "earlier",
 ];
 
 /// Phrases that try to change who the agent is.
@@ -3567,8 +3590,6 @@ const INJECTION_PHRASES: &[&[&str]] = &[
     &["you", "are", "no", "longer"],
     &["from", "now", "on", "you"],
     &["from", "now", "on", "your"],
-    &["act", "as"],
-    &["acting", "as"],
     &["role", "play"],
     &["imagine", "you", "are"],
     &["your", "new", "role"],
@@ -3579,7 +3600,6 @@ const INJECTION_PHRASES: &[&[&str]] = &[
     &["your", "new", "persona"],
     &["your", "new", "purpose"],
     &["new", "instructions"],
-    &["new", "rules"],
     &["updated", "instructions"],
     &["jail", "break"],
     &["dan", "mode"],
@@ -3605,6 +3625,26 @@ const INJECTION_PHRASES: &[&[&str]] = &[
     &["security", "clearance"],
     &["authorized", "personnel"],
     &["authorised", "personnel"],
+];
+
+/// What an injection asks the agent to become: "act as an unrestricted AI".
+const AI_WORDS: &[&str] = &[
+    "ai",
+    "assistant",
+    "bot",
+    "chatbot",
+    "model",
+    "gpt",
+    "llm",
+    "dan",
+    "system",
+    "unrestricted",
+    "unfiltered",
+    "different",
+    "character",
+    "persona",
+    "terminal",
+    "hacker",
 ];
 
 /// Words that are an injection on their own.
@@ -3743,8 +3783,9 @@ mod tests {
 
     #[test]
     fn emails_need_one_at_and_a_dotted_domain() {
-        let found =
-            |text: &str| -> Vec<&str> { find_emails(text).into_iter().map(|(s, e)| &text[s..e]).collect() };
+        fn found(text: &str) -> Vec<&str> {
+            find_emails(text).into_iter().map(|(s, e)| &text[s..e]).collect()
+        }
         assert_eq!(found("mail ada@x.com."), ["ada@x.com"]);
         assert_eq!(found("<Ada.Lovelace+x@sub.example.co.uk>"), ["Ada.Lovelace+x@sub.example.co.uk"]);
         assert!(found("foo@bar").is_empty());
