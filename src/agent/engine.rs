@@ -896,20 +896,21 @@ fn validate_value(rule: &PropertyRule, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn plural(object: ObjectType) -> &'static str {
+/// How a reply names records of `object`: (one, many).
+fn object_words(object: ObjectType) -> (&'static str, &'static str) {
     match object {
-        ObjectType::Contact => "contacts",
-        ObjectType::Ticket => "tickets",
-        ObjectType::Company => "companies",
+        ObjectType::Contact => ("contact", "contacts"),
+        ObjectType::Ticket => ("ticket", "tickets"),
+        ObjectType::Company => ("company", "companies"),
     }
 }
 
+fn plural(object: ObjectType) -> &'static str {
+    object_words(object).1
+}
+
 fn singular(object: ObjectType) -> &'static str {
-    match object {
-        ObjectType::Contact => "contact",
-        ObjectType::Ticket => "ticket",
-        ObjectType::Company => "company",
-    }
+    object_words(object).0
 }
 
 /// The link for `token` under the agent's public base URL:

@@ -323,16 +323,7 @@ impl Inner<'_> {
                 None,
             )
         };
-        match &entry.fault {
-            Some(fault) => tracing::info!(
-                seq = entry.seq, method = %entry.method, path = %entry.path, status = entry.status,
-                correlation_id = %entry.correlation_id, fault = %fault, "CRM request"
-            ),
-            None => tracing::info!(
-                seq = entry.seq, method = %entry.method, path = %entry.path, status = entry.status,
-                correlation_id = %entry.correlation_id, "CRM request"
-            ),
-        }
+        entry.log("CRM request");
         self.core.record(entry);
         response
     }

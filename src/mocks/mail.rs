@@ -172,16 +172,7 @@ impl Inner<'_> {
                 }
             }
         };
-        match &entry.fault {
-            Some(fault) => tracing::info!(
-                seq = entry.seq, method = %entry.method, path = %entry.path, status = entry.status,
-                correlation_id = %entry.correlation_id, fault = %fault, "mail request"
-            ),
-            None => tracing::info!(
-                seq = entry.seq, method = %entry.method, path = %entry.path, status = entry.status,
-                correlation_id = %entry.correlation_id, "mail request"
-            ),
-        }
+        entry.log("mail request");
         self.core.record(entry);
         response
     }

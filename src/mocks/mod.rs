@@ -190,6 +190,22 @@ impl<S> MockService<S> {
     }
 }
 
+impl RecordedRequest {
+    /// One log line for this request, as `mocks serve` prints them.
+    fn log(&self, what: &'static str) {
+        match &self.fault {
+            Some(fault) => tracing::info!(
+                seq = self.seq, method = %self.method, path = %self.path, status = self.status,
+                correlation_id = %self.correlation_id, fault = %fault, "{what}"
+            ),
+            None => tracing::info!(
+                seq = self.seq, method = %self.method, path = %self.path, status = self.status,
+                correlation_id = %self.correlation_id, "{what}"
+            ),
+        }
+    }
+}
+
 /// What every mock shares: its token, clock, faults and log.
 #[derive(Debug)]
 struct Core {
