@@ -68,7 +68,7 @@ use crate::policy::{Policy, PropertyId};
 /// [`Understander::understand`] returns these in the order the agent should
 /// handle them: an [`Intent::Injection`] first, then a yes or no, then the
 /// customer's own email address, then the rest in the order typed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Intent {
     /// The customer gives their own email address ("my email is ada@x.com",
     /// "it's ada@x.com", a bare "ADA@X.COM"), lowercased and trimmed.
@@ -855,6 +855,9 @@ enum Whose {
     Business,
     /// Someone else, with their email address when given.
     Other(Option<String>),
+    /// "her", "his", "their": someone else, named elsewhere in the sentence
+    /// ("my friend ana@x.org needs her points").
+    Them,
 }
 
 /// Whether someone else is the subject of a sentence.
@@ -899,13 +902,19 @@ struct Reader<'a> {
     sentence_of: Vec<usize>,
     sentences: Vec<Range<usize>>,
     clause_of: Vec<usize>,
+    /// By clause: whether it asks (a "?", or a question word first).
+    question_clauses: Vec<bool>,
     contexts: Vec<Context>,
     /// Emails of someone else, by token.
     other_emails: Vec<usize>,
     found: Vec<Found>,
 }
 
-/// Intents the agent handles before the others.
+/// The order the agent handles intents in: an override attempt first, so the
+/// agent says it carries no authority before anything else; then a yes or no,
+/// which answers the agent's last question; then the customer's own address,
+/// so questions in the same message are asked with the identity it gives;
+/// then everything else in the order typed.
 const RANK_INJECTION: u8 = 0;
 const RANK_ANSWER: u8 = 1;
 const RANK_EMAIL: u8 = 2;
@@ -931,6 +940,7 @@ impl<'a> Reader<'a> {
             sentence_of: vec![0; tokens.len()],
             sentences: Vec::new(),
             clause_of: vec![0; tokens.len()],
+            question_clauses: Vec::new(),
             contexts: Vec::new(),
             other_emails: Vec::new(),
             found: Vec::new(),
@@ -946,7 +956,19 @@ impl<'a> Reader<'a> {
     }
 
     fn is_mention_start(&self, index: usize) -> bool {
-        self.mentions.iter().any(|m| m.start == index)
+        self.mention_of
+            .get(index)
+            .copied()
+            .flatten()
+            .and_then(|m| self.mentions.get(m))
+            .is_some_and(|m| m.start == index)
+    }
+
+    /// The indices of the mentions that start in `range` (mentions are in order).
+    fn mentions_in(&self, range: &Range<usize>) -> Range<usize> {
+        let first = self.mentions.partition_point(|m| m.start < range.start);
+        let end = self.mentions.partition_point(|m| m.start < range.end);
+        first..end.max(first)
     }
 
     fn sentence_range(&self, index: usize) -> Range<usize> {
@@ -1004,14 +1026,34 @@ impl<'a> Reader<'a> {
             }
         }
         self.sentences.push(sentence_start..self.tokens.len());
+
+        let clauses = self.clause_of.last().map_or(0, |&last| last + 1);
+        let mut questions = vec![false; clauses];
+        let mut first_word_seen = vec![false; clauses];
+        for (token, &clause) in self.tokens.iter().zip(&self.clause_of) {
+            let (Some(question), Some(seen)) = (questions.get_mut(clause), first_word_seen.get_mut(clause))
+            else {
+                continue;
+            };
+            if token.is_punct('?') {
+                *question = true;
+            }
+            if token.kind == Kind::Word && !*seen {
+                *seen = true;
+                *question |= token.is_in(INTERROGATIVES) || token.is_in(AUXILIARIES);
+            }
+        }
+        self.question_clauses = questions;
     }
 
     /// Whether a property follows token `index`, after determiners.
     fn continues_list(&self, index: usize) -> bool {
         let mut next = index + 1;
-        while self.tok(next).is_some_and(|t| {
-            t.is_in(&["my", "the", "her", "his", "their", "your", "a", "an", "our", "and", "also"])
-        }) {
+        while next < index + 4
+            && self.tok(next).is_some_and(|t| {
+                t.is_in(&["my", "the", "her", "his", "their", "your", "a", "an", "our", "and", "also"])
+            })
+        {
             next += 1;
         }
         self.is_mention_start(next)
@@ -1023,7 +1065,7 @@ impl<'a> Reader<'a> {
         let sentence = self.sentence_range(mention.start);
         let mut at = mention.start;
         let mut capitals = 0;
-        while at > sentence.start {
+        while at > sentence.start && mention.start - at < 8 {
             at -= 1;
             let token = &self.tokens[at];
             match token.kind {
@@ -1048,7 +1090,7 @@ impl<'a> Reader<'a> {
             match word {
                 "my" | "mine" | "our" | "ours" => return Whose::Mine,
                 "your" | "yours" => return Whose::Business,
-                "her" | "his" | "their" | "theirs" | "him" | "them" => return Whose::Other(None),
+                "her" | "his" | "their" | "theirs" | "him" | "them" => return Whose::Them,
                 w if is_relation(w) => return Whose::Other(None),
                 w if ADJECTIVES.contains(&w) => continue,
                 _ => break,
@@ -1080,6 +1122,7 @@ impl<'a> Reader<'a> {
 
     /// Who follows a preposition at `at`: "bob@x.org", "my wife", "me", "Maren".
     fn whose_after(&self, mut at: usize, end: usize) -> Option<Whose> {
+        let end = end.min(at + 6);
         while at < end
             && self.tokens[at]
                 .is_in(&["to", "with", "the", "a", "an", "this", "that", "under", "file", "record"])
@@ -1108,6 +1151,7 @@ impl<'a> Reader<'a> {
             }
             "me" | "myself" | "mine" | "us" => Some(Whose::Mine),
             "your" | "you" | "yours" => Some(Whose::Business),
+            "him" | "her" | "them" => Some(Whose::Them),
             w if OTHER_PEOPLE.contains(&w) || is_relation(w) => Some(Whose::Other(None)),
             w if token.capital && w != "i" && !is_stopword(w) && !is_keyword(w) => Some(Whose::Other(None)),
             _ => None,
@@ -1119,7 +1163,7 @@ impl<'a> Reader<'a> {
     /// Looks for an update of mention `index`: a value, or the wish to change it.
     fn read_update(&mut self, index: usize) {
         let mention = self.mentions[index];
-        if matches!(self.whose[index], Whose::Business | Whose::Other(_)) {
+        if matches!(self.whose[index], Whose::Business | Whose::Other(_) | Whose::Them) {
             return;
         }
         let question = self.is_question_around(mention.start);
@@ -1174,15 +1218,15 @@ impl<'a> Reader<'a> {
 
     /// Marks the tokens inside a value's byte range as read.
     fn consume(&mut self, span: Range<usize>) {
-        for (token, consumed) in self.tokens.iter().zip(self.consumed.iter_mut()) {
-            if span.contains(&token.start) {
-                *consumed = true;
-            }
+        // Tokens are in text order: the consumed ones are one run.
+        let first = self.tokens.partition_point(|t| t.start < span.start);
+        let end = self.tokens.partition_point(|t| t.start < span.end).max(first);
+        for consumed in self.consumed.get_mut(first..end).into_iter().flatten() {
+            *consumed = true;
         }
-        for (mention, handled) in self.mentions.iter().zip(self.handled.iter_mut()) {
-            if self.consumed.get(mention.start).copied().unwrap_or(false) {
-                *handled = true;
-            }
+        let mentions = self.mentions_in(&(first..end));
+        for handled in self.handled.get_mut(mentions).into_iter().flatten() {
+            *handled = true;
         }
     }
 
@@ -1190,7 +1234,7 @@ impl<'a> Reader<'a> {
     fn adjective_before(&self, start: usize, words: &[&str]) -> bool {
         let sentence = self.sentence_range(start);
         let mut at = start;
-        while at > sentence.start {
+        while at > sentence.start && start - at < 6 {
             at -= 1;
             let token = &self.tokens[at];
             if token.is_in(&["my", "the", "a", "an", "our", "this"]) {
@@ -1207,7 +1251,7 @@ impl<'a> Reader<'a> {
         let sentence = self.sentence_range(start);
         let mut at = start;
         let mut steps = 0;
-        while at > sentence.start && steps < 12 {
+        while at > sentence.start && steps < 12 && start - at < 64 {
             at -= 1;
             if self.consumed[at] {
                 continue;
@@ -1242,17 +1286,20 @@ impl<'a> Reader<'a> {
             at += 1;
             skipped += 1;
         }
-        let end = self.connector_end(at, connectors)?;
+        let end = self.connector_end(at, connectors, true)?;
         extract_value(self.text, end)
     }
 
     /// The byte where a connector starting at token `at` ends.
-    fn connector_end(&self, at: usize, connectors: &[&[&str]]) -> Option<usize> {
+    ///
+    /// With `punctuation`, ":", "=", "-" and "->" connect too ("update my
+    /// phone: …"); without, only words do, so "my phone: …" stays a statement.
+    fn connector_end(&self, at: usize, connectors: &[&[&str]], punctuation: bool) -> Option<usize> {
         let token = self.tok(at)?;
-        if matches!(token.kind, Kind::Punct(':' | '=' | '>')) {
+        if punctuation && matches!(token.kind, Kind::Punct(':' | '=' | '>')) {
             return Some(token.end);
         }
-        if token.is_punct('-') {
+        if punctuation && token.is_punct('-') {
             return Some(self.tok(at + 1).filter(|t| t.is_punct('>')).map_or(token.end, |t| t.end));
         }
         let mut best: Option<usize> = None;
@@ -1295,12 +1342,17 @@ impl<'a> Reader<'a> {
         if looks_like_value { extract_value(self.text, from) } else { None }
     }
 
-    /// "X should be Y", "X has changed to Y": `Some(Some(value))`, or
-    /// `Some(None)` when the words say an update is wanted without a usable value.
+    /// "X should be Y", "X has changed to Y": `Some(Some(value))`;
+    /// `Some(None)` when the words say an update is wanted without a usable
+    /// value ("X should be updated"); `None` when they are no update at all
+    /// ("X should be fine").
     fn state_value(&self, at: usize) -> Option<Option<(String, Range<usize>)>> {
-        let end = self.connector_end(at, STATE_CONNECTORS)?;
-        let value = extract_value(self.text, end);
-        Some(value.filter(|(value, _)| !is_placeholder_value(value)))
+        let end = self.connector_end(at, STATE_CONNECTORS, false)?;
+        match extract_value(self.text, end) {
+            Some((value, _)) if is_judgement(&value) => None,
+            Some((value, _)) if is_placeholder_value(&value) => Some(None),
+            value => Some(value),
+        }
     }
 
     /// "X is wrong", "X has changed", "X needs updating".
@@ -1323,7 +1375,13 @@ impl<'a> Reader<'a> {
                 t.is_in(&["updating", "changing", "an", "update", "change", "fixing", "correcting", "to"])
             }),
             "has" | "have" => next.is_some_and(|t| t.is_in(&["changed", "moved"])),
-            "should" => next.is_some_and(|t| t.is_in(&["change", "be"])),
+            "should" => {
+                next.is_some_and(|t| t.is("change"))
+                    || next.is_some_and(|t| t.is("be"))
+                        && self.tok(at + 2).is_some_and(|t| {
+                            t.is_in(&["updated", "changed", "corrected", "fixed", "different", "amended"])
+                        })
+            }
             _ => false,
         }
     }
@@ -1331,19 +1389,7 @@ impl<'a> Reader<'a> {
     /// Whether the clause around `at` asks something (a "?", or a question
     /// word first).
     fn is_question_around(&self, at: usize) -> bool {
-        let clause = self.clause_of.get(at).copied();
-        let in_clause: Vec<&Tok> = self
-            .tokens
-            .iter()
-            .zip(&self.clause_of)
-            .filter(|(_, c)| Some(**c) == clause)
-            .map(|(t, _)| t)
-            .collect();
-        in_clause.iter().any(|t| t.is_punct('?'))
-            || in_clause
-                .iter()
-                .find(|t| t.kind == Kind::Word)
-                .is_some_and(|t| t.is_in(INTERROGATIVES) || t.is_in(AUXILIARIES))
+        self.clause_of.get(at).and_then(|&clause| self.question_clauses.get(clause)).copied().unwrap_or(false)
     }
 
     /// "change it to Y", "it should be Y", "the new one is Y": about the
@@ -1354,6 +1400,9 @@ impl<'a> Reader<'a> {
                 continue;
             }
             let token = &self.tokens[at];
+            if !token.is_in(&["it", "that", "new"]) && !is_update_verb(token) {
+                continue;
+            }
             let Some(last) = self.last_own_mention_before(at) else { continue };
             let position = at;
             if is_update_verb(token) && self.tok(at + 1).is_some_and(|t| t.is_in(&["it", "that", "this"])) {
@@ -1385,14 +1434,13 @@ impl<'a> Reader<'a> {
             } else {
                 continue;
             };
-            let mut connectors: Vec<&[&str]> = STATE_CONNECTORS.to_vec();
+            let mut connectors: Vec<&[&str]> = PRONOUN_CONNECTORS.to_vec();
             if subject_len == 2 {
                 connectors.extend_from_slice(NEW_CONNECTORS);
             }
-            let Some(end) = self.connector_end(at + subject_len, &connectors) else { continue };
-            if let Some((value, span)) =
-                extract_value(self.text, end).filter(|(v, _)| !is_placeholder_value(v))
-            {
+            let Some(end) = self.connector_end(at + subject_len, &connectors, false) else { continue };
+            // "it should be 3 Fjord Road", not "it should be fine".
+            if let Some((value, span)) = extract_value(self.text, end).filter(|(v, _)| looks_like_data(v)) {
                 let property = self.mentions[last].property;
                 self.consume(span);
                 self.push(RANK_REST, position, Intent::UpdateProperty { property, value });
@@ -1400,14 +1448,11 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The last property mentioned before `at` that is the customer's own.
+    /// The last property mentioned before `at` that is the customer's own,
+    /// among the few mentioned last: a pronoun points at something recent.
     fn last_own_mention_before(&self, at: usize) -> Option<usize> {
-        self.mentions
-            .iter()
-            .enumerate()
-            .rev()
-            .find(|(index, m)| m.end <= at && matches!(self.whose[*index], Whose::Mine | Whose::Unsaid))
-            .map(|(index, _)| index)
+        let before = self.mentions.partition_point(|m| m.end <= at);
+        (0..before).rev().take(8).find(|&index| matches!(self.whose[index], Whose::Mine | Whose::Unsaid))
     }
 
     // -- emails -------------------------------------------------------------
@@ -1544,13 +1589,16 @@ impl<'a> Reader<'a> {
     /// Someone else is the subject, but no property was named: "for my
     /// mother", "what do you have on ola@example.com".
     fn read_others_without_property(&mut self) {
-        for (sentence, context) in self.contexts.iter().enumerate() {
+        let mut named = vec![false; self.contexts.len()];
+        for found in &self.found {
+            if matches!(found.intent, Intent::AskAboutOther { property: Some(_), .. })
+                && let Some(flag) = self.sentence_of.get(found.position).and_then(|&s| named.get_mut(s))
+            {
+                *flag = true;
+            }
+        }
+        for (context, named) in self.contexts.iter().zip(named) {
             let Some(position) = context.strong else { continue };
-            let range = self.sentences.get(sentence).cloned().unwrap_or_default();
-            let named = self.found.iter().any(|f| {
-                matches!(f.intent, Intent::AskAboutOther { property: Some(_), .. })
-                    && range.contains(&f.position)
-            });
             if !named {
                 let intent = Intent::AskAboutOther { property: None, email: context.email.clone() };
                 self.found.push(Found { rank: RANK_REST, position, intent, weak: false });
@@ -1583,9 +1631,7 @@ impl<'a> Reader<'a> {
             .clone()
             .filter(|&i| matches!(self.tokens[i].kind, Kind::Word | Kind::Symbol(_)))
             .collect();
-        let mentions: Vec<usize> = (0..self.mentions.len())
-            .filter(|&m| segment.contains(&self.mentions[m].start) && !self.handled[m])
-            .collect();
+        let mentions: Vec<usize> = self.mentions_in(&segment).filter(|&m| !self.handled[m]).collect();
         let any_mention = segment.clone().any(|i| self.mention_of[i].is_some());
         if words.is_empty() {
             return;
@@ -1617,10 +1663,12 @@ impl<'a> Reader<'a> {
             let mention = self.mentions[index];
             let intent = match &self.whose[index] {
                 Whose::Business => continue,
-                Whose::Other(email) => Intent::AskAboutOther {
-                    property: Some(mention.property),
-                    email: email.clone().or(context.email.clone()),
-                },
+                Whose::Other(email) => {
+                    Intent::AskAboutOther { property: Some(mention.property), email: email.clone() }
+                }
+                Whose::Them => {
+                    Intent::AskAboutOther { property: Some(mention.property), email: context.email.clone() }
+                }
                 Whose::Unsaid if context.any() => {
                     Intent::AskAboutOther { property: Some(mention.property), email: context.email.clone() }
                 }
@@ -2183,6 +2231,7 @@ impl<'a> Reader<'a> {
             })
             .collect();
         let mut intents: Vec<Intent> = Vec::with_capacity(found.len());
+        let mut seen: HashSet<Intent> = HashSet::with_capacity(found.len());
         for Found { intent, weak, .. } in found {
             let redundant = match &intent {
                 Intent::Confirm if weak => requests,
@@ -2194,7 +2243,7 @@ impl<'a> Reader<'a> {
                 }
                 _ => false,
             };
-            if !redundant && !intents.contains(&intent) {
+            if !redundant && seen.insert(intent.clone()) {
                 intents.push(intent);
             }
         }
@@ -2271,6 +2320,29 @@ fn is_placeholder_value(value: &str) -> bool {
         && lower.split_whitespace().count() <= 2
 }
 
+/// A "value" that only judges the current one: "my plan should be fine".
+fn is_judgement(value: &str) -> bool {
+    let lower = value.to_lowercase();
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    words.len() <= 2
+        && words.first().is_some_and(|w| {
+            [
+                "fine", "ok", "okay", "good", "correct", "right", "there", "same", "visible", "accurate",
+                "alright", "enough", "possible", "easy", "true", "valid", "ready", "great", "done", "it",
+                "that", "this",
+            ]
+            .contains(w)
+        })
+}
+
+/// Whether a value after a pronoun looks like data rather than a remark: a
+/// digit, an `@`, a `+` or a capital letter ("3 Fjord Road", "Oslo").
+fn looks_like_data(value: &str) -> bool {
+    !is_judgement(value)
+        && !is_placeholder_value(value)
+        && value.chars().any(|c| c.is_ascii_digit() || c == '@' || c == '+' || c.is_uppercase())
+}
+
 // ---------------------------------------------------------------------------
 // Values
 // ---------------------------------------------------------------------------
@@ -2291,7 +2363,10 @@ fn extract_value(text: &str, from: usize) -> Option<(String, Range<usize>)> {
         && is_quote(open)
     {
         let body = &rest[open.len_utf8()..];
-        if let Some(close) = body.find(|c: char| is_quote(c) && c != '\'' || c == '\'' && open == '\'') {
+        let closes = |c: char| is_quote(c) && c != '\'' || c == '\'' && open == '\'';
+        let close =
+            body.char_indices().take_while(|&(at, _)| at < MAX_QUOTED_BYTES).find(|&(_, c)| closes(c));
+        if let Some((close, _)) = close {
             let inner = body[..close].trim();
             if inner.chars().any(char::is_alphanumeric) {
                 let offset =
@@ -2301,10 +2376,7 @@ fn extract_value(text: &str, from: usize) -> Option<(String, Range<usize>)> {
         }
     }
 
-    let end = value_end(rest);
-    let candidate = &rest[..end];
-    let cut = chatter_cut(candidate);
-    let mut value = candidate[..cut].trim_end();
+    let mut value = rest[..value_extent(rest)].trim_end();
     loop {
         let trimmed = value.trim_end_matches([',', ';', ':', '-', '(', '/']).trim_end();
         let trimmed = trim_trailing_chatter(trimmed);
@@ -2327,9 +2399,16 @@ fn extract_value(text: &str, from: usize) -> Option<(String, Range<usize>)> {
     Some((value.to_owned(), offset..offset + value.len()))
 }
 
-/// Where a value starting at `rest` ends: a newline, ? ! ; a dash, an emoji,
-/// or a period that ends a sentence (not one in "x.com", "4.5" or "St.").
-fn value_end(rest: &str) -> usize {
+/// Where a value starting at `rest` ends: at a newline, ? ! ; a dash or an
+/// emoji; at a period that ends a sentence (not the one in "x.com", "4.5" or
+/// "St."); at a word that only softens the request ("please", "thanks"); or
+/// at a comma or conjunction followed by a new request (", and what's…").
+///
+/// One pass that stops at the first end, so reading every value of a long
+/// message costs no more than reading the message.
+fn value_extent(rest: &str) -> usize {
+    let mut seen_value = false;
+    let mut previous: Option<char> = None;
     let mut chars = rest.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         let next = chars.peek().map(|&(_, n)| n);
@@ -2337,21 +2416,54 @@ fn value_end(rest: &str) -> usize {
             '\n' | '\r' | '?' | '!' | ';' | '—' | '–' | '？' | '！' | '。' | '…' => return at,
             c if is_emoji(c) => return at,
             '.' => match next {
-                None => {
-                    return if ends_with_abbreviation(&rest[..at]) { at + 1 } else { at };
-                }
+                None => return if ends_with_abbreviation(&rest[..at]) { at + 1 } else { at },
                 Some('.') => return at,
-                Some(n) if n.is_whitespace() => {
-                    if !ends_with_abbreviation(&rest[..at]) {
-                        return at;
-                    }
-                }
+                Some(n) if n.is_whitespace() && !ends_with_abbreviation(&rest[..at]) => return at,
                 Some(_) => {}
             },
             _ => {}
         }
+        let word_start = c.is_alphanumeric() && !previous.is_some_and(char::is_alphanumeric);
+        if seen_value {
+            if word_start && CHATTER.iter().any(|phrase| starts_with_words(&rest[at..], phrase)) {
+                return at;
+            }
+            let separator = match c {
+                ',' | '&' => Some(c.len_utf8()),
+                _ if word_start => {
+                    CONJUNCTIONS.iter().find(|w| starts_with_words(&rest[at..], w)).map(|w| w.len())
+                }
+                _ => None,
+            };
+            if let Some(len) = separator
+                && next_word_starts_request(&rest[at + len..])
+            {
+                return at;
+            }
+        }
+        seen_value |= c.is_alphanumeric();
+        previous = Some(c);
     }
     rest.len()
+}
+
+/// Whether `text` starts with the ASCII `phrase`, in any case, as whole words.
+fn starts_with_words(text: &str, phrase: &str) -> bool {
+    text.as_bytes().get(..phrase.len()).is_some_and(|start| start.eq_ignore_ascii_case(phrase.as_bytes()))
+        // The matched bytes are ASCII, so `phrase.len()` is a character boundary.
+        && !text.get(phrase.len()..).and_then(|after| after.chars().next()).is_some_and(char::is_alphanumeric)
+}
+
+/// Whether the next word of `text` starts a new request: "what", "can", "thanks"…
+fn next_word_starts_request(text: &str) -> bool {
+    let word: String = text
+        .trim_start_matches(|c: char| c.is_whitespace() || c == ',')
+        .chars()
+        .take_while(|&c| c.is_alphanumeric() || is_apostrophe(c))
+        .take(12)
+        .map(|c| if is_apostrophe(c) { '\'' } else { c.to_ascii_lowercase() })
+        .collect();
+    VALUE_ENDERS.contains(&word.as_str())
 }
 
 /// Whether `text` ends with an abbreviation that takes a period ("St", "Apt").
@@ -2366,58 +2478,6 @@ fn ends_with_abbreviation(text: &str) -> bool {
         .flat_map(char::to_lowercase)
         .collect();
     ABBREVIATIONS.contains(&word.as_str())
-}
-
-/// Where chatter starts inside a value: "please", "thanks", or a conjunction
-/// or comma followed by a new request (", and what's my…").
-fn chatter_cut(value: &str) -> usize {
-    let lower = value.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
-    let boundary_before =
-        |at: usize| at == 0 || !bytes.get(at - 1).is_some_and(|b| b.is_ascii_alphanumeric());
-    let boundary_after = |at: usize| !bytes.get(at).is_some_and(|b| b.is_ascii_alphanumeric());
-    let mut cut = value.len();
-    for phrase in CHATTER {
-        for (at, _) in lower.match_indices(phrase) {
-            if at > 0
-                && boundary_before(at)
-                && boundary_after(at + phrase.len())
-                && lower[..at].chars().any(char::is_alphanumeric)
-            {
-                cut = cut.min(at);
-                break;
-            }
-        }
-    }
-    // A separator followed by a word that starts a new request.
-    for (at, c) in lower.char_indices() {
-        if at >= cut {
-            break;
-        }
-        let separator_len = if c == ',' || c == '&' {
-            Some(1)
-        } else if boundary_before(at) {
-            CONJUNCTIONS
-                .iter()
-                .find(|w| lower[at..].starts_with(**w) && boundary_after(at + w.len()))
-                .map(|w| w.len())
-        } else {
-            None
-        };
-        let Some(len) = separator_len else { continue };
-        if at == 0 || !lower[..at].chars().any(char::is_alphanumeric) {
-            continue;
-        }
-        let after = lower[at + len..].trim_start_matches(|c: char| c.is_whitespace() || c == ',');
-        let next_word: String =
-            after.chars().take_while(|c| c.is_alphanumeric() || is_apostrophe(*c)).collect();
-        let next_word = next_word.replace(['’', 'ʼ'], "'");
-        if VALUE_ENDERS.contains(&next_word.as_str()) {
-            cut = cut.min(at);
-            break;
-        }
-    }
-    cut
 }
 
 /// `text` without trailing words that only soften a request ("now", "instead").
@@ -2879,6 +2939,7 @@ fn is_keyword(word: &str) -> bool {
 /// Split clauses: "…, and what's my phone".
 const CONJUNCTIONS: &[&str] = &["and", "also", "plus", "then", "but", "or", "so"];
 
+/// Question words: "what is my address", "how many points".
 const INTERROGATIVES: &[&str] = &["what", "which", "where", "when", "how", "who", "whose", "why"];
 
 /// Words that open a yes/no question: "do you have my address".
@@ -3218,7 +3279,6 @@ const OTHER_PEOPLE: &[&str] = &[
     "accounts",
 ];
 
-/// Update verbs: "change", "update" (and misspellings), "set", "fix".
 /// Before a property with a new value: "my new address", "the correct phone".
 const NEW_WORDS: &[&str] = &["new", "updated", "correct", "corrected", "latest", "proper", "right"];
 
@@ -3264,6 +3324,7 @@ const WRONG_SKIP: &[&str] = &[
     "been",
 ];
 
+/// Words that say a stored value is out of date: "my address is wrong".
 const WRONG_WORDS: &[&str] = &[
     "wrong",
     "incorrect",
@@ -3346,6 +3407,27 @@ const STATE_CONNECTORS: &[&[&str]] = &[
     &["to", "be"],
 ];
 
+/// After "it" or "the new one": only the connectors that clearly give a new
+/// value ("it should be 3 Fjord Road"), not "it will be fine".
+const PRONOUN_CONNECTORS: &[&[&str]] = &[
+    &["should", "be"],
+    &["should", "read"],
+    &["should", "now", "be"],
+    &["needs", "to", "be"],
+    &["must", "be"],
+    &["is", "supposed", "to", "be"],
+    &["is", "now"],
+    &["has", "changed", "to"],
+    &["changed", "to"],
+    &["has", "been", "changed", "to"],
+    &["has", "been", "updated", "to"],
+    &["is", "changing", "to"],
+];
+
+/// How far a quoted value may run looking for its closing quote; an
+/// unclosed quote is read like an unquoted value.
+const MAX_QUOTED_BYTES: usize = 1000;
+
 /// Abbreviations whose period does not end a value: "St. Mary's Road".
 const ABBREVIATIONS: &[&str] = &[
     "st", "rd", "ave", "av", "apt", "no", "nr", "dr", "mt", "ft", "ln", "blvd", "ste", "bldg", "fl", "co",
@@ -3394,6 +3476,7 @@ const DONT_OBJECTS: &[&str] = &[
     "continue", "make", "apply", "want", "please", "send", "agree",
 ];
 
+/// Emoji that answer yes, no, or only say hello.
 const YES_EMOJI: &[char] = &['👍', '✅', '👌', '✔', '☑', '🆗', '💯', '🙆'];
 const NO_EMOJI: &[char] = &['👎', '❌', '✖', '🚫', '⛔', '🙅', '❎'];
 const SMALL_TALK_EMOJI: &[char] = &[
@@ -3513,6 +3596,7 @@ const HANDOFF_STRONG: &[&str] = &[
 const HANDOFF_WEAK: &[&str] =
     &["person", "someone", "somebody", "people", "support", "service", "team", "employee", "individual"];
 
+/// Verbs of asking for someone: "talk to", "get me", "put me through".
 const HANDOFF_VERBS: &[&str] = &[
     "talk", "speak", "chat", "connect", "transfer", "put", "get", "want", "need", "reach", "escalate",
     "contact", "call", "switch", "pass", "hand", "forward", "redirect", "give", "see", "request", "prefer",
