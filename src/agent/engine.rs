@@ -722,11 +722,10 @@ impl Agent {
         // Ask again: the identity may have changed since the question.
         let decision = self.policy.decide(&conv.identity.identity(), Request::edit(property));
         if decision != Decision::Allow {
-            conv.confirming = None;
             out.event(DecisionEvent::UpdateRefused {
                 object: rule.object,
                 property: rule.property.clone(),
-                reason: WithheldReason::NeedsVerification,
+                reason: withheld_reason(decision),
             });
             out.say(format!("I can't change your {} right now.", rule.label));
             return;
@@ -894,6 +893,15 @@ fn validate_value(rule: &PropertyRule, value: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Why a decision that is not `Allow` keeps a value back.
+fn withheld_reason(decision: Decision) -> WithheldReason {
+    match decision {
+        Decision::Refuse(refusal) => refusal.into(),
+        Decision::NeedsEmail => WithheldReason::NeedsEmail,
+        Decision::NeedsVerification | Decision::Allow => WithheldReason::NeedsVerification,
+    }
 }
 
 /// How a reply names records of `object`: (one, many).

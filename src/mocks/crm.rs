@@ -8,8 +8,8 @@ use serde::Serialize;
 use wiremock::{Request, ResponseTemplate};
 
 use super::{
-    Core, Endpoint, Handler, MockOptions, MockService, RecordedRequest, Shared, error_response,
-    fault_response, hubspot_response, hubspot_time, launch, lock, query_list, query_pairs, unauthorized,
+    Core, Endpoint, Handler, MockOptions, MockService, Shared, error_response, fault_response,
+    hubspot_response, hubspot_time, launch, lock, query_list, unauthorized,
 };
 use crate::config::ObjectType;
 use crate::crm::wire::{
@@ -231,25 +231,11 @@ impl Failure {
 
 impl Inner<'_> {
     fn handle(&self, request: &Request) -> ResponseTemplate {
-        let (served, correlation_id) = self.core.correlation_id();
-        let now = self.core.clock.now();
-        let method = request.method.as_str().to_owned();
-        let path = request.url.path().to_owned();
-        let query = query_pairs(request);
-        let body = parse_body(&request.body);
+        let mut entry = self.core.begin(request);
+        let (served, correlation_id, now) = (entry.seq, entry.correlation_id.clone(), entry.at);
+        let (method, path, query) = (entry.method.clone(), entry.path.clone(), entry.query.clone());
         let routed = route(&method, &path);
-        let mut entry = RecordedRequest {
-            seq: served,
-            at: now,
-            method: method.clone(),
-            path: path.clone(),
-            query: query.clone(),
-            body: body.clone(),
-            endpoint: routed.as_ref().map(|(endpoint, _, _)| *endpoint),
-            status: 0,
-            fault: None,
-            correlation_id: correlation_id.clone(),
-        };
+        entry.endpoint = routed.as_ref().map(|(endpoint, _, _)| *endpoint);
 
         let response = if !self.core.authorized(request) {
             entry.status = 401;

@@ -8,10 +8,9 @@ use serde::Serialize;
 use url::Url;
 use wiremock::{Request, ResponseTemplate};
 
-use super::crm::parse_body;
 use super::{
-    Core, Endpoint, FaultKind, Handler, MockOptions, MockService, RecordedRequest, Shared, error_response,
-    fault_response, hubspot_response, hubspot_time, launch, lock, query_pairs, unauthorized,
+    Core, Endpoint, FaultKind, Handler, MockOptions, MockService, Shared, error_response, fault_response,
+    hubspot_response, hubspot_time, launch, lock, unauthorized,
 };
 use crate::crm::wire::{EmailSendStatusView, SingleSendRequest};
 
@@ -100,23 +99,10 @@ struct Inner<'a> {
 
 impl Inner<'_> {
     fn handle(&self, request: &Request) -> ResponseTemplate {
-        let (served, correlation_id) = self.core.correlation_id();
-        let now = self.core.clock.now();
-        let method = request.method.as_str().to_owned();
-        let path = request.url.path().to_owned();
-        let routed = method == "POST" && path.trim_end_matches('/') == SEND_PATH;
-        let mut entry = RecordedRequest {
-            seq: served,
-            at: now,
-            method,
-            path,
-            query: query_pairs(request),
-            body: parse_body(&request.body),
-            endpoint: routed.then_some(Endpoint::SendMail),
-            status: 0,
-            fault: None,
-            correlation_id: correlation_id.clone(),
-        };
+        let mut entry = self.core.begin(request);
+        let (served, correlation_id, now) = (entry.seq, entry.correlation_id.clone(), entry.at);
+        let routed = entry.method == "POST" && entry.path.trim_end_matches('/') == SEND_PATH;
+        entry.endpoint = routed.then_some(Endpoint::SendMail);
         let response = if !self.core.authorized(request) {
             entry.status = 401;
             unauthorized(&correlation_id, served)

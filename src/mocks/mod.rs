@@ -233,6 +233,24 @@ impl Core {
         (n, format!("00000000-0000-4000-8000-{:012x}", n + 1))
     }
 
+    /// The log entry for `request`, numbered and timed, before it is routed
+    /// or answered.
+    fn begin(&self, request: &Request) -> RecordedRequest {
+        let (seq, correlation_id) = self.correlation_id();
+        RecordedRequest {
+            seq,
+            at: self.clock.now(),
+            method: request.method.as_str().to_owned(),
+            path: request.url.path().to_owned(),
+            query: query_pairs(request),
+            body: crm::parse_body(&request.body),
+            endpoint: None,
+            status: 0,
+            fault: None,
+            correlation_id,
+        }
+    }
+
     fn authorized(&self, request: &Request) -> bool {
         request
             .headers
