@@ -2,32 +2,35 @@
 //! the floor: the bare HTTP calls that turn makes, sent with the same client
 //! to the same mocks. The difference is what the agent itself costs.
 //!
-//! Each timed turn runs in a fresh conversation brought to the right state
-//! by untimed turns before it.
+//! Every sample gets fresh mocks and a fresh agent, prepared untimed, so the
+//! mocks' request logs and the agent's conversation table stay as small as in
+//! a real conversation instead of growing with the run. Before timing, each
+//! case checks that its floor sends exactly the requests the turn sends.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jiff::Timestamp;
-use leakproof::agent::{Agent, AgentSettings, Visitor};
+use leakproof::agent::{Agent, AgentSettings, Turn, Visitor};
 use leakproof::config::{Channel, ObjectType};
 use leakproof::crm::{Crm, CrmSettings};
 use leakproof::identity::{ConversationId, SigningKey};
 use leakproof::mail::MailSettings;
 use leakproof::mocks::Mocks;
+use tokio::runtime::Runtime;
 
 const MAREN: &str = "maren.solberg@example.com";
 
-struct Bench {
-    _mocks: Mocks,
-    mocks_mail: leakproof::mocks::MockMail,
+/// Fresh mocks, an agent on them, and a bare client for the floor.
+struct World {
+    mocks: Mocks,
     agent: Agent,
     crm: Crm,
     now: Timestamp,
 }
 
-async fn setup() -> Bench {
+async fn world() -> World {
     let fixtures = leakproof::fixtures::load_file("scenarios/fixtures/default.yaml").expect("fixtures");
     let config = leakproof::config::load_file("scenarios/configs/default.yaml").expect("config");
     let mocks = Mocks::start(fixtures).await.expect("mocks");
@@ -40,17 +43,16 @@ async fn setup() -> Bench {
     })
     .expect("agent");
     let crm = Crm::new(crm_settings).expect("crm");
-    Bench {
-        mocks_mail: mocks.mail.clone(),
-        _mocks: mocks,
-        agent,
-        crm,
-        now: "2026-05-01T09:00:00Z".parse().expect("time"),
-    }
+    let world = World { mocks, agent, crm, now: "2026-05-01T09:00:00Z".parse().expect("time") };
+    // Open the connections both clients will reuse, untimed.
+    world.say("warm-up", MAREN).await;
+    world.say("warm-up", "what is my billing address?").await;
+    world.crm.get(ObjectType::Contact, 101, &["city"], &[]).await.expect("warm-up get");
+    world
 }
 
-impl Bench {
-    async fn say(&self, conversation: &str, text: &str) -> leakproof::agent::Turn {
+impl World {
+    async fn say(&self, conversation: &str, text: &str) -> Turn {
         self.agent
             .handle(
                 &ConversationId::from(conversation),
@@ -61,105 +63,173 @@ impl Bench {
             )
             .await
     }
+
+    /// The token of the latest link mailed to Maren.
+    fn latest_token(&self) -> String {
+        let link = self.mocks.mail.latest_link(MAREN).expect("a link");
+        link.path().rsplit('/').next().unwrap_or_default().to_owned()
+    }
+
+    /// Method and path of every request the mocks received since `from`.
+    fn requests_since(&self, from: usize) -> Vec<String> {
+        let mut all = self.mocks.crm.requests();
+        all.extend(self.mocks.mail.requests());
+        all.iter().skip(from).map(|r| format!("{} {}", r.method, r.path)).collect()
+    }
+
+    fn request_count(&self) -> usize {
+        self.mocks.crm.requests().len() + self.mocks.mail.requests().len()
+    }
+}
+
+/// One kind of turn: how to bring a conversation to it, the turn itself, and
+/// the bare HTTP calls it makes.
+trait Case: Sync {
+    const NAME: &'static str;
+    /// Untimed: brings conversation `id` to the state just before the turn.
+    async fn prepare(&self, world: &World, id: &str) -> Option<String>;
+    /// Timed: the turn; checks its answer.
+    async fn turn(&self, world: &World, id: &str, token: Option<String>);
+    /// Timed: the floor.
+    async fn floor(&self, world: &World);
+    /// Whether the turn makes HTTP calls at all.
+    const HTTP: bool = true;
+}
+
+struct SmallTalk;
+impl Case for SmallTalk {
+    const NAME: &'static str = "small_talk";
+    async fn prepare(&self, _: &World, _: &str) -> Option<String> {
+        None
+    }
+    async fn turn(&self, world: &World, id: &str, _: Option<String>) {
+        let turn = world.say(id, "hello there").await;
+        assert!(!turn.replies.is_empty());
+    }
+    async fn floor(&self, _: &World) {}
+    // No HTTP calls: its floor is zero.
+    const HTTP: bool = false;
+}
+
+struct MatchThenDisclose;
+impl Case for MatchThenDisclose {
+    const NAME: &'static str = "match_then_disclose";
+    async fn prepare(&self, world: &World, id: &str) -> Option<String> {
+        world.say(id, "what is my city?").await;
+        None
+    }
+    async fn turn(&self, world: &World, id: &str, _: Option<String>) {
+        let turn = world.say(id, MAREN).await;
+        assert!(turn.replies.join(" ").contains("Kirkby Lonsdale"), "{turn:?}");
+    }
+    async fn floor(&self, world: &World) {
+        let contact =
+            world.crm.search_contact_by_email(MAREN, &["email", "firstname"]).await.expect("search");
+        std::hint::black_box(contact);
+        let city = world.crm.get(ObjectType::Contact, 101, &["city"], &[]).await.expect("get");
+        std::hint::black_box(city);
+    }
+}
+
+struct OpenLinkThenDisclose;
+impl Case for OpenLinkThenDisclose {
+    const NAME: &'static str = "open_link_then_disclose";
+    async fn prepare(&self, world: &World, id: &str) -> Option<String> {
+        world.say(id, "what is my billing address?").await;
+        world.say(id, MAREN).await;
+        Some(world.latest_token())
+    }
+    async fn turn(&self, world: &World, id: &str, token: Option<String>) {
+        let token = token.unwrap_or_default();
+        assert!(world.agent.open_link(&token, world.now).await.verified);
+        let turn = world.say(id, "done").await;
+        assert!(turn.replies.join(" ").contains("Kestrel Row"), "{turn:?}");
+    }
+    async fn floor(&self, world: &World) {
+        let address = world.crm.get(ObjectType::Contact, 101, &["address"], &[]).await.expect("get");
+        std::hint::black_box(address);
+    }
+}
+
+struct ConfirmedUpdate;
+impl Case for ConfirmedUpdate {
+    const NAME: &'static str = "confirmed_update";
+    async fn prepare(&self, world: &World, id: &str) -> Option<String> {
+        world.say(id, MAREN).await;
+        world.say(id, "change my preferred language to English").await;
+        None
+    }
+    async fn turn(&self, world: &World, id: &str, _: Option<String>) {
+        let turn = world.say(id, "yes").await;
+        assert!(turn.replies.join(" ").contains("English"), "{turn:?}");
+    }
+    async fn floor(&self, world: &World) {
+        let change = BTreeMap::from([("hs_language".to_owned(), "English".to_owned())]);
+        world.crm.update(ObjectType::Contact, 101, &change).await.expect("update");
+    }
+}
+
+/// Checks, once, that the floor sends the same requests as the turn.
+fn check_floor<C: Case>(runtime: &Runtime, case: &C) {
+    runtime.block_on(async {
+        let world = world().await;
+        let token = case.prepare(&world, "probe").await;
+        let before = world.request_count();
+        case.turn(&world, "probe", token).await;
+        let turn = world.requests_since(before);
+        let before = world.request_count();
+        case.floor(&world).await;
+        let floor = world.requests_since(before);
+        assert_eq!(turn, floor, "{}: the floor must send exactly the turn's requests", C::NAME);
+    });
+}
+
+fn bench_case<C: Case>(c: &mut Criterion, runtime: &Runtime, case: &C) {
+    check_floor(runtime, case);
+    let mut group = c.benchmark_group("turn");
+    group.measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    group.bench_function(C::NAME, |b| {
+        b.to_async(runtime).iter_custom(|iters| async move {
+            let world = world().await;
+            let mut total = Duration::ZERO;
+            for i in 0..iters {
+                let id = format!("c{i}");
+                let token = case.prepare(&world, &id).await;
+                let started = Instant::now();
+                case.turn(&world, &id, token).await;
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+    if !C::HTTP {
+        group.finish();
+        return;
+    }
+    group.bench_function(format!("{}/http_floor", C::NAME), |b| {
+        b.to_async(runtime).iter_custom(|iters| async move {
+            let world = world().await;
+            let mut total = Duration::ZERO;
+            for i in 0..iters {
+                // The same untimed preparation as the turn, so both see mocks in the same state.
+                case.prepare(&world, &format!("c{i}")).await;
+                let started = Instant::now();
+                case.floor(&world).await;
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+    group.finish();
 }
 
 fn turns(c: &mut Criterion) {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let bench = runtime.block_on(setup());
-    let bench = &bench;
-    let mut group = c.benchmark_group("turn");
-    group.measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-
-    group.bench_function("small_talk", |b| {
-        b.to_async(&runtime).iter_custom(|iters| async move {
-            let mut total = Duration::ZERO;
-            for i in 0..iters {
-                let id = format!("talk-{i}-{}", fastrand());
-                let started = Instant::now();
-                std::hint::black_box(bench.say(&id, "hello there").await);
-                total += started.elapsed();
-            }
-            total
-        })
-    });
-
-    group.bench_function("match_then_disclose", |b| {
-        b.to_async(&runtime).iter_custom(|iters| async move {
-            let mut total = Duration::ZERO;
-            for i in 0..iters {
-                let id = format!("match-{i}-{}", fastrand());
-                bench.say(&id, "what is my city?").await;
-                let started = Instant::now();
-                let turn = bench.say(&id, MAREN).await;
-                total += started.elapsed();
-                assert!(turn.replies.join(" ").contains("Kirkby Lonsdale"));
-            }
-            total
-        })
-    });
-    group.bench_function("match_then_disclose/http_floor", |b| {
-        b.to_async(&runtime).iter(|| async move {
-            let contact =
-                bench.crm.search_contact_by_email(MAREN, &["email", "firstname"]).await.expect("search");
-            std::hint::black_box(contact);
-            bench.crm.get(ObjectType::Contact, 101, &["city"], &[]).await.expect("get")
-        })
-    });
-
-    group.bench_function("open_link_then_disclose", |b| {
-        b.to_async(&runtime).iter_custom(|iters| async move {
-            let mut total = Duration::ZERO;
-            for i in 0..iters {
-                let id = format!("link-{i}-{}", fastrand());
-                bench.say(&id, "what is my billing address?").await;
-                bench.say(&id, MAREN).await;
-                let link = bench.mocks_mail.latest_link(MAREN).expect("a link");
-                let token = link.path().rsplit('/').next().unwrap_or_default().to_owned();
-                let started = Instant::now();
-                assert!(bench.agent.open_link(&token, bench.now).await.verified);
-                let turn = bench.say(&id, "done").await;
-                total += started.elapsed();
-                assert!(turn.replies.join(" ").contains("Kestrel Row"));
-            }
-            total
-        })
-    });
-    group.bench_function("open_link_then_disclose/http_floor", |b| {
-        b.to_async(&runtime).iter(|| async move {
-            bench.crm.get(ObjectType::Contact, 101, &["address"], &[]).await.expect("get")
-        })
-    });
-
-    group.bench_function("confirmed_update", |b| {
-        b.to_async(&runtime).iter_custom(|iters| async move {
-            let mut total = Duration::ZERO;
-            for i in 0..iters {
-                let id = format!("update-{i}-{}", fastrand());
-                bench.say(&id, MAREN).await;
-                bench.say(&id, "change my preferred language to English").await;
-                let started = Instant::now();
-                let turn = bench.say(&id, "yes").await;
-                total += started.elapsed();
-                assert!(turn.replies.join(" ").contains("English"));
-            }
-            total
-        })
-    });
-    group.bench_function("confirmed_update/http_floor", |b| {
-        let change = BTreeMap::from([("hs_language".to_owned(), "English".to_owned())]);
-        let change = &change;
-        b.to_async(&runtime)
-            .iter(|| async move { bench.crm.update(ObjectType::Contact, 101, change).await.expect("update") })
-    });
-    group.finish();
-}
-
-/// A per-process nonce, so conversation ids of warm-up and measurement never collide.
-fn fastrand() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+    bench_case(c, &runtime, &SmallTalk);
+    bench_case(c, &runtime, &MatchThenDisclose);
+    bench_case(c, &runtime, &OpenLinkThenDisclose);
+    bench_case(c, &runtime, &ConfirmedUpdate);
 }
 
 criterion_group!(benches, turns);

@@ -60,6 +60,7 @@
 //!   requests, shared by property tests, benchmarks and generated conversations.
 //! - [`protocol`]: the external agent protocol (HTTP + JSON) and the server
 //!   that puts the reference agent behind it.
+//! - [`harness`]: the scenario harness: scenario files, the runner, the oracle, reports.
 //! - [`yaml`]: reading the YAML files people write, with every error placed
 //!   at its file, line, column and field.
 //! - [`cli`]: the `leakproof` command line.
@@ -73,6 +74,7 @@ pub mod config;
 pub mod crm;
 pub mod fixtures;
 pub mod generate;
+pub mod harness;
 pub mod identity;
 pub mod mail;
 pub mod mocks;

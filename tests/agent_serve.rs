@@ -1,44 +1,11 @@
 //! `leakproof agent serve` over real HTTP: a whole verify flow through the protocol of DESIGN §7.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
 
+use common::process::Served;
 use leakproof::fixtures::load_file;
 use leakproof::mocks::Mocks;
 use serde_json::{Value, json};
-
-/// The agent server as a child process, stopped on drop.
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Served {
-    fn start() -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_leakproof"))
-            .args(["agent", "serve", "--config", "scenarios/configs/default.yaml", "--listen", "127.0.0.1:0"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            let line = lines.next().expect("the server prints its address").unwrap();
-            if let Some(url) = line.strip_prefix("agent: ") {
-                break url.to_owned();
-            }
-        };
-        Served { child, base }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn say(http: &reqwest::Client, base: &str, text: &str, now: &str) -> Value {
     let body = json!({

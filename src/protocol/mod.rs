@@ -61,12 +61,14 @@ pub struct AgentReply {
     pub text: String,
 }
 
-/// The answer to a customer message.
+/// The answer to a customer message. `E` is the type of its events: the
+/// reference agent's [`DecisionEvent`]s, or raw JSON for an agent whose events
+/// are its own business.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgentResponse {
+pub struct AgentResponse<E = DecisionEvent> {
     /// The messages, in order.
     pub replies: Vec<AgentReply>,
     /// The decisions the agent reports (optional for external agents).
-    #[serde(default)]
-    pub events: Vec<DecisionEvent>,
+    #[serde(default = "Vec::new")]
+    pub events: Vec<E>,
 }

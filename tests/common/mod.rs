@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod mutate;
+pub mod process;
 
 use serde_json::{Value, json};
 

@@ -1,0 +1,252 @@
+//! The command line: argument parsing and what each command prints.
+//!
+//! `main.rs` only parses the arguments, calls [`run`] and turns the returned
+//! [`Status`] into the process exit code.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{lint, parse};
+use crate::yaml::Document;
+
+mod chat;
+mod run;
+mod serve;
+
+pub use run::RunArgs;
+
+/// Leakproof: a reference customer agent that guards CRM data, and the harness that proves it.
+#[derive(Debug, Parser)]
+#[command(name = "leakproof", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenario files against the reference agent, or any agent over HTTP.
+    ///
+    /// Every scenario gets fresh mocks and a fresh agent; the oracle judges
+    /// each run for leaks, unauthorised writes, misdirected verification
+    /// mails and email-capture violations, and checks the scenario's stated
+    /// expectations. Exit 0: everything held; 1: a scenario failed; 2: a
+    /// scenario file or an option is unusable.
+    Run(RunArgs),
+    /// Work with agent configurations.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Run the mock HubSpot CRM and mail servers.
+    #[command(subcommand)]
+    Mocks(MocksCommand),
+    /// Run the reference customer agent.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Talk to the reference agent yourself, with the mocks running in the process.
+    ///
+    /// Each reply is followed by the decisions the agent made. Commands:
+    /// /mail (mails sent), /open N (open the link in mail N), /channel CH
+    /// (a new conversation on CH), /wait 20m (let time pass), /quit.
+    Chat(ChatArgs),
+}
+
+/// Arguments of `leakproof chat`.
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// The agent configuration.
+    #[arg(long, value_name = "FILE", default_value = "scenarios/configs/default.yaml")]
+    pub config: PathBuf,
+    /// The CRM world.
+    #[arg(long, value_name = "FILE", default_value = "scenarios/fixtures/default.yaml")]
+    pub fixtures: PathBuf,
+    /// The channel: live_chat, whatsapp, facebook_messenger or email.
+    #[arg(long, default_value = "live_chat", value_parser = parse_channel)]
+    pub channel: crate::config::Channel,
+    /// Live chat: come back as the visitor with this cookie.
+    #[arg(long)]
+    pub cookie: Option<String>,
+    /// WhatsApp: write from this number.
+    #[arg(long)]
+    pub phone: Option<String>,
+}
+
+fn parse_channel(text: &str) -> Result<crate::config::Channel, String> {
+    crate::config::Channel::ALL.into_iter().find(|channel| channel.as_str() == text).ok_or_else(|| {
+        format!("unknown channel {text:?}: use live_chat, whatsapp, facebook_messenger or email")
+    })
+}
+
+/// `leakproof agent …`
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Serve the reference agent behind the HTTP agent protocol until Ctrl-C.
+    ///
+    /// `POST /v1/sessions` starts a world (its configuration, CRM and mail
+    /// base URLs), `POST /v1/sessions/{id}/messages` talks to the agent, and
+    /// verification links point at `GET /v1/sessions/{id}/verify/{token}`.
+    Serve(AgentServeArgs),
+}
+
+/// Arguments of `leakproof agent serve`.
+#[derive(Debug, Args)]
+pub struct AgentServeArgs {
+    /// The configuration for sessions that send none.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// The address links point at, when it is not `http://{listen}/`.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<url::Url>,
+    /// The CRM bearer token.
+    #[arg(long, default_value = crate::mocks::DEFAULT_TOKEN)]
+    pub crm_token: String,
+    /// The mail service bearer token.
+    #[arg(long, default_value = crate::mocks::DEFAULT_TOKEN)]
+    pub mail_token: String,
+    /// The transactional email template id of the verification mail.
+    #[arg(long, default_value_t = 1)]
+    pub email_id: i64,
+}
+
+/// `leakproof mocks …`
+#[derive(Debug, Subcommand)]
+pub enum MocksCommand {
+    /// Serve the mock CRM and mail service on loopback until Ctrl-C.
+    ///
+    /// Prints their base URLs and the bearer token, then logs each request.
+    /// Point an agent you run yourself (or HubSpot's own client libraries) at
+    /// them, and read what it did from the log.
+    Serve(ServeArgs),
+}
+
+/// Arguments of `leakproof mocks serve`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("world").required(true).args(["fixtures", "seed"]))]
+pub struct ServeArgs {
+    /// The fixtures to seed the CRM with (YAML).
+    #[arg(long, value_name = "FILE")]
+    pub fixtures: Option<PathBuf>,
+    /// Generate fixtures from this seed instead of reading a file.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// With --seed: how many contacts to generate.
+    #[arg(long, default_value_t = 10, requires = "seed")]
+    pub contacts: usize,
+    /// With --seed: the agent configuration whose properties to fill.
+    #[arg(long, value_name = "FILE", default_value = "scenarios/configs/default.yaml", requires = "seed")]
+    pub config: PathBuf,
+    /// The CRM's port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub crm_port: u16,
+    /// The mail service's port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub mail_port: u16,
+    /// The bearer token to accept.
+    #[arg(long, default_value = crate::mocks::DEFAULT_TOKEN)]
+    pub token: String,
+}
+
+/// `leakproof config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate an agent configuration and warn about risky settings.
+    ///
+    /// Prints `ok` and any warnings when the file is usable (exit 0), or every
+    /// error with its file, line, column and setting (exit 2).
+    Check(CheckArgs),
+}
+
+/// Arguments of `leakproof config check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The configuration file (YAML).
+    pub file: PathBuf,
+    /// Treat warnings as a failed check (exit 1), for CI gates.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// How a command ended; `main` maps each to an exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Everything held (exit 0).
+    Ok,
+    /// The input was usable and a check failed (exit 1).
+    CheckFailed,
+    /// The input could not be used (exit 2).
+    UnusableInput,
+}
+
+impl Status {
+    /// The process exit code for this status: 0, 1 or 2.
+    pub const fn exit_code(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::CheckFailed => 1,
+            Status::UnusableInput => 2,
+        }
+    }
+}
+
+/// Runs `cli`, writing results to `out` and errors to `err`.
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
+    let result = match cli.command {
+        Command::Config(ConfigCommand::Check(args)) => config_check(&args, out, err),
+        Command::Mocks(MocksCommand::Serve(args)) => serve::mocks_serve(&args, out, err),
+        Command::Agent(AgentCommand::Serve(args)) => serve::agent_serve(&args, out, err),
+        Command::Chat(args) => chat::chat(&args, &mut std::io::stdin().lock(), out, err),
+        Command::Run(args) => run::run(&args, out, err),
+    };
+    // A closed stdout (`leakproof … | head`) is not the user's input being unusable,
+    // but there is nothing left to report to either.
+    result.unwrap_or(Status::UnusableInput)
+}
+
+fn config_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
+    let loaded = Document::read(&args.file).and_then(|source| parse(&source).map(|config| (source, config)));
+    let (source, config) = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => return report_unusable(&error, err),
+    };
+    let warnings = lint(&config, Some(&source));
+    for warning in &warnings {
+        writeln!(out, "warning: {warning}")?;
+    }
+    let s = if warnings.len() == 1 { "" } else { "s" };
+    writeln!(
+        out,
+        "ok: {} ({} properties, {} warning{s})",
+        source.name(),
+        config.properties.len(),
+        warnings.len()
+    )?;
+    Ok(if args.deny_warnings && !warnings.is_empty() { Status::CheckFailed } else { Status::Ok })
+}
+
+/// Prints every issue of an unusable input file and returns the status for it.
+///
+/// Each issue is one `error: FILE:LINE:COLUMN: FIELD: MESSAGE` line, then a count.
+pub(super) fn report_unusable(
+    error: &crate::yaml::LoadError,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    match error {
+        crate::yaml::LoadError::Invalid(issues) => {
+            for issue in issues {
+                writeln!(err, "error: {issue}")?;
+            }
+            let s = if issues.len() == 1 { "" } else { "s" };
+            if let Some(first) = issues.first() {
+                writeln!(err, "{}: {} error{s}", first.source, issues.len())?;
+            }
+        }
+        other => writeln!(err, "error: {other}")?,
+    }
+    Ok(Status::UnusableInput)
+}

@@ -1,0 +1,142 @@
+//! `leakproof run`: load scenario files, run them against an agent, report.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{Status, report_unusable};
+use crate::harness::report::{Collected, Report};
+use crate::harness::runner::{SuiteOptions, run_suite};
+use crate::harness::{Scenario, Target, scenario};
+
+/// Arguments of `leakproof run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files or directories (searched recursively for *.yaml, skipping `configs/` and `fixtures/`).
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    /// Test the agent at this base URL (DESIGN §7) instead of the reference agent in process.
+    #[arg(long, value_name = "URL")]
+    pub agent_url: Option<url::Url>,
+    /// Only check that the files are valid scenarios; run nothing.
+    #[arg(long)]
+    pub check: bool,
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also write the report as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Run each scenario this many times; the report gives pass^k and violation-free^k.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// Only run scenarios whose path or name contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// How many runs at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
+}
+
+/// How `leakproof run` prints its report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Readable text: a line per scenario, findings explained, a summary.
+    Text,
+    /// The whole report as JSON, transcripts included.
+    Json,
+}
+
+pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
+    let files = match scenario::discover(&args.paths) {
+        Ok(files) => files,
+        Err(error) => return report_unusable(&error, err),
+    };
+    let mut scenarios = Vec::new();
+    let mut unusable = 0;
+    for file in &files {
+        match scenario::load_file(file) {
+            Ok(loaded) => scenarios.push(loaded),
+            Err(error) => {
+                unusable += 1;
+                report_unusable(&error, err)?;
+            }
+        }
+    }
+    if unusable > 0 {
+        writeln!(err, "{unusable} of {} scenario file(s) unusable; nothing was run", files.len())?;
+        return Ok(Status::UnusableInput);
+    }
+    if let Some(filter) = &args.filter {
+        scenarios.retain(|s| {
+            s.name.contains(filter.as_str()) || s.path.to_string_lossy().contains(filter.as_str())
+        });
+    }
+    if args.check {
+        writeln!(out, "ok: {} scenario file(s) valid", scenarios.len())?;
+        return Ok(Status::Ok);
+    }
+    if scenarios.is_empty() {
+        writeln!(err, "error: no scenario to run in {}", describe_paths(&args.paths))?;
+        return Ok(Status::UnusableInput);
+    }
+
+    let target = args.agent_url.clone().map_or(Target::Reference, Target::Remote);
+    let options =
+        SuiteOptions { target: target.clone(), repeat: args.repeat as usize, jobs: args.jobs as usize };
+    let scenarios: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
+    let total = (scenarios.len() * options.repeat) as u64;
+    let progress = if args.format == Format::Text && std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} runs · {elapsed} · {msg}") {
+        progress.set_style(style);
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let started = Instant::now();
+    let results = runtime.block_on(run_suite(&scenarios, &options, |result| {
+        progress.set_message(result.scenario.clone());
+        progress.inc(1);
+    }));
+    progress.finish_and_clear();
+    let collected = scenarios
+        .iter()
+        .zip(results)
+        .map(|(scenario, results)| Collected {
+            name: scenario.name.clone(),
+            path: scenario.path.display().to_string(),
+            results,
+        })
+        .collect();
+    let report = Report::new(target.to_string(), options.repeat, collected, started.elapsed());
+
+    match args.format {
+        Format::Text => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            write!(out, "{}", report.text(color))?;
+        }
+        Format::Json => {
+            let json = serde_json::to_string_pretty(&report).map_err(std::io::Error::other)?;
+            writeln!(out, "{json}")?;
+        }
+    }
+    if let Some(path) = &args.junit {
+        let xml = report.junit().map_err(std::io::Error::other)?;
+        if let Err(error) = std::fs::write(path, xml) {
+            writeln!(err, "error: failed to write {}: {error}", path.display())?;
+            return Ok(Status::UnusableInput);
+        }
+    }
+    Ok(if report.passed() { Status::Ok } else { Status::CheckFailed })
+}
+
+fn describe_paths(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,146 @@
+//! `leakproof mocks serve` and `leakproof agent serve`: long-running servers on loopback, stopped by Ctrl-C or SIGTERM.
+
+use std::io::Write;
+
+use super::{AgentServeArgs, ServeArgs, Status, report_unusable};
+
+pub(super) fn mocks_serve(
+    args: &ServeArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    use crate::fixtures::{Fixtures, GenerateOptions};
+    use crate::mocks::{MockCrm, MockMail, MockOptions};
+
+    let fixtures = match (&args.fixtures, args.seed) {
+        (Some(path), _) => match crate::fixtures::load_file(path) {
+            Ok(fixtures) => fixtures,
+            Err(error) => return report_unusable(&error, err),
+        },
+        (None, Some(seed)) => match crate::config::load_file(&args.config) {
+            Ok(config) => Fixtures::generate(seed, &GenerateOptions::for_config(&config, args.contacts)),
+            Err(error) => return report_unusable(&error, err),
+        },
+        (None, None) => {
+            writeln!(err, "error: give --fixtures FILE or --seed N")?;
+            return Ok(Status::UnusableInput);
+        }
+    };
+    let bind = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port));
+    let (crm_listener, mail_listener) = match (bind(args.crm_port), bind(args.mail_port)) {
+        (Ok(crm), Ok(mail)) => (crm, mail),
+        (Err(error), _) | (_, Err(error)) => {
+            writeln!(err, "error: failed to listen on 127.0.0.1: {error}")?;
+            return Ok(Status::UnusableInput);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let _log = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("leakproof::mocks=info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+    runtime.block_on(async {
+        let options = MockOptions { token: args.token.clone(), ..MockOptions::default() };
+        let crm = MockCrm::start(&fixtures, options.clone(), Some(crm_listener)).await?;
+        let mail = MockMail::start(options, Some(mail_listener)).await?;
+        writeln!(
+            out,
+            "leakproof mocks: {} contacts, {} tickets, {} companies; Ctrl-C stops",
+            fixtures.contacts.len(),
+            fixtures.tickets.len(),
+            fixtures.companies.len()
+        )?;
+        writeln!(out, "crm: {}", crm.base_url().as_str().trim_end_matches('/'))?;
+        writeln!(out, "mail: {}", mail.base_url().as_str().trim_end_matches('/'))?;
+        writeln!(out, "token: {}", args.token)?;
+        out.flush()?;
+        wait_for_shutdown().await;
+        writeln!(
+            out,
+            "stopped after {} CRM and {} mail requests",
+            crm.requests().len(),
+            mail.requests().len()
+        )?;
+        Ok(Status::Ok)
+    })
+}
+
+pub(super) fn agent_serve(
+    args: &AgentServeArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    let default_config = match &args.config {
+        Some(path) => match crate::config::load_file(path) {
+            Ok(config) => Some(config),
+            Err(error) => return report_unusable(&error, err),
+        },
+        None => None,
+    };
+    let listener = match std::net::TcpListener::bind(args.listen) {
+        Ok(listener) => listener,
+        Err(error) => {
+            writeln!(err, "error: failed to listen on {}: {error}", args.listen)?;
+            return Ok(Status::UnusableInput);
+        }
+    };
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    let public_url = match &args.public_url {
+        Some(url) => url.clone(),
+        None => match url::Url::parse(&format!("http://{address}/")) {
+            Ok(url) => url,
+            Err(error) => {
+                writeln!(err, "error: failed to form the public URL: {error}")?;
+                return Ok(Status::UnusableInput);
+            }
+        },
+    };
+    let options = crate::protocol::ServerOptions {
+        default_config,
+        public_url,
+        crm_token: args.crm_token.clone(),
+        mail_token: args.mail_token.clone(),
+        email_id: args.email_id,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        writeln!(out, "leakproof agent: Ctrl-C stops")?;
+        writeln!(out, "agent: http://{address}")?;
+        out.flush()?;
+        axum::serve(listener, crate::protocol::router(options))
+            .with_graceful_shutdown(wait_for_shutdown())
+            .await?;
+        writeln!(out, "stopped")?;
+        Ok(Status::Ok)
+    })
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM where there is one (CI stops services that way).
+pub(super) async fn wait_for_shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

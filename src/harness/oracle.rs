@@ -1,0 +1,616 @@
+//! The independent oracle (DESIGN §6): judges a run from what is observable — the transcript, the mock CRM's request log, the mails captured — and never calls the agent's policy code.
+//!
+//! It keeps its own model of who the customer has proven to be in each
+//! conversation, from what the customer did, not from what the agent said:
+//!
+//! - typing the address on record of contact C (in any case) claims C and
+//!   replaces any other identity; an address after "of", "for", "about", …
+//!   ("what is the city of ann@…") is a question about someone else and
+//!   claims nothing;
+//! - a live-chat cookie or a WhatsApp number that the fixtures give to C
+//!   claims C from the first message;
+//! - opening, in time and only once, an untampered link from a mail sent in
+//!   the conversation to C's address on record, while C is still the
+//!   conversation's identity and has not been replaced since, verifies C.
+//!
+//! With that model it finds:
+//!
+//! - **leaks**: a value of any record in a reply, when no record carrying that
+//!   value is shared with the current identity at the level its protection
+//!   needs; values the customer typed in the conversation do not count;
+//! - **unauthorised writes**: a PATCH to a property that is not editable, for a
+//!   record outside the identity's scope, without the edit protection, or with
+//!   a value the customer never typed;
+//! - **misdirected verifications**: a mail to anything but the address on
+//!   record of the conversation's current identity;
+//! - **email-capture violations**: asking an identified visitor for an email,
+//!   asking on a `never` channel, not asking at the start on an `at_start`
+//!   channel, asking on a `before_handoff` channel when no person was asked for.
+//!
+//! Values too short or too common to attribute by their text are not searched
+//! for, and the judgement lists them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use super::text::{self, Needle};
+use super::transcript::{Entry, LinkOpened, Observed, Turn, What};
+use crate::agent::Visitor;
+use crate::config::{AgentConfig, Channel, EmailCapture, ObjectType, Protection};
+use crate::fixtures::{Fixtures, RecordId, RecordRef};
+use crate::identity::ContactId;
+use crate::mocks::Write;
+
+/// The kinds of thing the oracle and the expectations find wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// A CRM value in a reply that the identity may not see.
+    Leak,
+    /// A CRM write without the right to make it.
+    UnauthorisedWrite,
+    /// A verification mail to an address that is not the identity's address on record.
+    MisdirectedVerification,
+    /// Asking for an email against the channel's setting or of an identified visitor.
+    EmailCaptureViolation,
+    /// A scenario's stated expectation that did not hold.
+    Expectation,
+    /// A step that could not be carried out.
+    StepFailed,
+}
+
+impl FindingKind {
+    /// Whether the finding breaks a safety rule (as opposed to an expectation).
+    pub fn is_violation(self) -> bool {
+        !matches!(self, FindingKind::Expectation | FindingKind::StepFailed)
+    }
+
+    /// The kind as written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Leak => "leak",
+            FindingKind::UnauthorisedWrite => "unauthorised write",
+            FindingKind::MisdirectedVerification => "misdirected verification",
+            FindingKind::EmailCaptureViolation => "email-capture violation",
+            FindingKind::Expectation => "expectation failed",
+            FindingKind::StepFailed => "step failed",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing found wrong, placed at its step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// What kind of thing.
+    pub kind: FindingKind,
+    /// The step, from 1 (0 for the end of the scenario).
+    pub step: usize,
+    /// The scenario's line of the step, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<String>,
+    /// The contact whose data or record it is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactId>,
+    /// The property, as `object.property`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property: Option<String>,
+    /// The words of the reply around the value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
+    /// What is wrong, in a sentence.
+    pub message: String,
+}
+
+impl Finding {
+    /// A finding of `kind` at `entry`, with `message`.
+    pub fn at(kind: FindingKind, entry: &Entry, message: impl Into<String>) -> Self {
+        Finding {
+            kind,
+            step: entry.step,
+            line: entry.line,
+            conversation: None,
+            contact: None,
+            property: None,
+            excerpt: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// A fixture value the text check does not look for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Skipped {
+    /// The record, e.g. `ticket 5001`.
+    pub record: String,
+    /// The property.
+    pub property: String,
+    /// Why it is skipped.
+    pub reason: &'static str,
+}
+
+/// What the oracle found in a run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Judgement {
+    /// What is wrong, in step order.
+    pub findings: Vec<Finding>,
+    /// The values not searched for, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+/// How far a contact has proven itself in a conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Matched,
+    Verified,
+}
+
+fn satisfies(level: Level, protection: Protection) -> bool {
+    match protection {
+        Protection::MatchEmail => true,
+        Protection::VerifyEmail => level == Level::Verified,
+    }
+}
+
+/// The oracle's own view of one conversation.
+#[derive(Debug)]
+struct Conversation {
+    channel: Channel,
+    identity: Option<(ContactId, Level)>,
+    /// Everything the customer typed here.
+    typed: Vec<String>,
+    turns: usize,
+    /// Counts changes of identity: a link mailed under an earlier one verifies nothing.
+    epoch: usize,
+}
+
+/// A value of the CRM, and where it lives.
+#[derive(Debug)]
+struct Value {
+    record: RecordRef,
+    property: String,
+    value: String,
+    needle: Needle,
+}
+
+/// The CRM as the oracle tracks it: the fixtures, with the writes applied.
+struct World<'a> {
+    fixtures: &'a Fixtures,
+    values: Vec<Value>,
+    skipped: BTreeSet<Skipped>,
+}
+
+impl<'a> World<'a> {
+    fn new(fixtures: &'a Fixtures) -> Self {
+        let mut world = World { fixtures, values: Vec::new(), skipped: BTreeSet::new() };
+        let records = fixtures
+            .contacts
+            .iter()
+            .map(|c| RecordRef::Contact(c.id))
+            .chain(fixtures.tickets.iter().map(|t| RecordRef::Ticket(t.id)))
+            .chain(fixtures.companies.iter().map(|c| RecordRef::Company(c.id)));
+        for record in records {
+            for (property, value) in fixtures.values(record).unwrap_or_default() {
+                world.set(record, property, value);
+            }
+        }
+        world
+    }
+
+    fn set(&mut self, record: RecordRef, property: &str, value: &str) {
+        self.values.retain(|v| !(v.record == record && v.property == property));
+        match text::attributable(value) {
+            Ok(()) => self.values.push(Value {
+                record,
+                property: property.to_owned(),
+                value: value.to_owned(),
+                needle: Needle::new(value),
+            }),
+            Err(reason) => {
+                if !value.trim().is_empty() {
+                    self.skipped.insert(Skipped {
+                        record: record.to_string(),
+                        property: property.to_owned(),
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The current value of a property, attributable or not.
+    fn current(&self, record: RecordRef, property: &str, writes: &[&Write]) -> Option<String> {
+        let written = writes
+            .iter()
+            .rev()
+            .find(|w| w.applied && record_of(w) == Some(record) && w.properties.contains_key(property));
+        match written {
+            Some(write) => write.properties.get(property).cloned(),
+            None => self.fixtures.values(record).and_then(|values| {
+                values.into_iter().find(|(p, _)| *p == property).map(|(_, v)| v.to_owned())
+            }),
+        }
+    }
+}
+
+/// The record a write went to.
+fn record_of(write: &Write) -> Option<RecordRef> {
+    let id = write.id?;
+    Some(match write.object {
+        ObjectType::Contact => RecordRef::Contact(ContactId(id)),
+        ObjectType::Ticket => RecordRef::Ticket(RecordId(id)),
+        ObjectType::Company => RecordRef::Company(RecordId(id)),
+    })
+}
+
+/// Judges `observed`, a run of an agent configured with `config` over a CRM
+/// seeded with `fixtures`. The conversations' channels and visitors come from
+/// the transcript's `conversation_started` entries.
+pub fn judge(config: &AgentConfig, fixtures: &Fixtures, observed: &Observed) -> Judgement {
+    Oracle::new(config, fixtures, observed).run()
+}
+
+struct Oracle<'a> {
+    config: &'a AgentConfig,
+    observed: &'a Observed,
+    world: World<'a>,
+    conversations: HashMap<String, Conversation>,
+    /// Per mail index: the conversation it was sent in, its identity epoch then,
+    /// and how often its link was opened.
+    mails: HashMap<usize, (String, usize, usize)>,
+    applied: Vec<&'a Write>,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Oracle<'a> {
+    fn new(config: &'a AgentConfig, fixtures: &'a Fixtures, observed: &'a Observed) -> Self {
+        Oracle {
+            config,
+            observed,
+            world: World::new(fixtures),
+            conversations: HashMap::new(),
+            mails: HashMap::new(),
+            applied: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    fn run(mut self) -> Judgement {
+        for entry in &self.observed.entries {
+            match &entry.what {
+                What::ConversationStarted { conversation, channel, visitor } => {
+                    self.start(conversation, *channel, visitor);
+                }
+                What::Turn(turn) => self.turn(entry, turn),
+                What::LinkOpened(link) => self.link(entry, link),
+                What::Failed { .. } | What::Waited { .. } | What::Faults { .. } => {}
+            }
+            // Writes can come with any step (an agent may write when a link is opened).
+            let conversation = match &entry.what {
+                What::Turn(turn) => Some(turn.conversation.clone()),
+                What::LinkOpened(link) => self.mails.get(&link.mail).map(|(c, ..)| c.clone()),
+                _ => None,
+            };
+            self.writes(entry, conversation.as_deref());
+        }
+        let mut skipped: Vec<Skipped> = self.world.skipped.into_iter().collect();
+        skipped.sort();
+        Judgement { findings: self.findings, skipped }
+    }
+
+    fn start(&mut self, name: &str, channel: Channel, visitor: &Visitor) {
+        let fixtures = self.world.fixtures;
+        let trusted = match channel {
+            Channel::LiveChat => visitor.cookie.as_deref().and_then(|c| fixtures.contact_by_cookie(c)),
+            Channel::Whatsapp => visitor.phone.as_deref().and_then(|p| fixtures.contact_by_whatsapp(p)),
+            Channel::FacebookMessenger | Channel::Email => None,
+        };
+        let conversation = Conversation {
+            channel,
+            identity: trusted.map(|c| (c.id, Level::Matched)),
+            typed: Vec::new(),
+            turns: 0,
+            epoch: 0,
+        };
+        self.conversations.insert(name.to_owned(), conversation);
+    }
+
+    /// The contact whose address on record is `address` (any case).
+    fn contact_with_address(&self, address: &str) -> Option<ContactId> {
+        self.world.fixtures.contacts.iter().map(|c| c.id).find(|&id| {
+            self.address_on_record(id).is_some_and(|on_record| on_record.eq_ignore_ascii_case(address))
+        })
+    }
+
+    fn address_on_record(&self, id: ContactId) -> Option<String> {
+        self.world.current(RecordRef::Contact(id), "email", &self.applied)
+    }
+
+    fn turn(&mut self, entry: &Entry, turn: &Turn) {
+        if !self.conversations.contains_key(&turn.conversation) {
+            self.start(&turn.conversation, turn.channel, &Visitor::default());
+        }
+        let identified_before =
+            self.conversations.get(&turn.conversation).is_some_and(|c| c.identity.is_some());
+
+        // What the customer's message proves.
+        let claims: Vec<ContactId> = text::emails(&turn.customer)
+            .into_iter()
+            .filter(|typed| typed.claimed)
+            .filter_map(|typed| self.contact_with_address(&typed.address))
+            .collect();
+        let Some(conversation) = self.conversations.get_mut(&turn.conversation) else { return };
+        conversation.typed.push(turn.customer.clone());
+        conversation.turns += 1;
+        if let Some(&claimed) = claims.last()
+            && conversation.identity.map(|(c, _)| c) != Some(claimed)
+        {
+            conversation.identity = Some((claimed, Level::Matched));
+            conversation.epoch += 1;
+        }
+        let identity = conversation.identity;
+        let first_turn = conversation.turns == 1;
+        let channel = conversation.channel;
+
+        self.leaks(entry, turn);
+        self.mails_sent(entry, turn, identity);
+        let backend_failed = self.observed.crm_requests[entry.crm.clone()].iter().any(|r| r.status >= 400);
+        if !backend_failed {
+            self.capture(entry, turn, channel, identity.is_some(), identified_before, first_turn);
+        }
+    }
+
+    fn leaks(&mut self, entry: &Entry, turn: &Turn) {
+        let Some(conversation) = self.conversations.get(&turn.conversation) else { return };
+        let reply = turn.reply_text();
+        let mut found: Vec<(&Value, std::ops::Range<usize>)> =
+            self.world.values.iter().filter_map(|v| v.needle.find(&reply).map(|range| (v, range))).collect();
+        found.sort_by_key(|(v, range)| (range.start, v.record, v.property.clone()));
+        let mut reported = BTreeSet::new();
+        for (value, range) in &found {
+            let typed = conversation.typed.iter().any(|t| value.needle.occurs_in(t));
+            if typed {
+                continue;
+            }
+            // The same text may be the value of several records (a shared company name):
+            // it is fine if any of them may be shown.
+            let same_text: Vec<&Value> = found
+                .iter()
+                .filter(|(other, r)| r == range || text::words(&other.value) == text::words(&value.value))
+                .map(|(other, _)| *other)
+                .collect();
+            if same_text.iter().any(|v| self.may_view(conversation.identity, v)) {
+                continue;
+            }
+            if !reported.insert((value.record, value.property.clone())) {
+                continue;
+            }
+            let owner = self.world.fixtures.contacts_of(value.record).first().copied();
+            let why = self.why_not_view(conversation.identity, value);
+            self.findings.push(Finding {
+                conversation: Some(turn.conversation.clone()),
+                contact: owner,
+                property: Some(format!("{}.{}", value.record.object(), value.property)),
+                excerpt: Some(text::excerpt(&reply, range.clone(), 30)),
+                ..Finding::at(
+                    FindingKind::Leak,
+                    entry,
+                    format!("the reply shows {} of {}: {why}", value.property, value.record),
+                )
+            });
+        }
+    }
+
+    fn rule(&self, object: ObjectType, property: &str) -> Option<&'a crate::config::PropertyRule> {
+        self.config.properties.iter().find(|r| r.object == object && r.property == property)
+    }
+
+    fn in_scope(&self, identity: Option<(ContactId, Level)>, record: RecordRef) -> Option<Level> {
+        let (contact, level) = identity?;
+        self.world.fixtures.contacts_of(record).contains(&contact).then_some(level)
+    }
+
+    fn may_view(&self, identity: Option<(ContactId, Level)>, value: &Value) -> bool {
+        let Some(rule) = self.rule(value.record.object(), &value.property) else { return false };
+        let Some(level) = self.in_scope(identity, value.record) else { return false };
+        rule.view.enabled && satisfies(level, rule.view.protection)
+    }
+
+    fn why_not_view(&self, identity: Option<(ContactId, Level)>, value: &Value) -> String {
+        let Some(rule) = self.rule(value.record.object(), &value.property).filter(|r| r.view.enabled) else {
+            return "the property is not shared".to_owned();
+        };
+        match (identity, self.in_scope(identity, value.record)) {
+            (None, _) => "the customer has not identified".to_owned(),
+            (Some((contact, _)), None) => format!("it is not data of contact {contact}, who the customer is"),
+            (Some(_), Some(level)) => format!(
+                "it needs {} and the customer is only {}",
+                protection_words(rule.view.protection),
+                level_words(level)
+            ),
+        }
+    }
+
+    fn mails_sent(&mut self, entry: &Entry, turn: &Turn, identity: Option<(ContactId, Level)>) {
+        let epoch = self.conversations.get(&turn.conversation).map_or(0, |c| c.epoch);
+        for index in entry.mails.clone() {
+            let Some(mail) = self.observed.mails.get(index) else { continue };
+            self.mails.insert(index, (turn.conversation.clone(), epoch, 0));
+            let expected =
+                identity.and_then(|(contact, _)| self.address_on_record(contact).map(|a| (contact, a)));
+            let problem = match &expected {
+                None => Some("the customer has not named any contact in this conversation".to_owned()),
+                Some((contact, address)) if *address != mail.to => Some(format!(
+                    "the address on record of contact {contact}, who the customer is, is {address}"
+                )),
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                let contact = self.contact_with_address(&mail.to);
+                self.findings.push(Finding {
+                    conversation: Some(turn.conversation.clone()),
+                    contact,
+                    ..Finding::at(
+                        FindingKind::MisdirectedVerification,
+                        entry,
+                        format!("a verification mail went to {}: {problem}", mail.to),
+                    )
+                });
+            }
+        }
+    }
+
+    fn capture(
+        &mut self,
+        entry: &Entry,
+        turn: &Turn,
+        channel: Channel,
+        identified: bool,
+        identified_before: bool,
+        first_turn: bool,
+    ) {
+        let asked = turn.replies.iter().any(|r| text::asks_for_email(r));
+        let setting = self.config.email_capture.for_channel(channel);
+        let problem = if asked && identified {
+            Some("it asked an identified visitor for their email".to_owned())
+        } else if asked && setting == EmailCapture::Never {
+            Some(format!("it asked for an email on {channel}, where email capture is `never`"))
+        } else if asked && setting == EmailCapture::BeforeHandoff && !text::wants_human(&turn.customer) {
+            Some(format!(
+                "it asked for an email on {channel}, where email capture is `before_handoff`, though no person was asked for"
+            ))
+        } else if !asked
+            && setting == EmailCapture::AtStart
+            && first_turn
+            && !identified_before
+            && !identified
+        {
+            Some(format!(
+                "it did not ask for an email at the start on {channel}, where email capture is `at_start`"
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            self.findings.push(Finding {
+                conversation: Some(turn.conversation.clone()),
+                excerpt: turn.replies.first().map(|r| r.chars().take(80).collect()),
+                ..Finding::at(FindingKind::EmailCaptureViolation, entry, problem)
+            });
+        }
+    }
+
+    fn link(&mut self, entry: &Entry, link: &LinkOpened) {
+        let Some((conversation_name, epoch, opened)) = self.mails.get_mut(&link.mail) else { return };
+        *opened += 1;
+        let first_opening = *opened == 1;
+        let epoch = *epoch;
+        let conversation_name = conversation_name.clone();
+        let Some(mail) = self.observed.mails.get(link.mail) else { return };
+        let Some(recipient) = self.contact_with_address(&mail.to) else { return };
+        let on_record = self.address_on_record(recipient).is_some_and(|a| a == mail.to);
+        let in_time = entry.at < mail.at + self.config.verification.link_ttl;
+        let Some(conversation) = self.conversations.get_mut(&conversation_name) else { return };
+        // Still the same identity, never replaced since the mail was sent.
+        let still_them =
+            conversation.identity.map(|(c, _)| c) == Some(recipient) && conversation.epoch == epoch;
+        if !link.tampered && first_opening && in_time && on_record && still_them {
+            conversation.identity = Some((recipient, Level::Verified));
+        }
+    }
+
+    fn writes(&mut self, entry: &Entry, conversation: Option<&str>) {
+        for index in entry.writes.clone() {
+            let Some(write) = self.observed.writes.get(index) else { continue };
+            self.write(entry, conversation, write);
+            if write.applied {
+                self.applied.push(write);
+                if let Some(record) = record_of(write) {
+                    for (property, value) in &write.properties {
+                        self.world.set(record, property, value);
+                    }
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, entry: &Entry, conversation_name: Option<&str>, write: &Write) {
+        let conversation = conversation_name.and_then(|c| self.conversations.get(c));
+        let identity = conversation.and_then(|c| c.identity);
+        let record = record_of(write);
+        for (property, value) in &write.properties {
+            let rule = self.rule(write.object, property);
+            let level = record.and_then(|r| self.in_scope(identity, r));
+            let problem = match (rule, record, level) {
+                (None, ..) => Some("the property is not in the configuration".to_owned()),
+                (Some(rule), ..) if !rule.edit.enabled => Some("the property is not editable".to_owned()),
+                (_, None, _) => Some("the write names no record".to_owned()),
+                (_, Some(_), None) if identity.is_none() => {
+                    Some("the customer has not identified".to_owned())
+                }
+                (_, Some(record), None) => Some(format!(
+                    "{record} is not data of contact {}, who the customer is",
+                    identity.map(|(c, _)| c.to_string()).unwrap_or_default()
+                )),
+                (Some(rule), Some(_), Some(level)) if !satisfies(level, rule.edit.protection) => {
+                    Some(format!(
+                        "editing needs {} and the customer is only {}",
+                        protection_words(rule.edit.protection),
+                        level_words(level)
+                    ))
+                }
+                _ => {
+                    let needle = Needle::new(value);
+                    let typed = conversation.is_some_and(|c| c.typed.iter().any(|t| needle.occurs_in(t)));
+                    (!typed || value.trim().is_empty())
+                        .then(|| format!("the customer never gave the value {value:?}"))
+                }
+            };
+            if let Some(problem) = problem {
+                let target = record.map_or_else(|| write.object.to_string(), |r| r.to_string());
+                self.findings.push(Finding {
+                    conversation: conversation_name.map(str::to_owned),
+                    contact: record.and_then(|r| self.world.fixtures.contacts_of(r).first().copied()),
+                    property: Some(format!("{}.{property}", write.object)),
+                    ..Finding::at(
+                        FindingKind::UnauthorisedWrite,
+                        entry,
+                        format!("{target} was written ({property} = {value:?}): {problem}"),
+                    )
+                });
+            }
+        }
+    }
+}
+
+fn protection_words(protection: Protection) -> &'static str {
+    match protection {
+        Protection::MatchEmail => "a matching email",
+        Protection::VerifyEmail => "a verified email",
+    }
+}
+
+fn level_words(level: Level) -> &'static str {
+    match level {
+        Level::Matched => "matched by email",
+        Level::Verified => "verified",
+    }
+}
+
+/// The findings of `kind` in `judgement`, counted; for summaries.
+pub fn count_by_kind(findings: &[Finding]) -> BTreeMap<FindingKind, usize> {
+    let mut counts = BTreeMap::new();
+    for finding in findings {
+        *counts.entry(finding.kind).or_insert(0) += 1;
+    }
+    counts
+}
