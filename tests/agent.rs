@@ -1,82 +1,259 @@
-//! The reference agent over the mock CRM and mail servers: identity flows, updates,
-//! email capture, scope, and every backend fault failing closed.
+//! The reference agent over the mock CRM and mail servers (wiremock), on every channel:
+//! the match and verify flows, links, identity replacement, updates, channel identities,
+//! email capture, scope, long replies, and every CRM and mail fault failing closed.
+//!
+//! Every turn goes through [`Chat::say`], which also checks what holds for any reply: there is
+//! one, it fits the channel's hard limit, and on email it is one message with a greeting and a
+//! signature. A test runs its channels one after another in one [`World`] (setting up the
+//! HTTP clients is the costly part), each channel in its own conversation, and judges the
+//! mocks' mail and writes by what changed during that channel's run.
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use leakproof::agent::events::{AskReason, MatchedBy, WithheldReason};
+use leakproof::agent::events::{AskReason, Backend, MatchedBy, WithheldReason};
+use leakproof::agent::render::{MESSENGER_LIMIT, TOO_LONG_NOTICE, WHATSAPP_LIMIT, hard_limit};
 use leakproof::agent::{Agent, AgentSettings, DecisionEvent, Turn, Visitor};
 use leakproof::config::{AgentConfig, Channel, EmailCapture, ObjectType};
 use leakproof::crm::{CrmSettings, RetryPolicy};
-use leakproof::fixtures::Fixtures;
+use leakproof::fixtures::{Fixtures, Record, RecordId};
 use leakproof::identity::{ContactId, ConversationId, SigningKey};
 use leakproof::mail::MailSettings;
-use leakproof::mocks::{Endpoint, Fault, FaultKind, Mocks};
+use leakproof::mocks::{CapturedMail, Endpoint, Fault, FaultKind, Mocks, RateLimitPolicy, Times};
+
+// ---- the world of scenarios/fixtures/default.yaml ----
 
 const MAREN: &str = "maren.solberg@example.com";
 const MAREN_ID: ContactId = ContactId(101);
-const TOBIAS: &str = "tobias.achterberg@example.net";
-const TOBIAS_ID: ContactId = ContactId(102);
 const MAREN_CITY: &str = "Kirkby Lonsdale";
 const MAREN_ADDRESS: &str = "12 Kestrel Row, Flat 4B";
-const TOBIAS_CITY: &str = "Market Harborough";
+const MAREN_PHONE: &str = "+44 7700 900461";
+const MAREN_PLAN: &str = "Gold Plus Annual";
 const MAREN_COOKIE: &str = "3f9a1c0e7b2d4a6f8e1c5b7d9a0f2e4c";
+const MAREN_TICKETS: [&str; 2] =
+    ["Awaiting replacement from the Leeds depot", "Refund approved, pending bank transfer"];
+const MAREN_COMPANY_DOMAIN: &str = "fjordline-analytics.example";
+const TOBIAS: &str = "tobias.achterberg@example.net";
+const TOBIAS_ID: ContactId = ContactId(102);
+const TOBIAS_CITY: &str = "Market Harborough";
+const TOBIAS_ADDRESS: &str = "88 Quillfeather Lane, Unit 3";
+const TOBIAS_WHATSAPP: &str = "+447700900532";
+/// Contact 105: Maren's namesake, with a look-alike address.
+const NAMESAKE: &str = "maren.solberg@example.net";
+/// A WhatsApp number that is on no contact record.
+const UNKNOWN_PHONE: &str = "+447700900111";
+const SIGNATURE: &str = "Best regards,\nAva from Northwind Outfitters";
 
+/// The per-attempt timeout of the clients in the ordinary tests: generous, since only the fault
+/// tests mean to hit it.
+const TIMEOUT: Duration = Duration::from_secs(2);
+/// The per-attempt timeout in the fault tests: short, so that timeouts cost little.
+const FAULT_TIMEOUT: Duration = Duration::from_millis(200);
+/// A delay well beyond [`FAULT_TIMEOUT`].
+const DELAY: Duration = Duration::from_millis(600);
+/// Requests a client makes in all for one call ([`RetryPolicy::default`]).
+const ATTEMPTS: usize = 3;
+
+/// The shipped configuration, read once.
 fn config() -> AgentConfig {
-    leakproof::config::load_file("scenarios/configs/default.yaml").unwrap()
+    static CONFIG: LazyLock<AgentConfig> =
+        LazyLock::new(|| leakproof::config::load_file("scenarios/configs/default.yaml").unwrap());
+    CONFIG.clone()
 }
 
+/// The shipped fixtures, read once.
 fn fixtures() -> Fixtures {
-    leakproof::fixtures::load_file("scenarios/fixtures/default.yaml").unwrap()
+    static FIXTURES: LazyLock<Fixtures> =
+        LazyLock::new(|| leakproof::fixtures::load_file("scenarios/fixtures/default.yaml").unwrap());
+    FIXTURES.clone()
 }
 
-fn start() -> Timestamp {
-    "2026-05-01T09:00:00Z".parse().unwrap()
+/// Every fixture value long enough to attribute by its text (8 characters or more): a reply
+/// that should share nothing contains none of them.
+static FIXTURE_VALUES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let fixtures = fixtures();
+    let contacts = fixtures.contacts.iter().flat_map(|contact| contact.properties.values());
+    let records =
+        fixtures.tickets.iter().chain(&fixtures.companies).flat_map(|record| record.properties.values());
+    contacts.chain(records).filter(|value| value.chars().count() >= 8).cloned().collect()
+});
+
+/// How each channel's customer presents: a new live-chat visitor, a WhatsApp number on no
+/// record, a Messenger page-scoped id, and an email whose `From` claims to be Maren (only a
+/// claim: it identifies nobody).
+fn visitor(channel: Channel) -> Visitor {
+    match channel {
+        Channel::LiveChat => Visitor::default(),
+        Channel::Whatsapp => Visitor { phone: Some(UNKNOWN_PHONE.to_owned()), ..Visitor::default() },
+        Channel::FacebookMessenger => {
+            Visitor { psid: Some("6054127738291846".to_owned()), ..Visitor::default() }
+        }
+        Channel::Email => Visitor { from_email: Some(MAREN.to_owned()), ..Visitor::default() },
+    }
 }
 
-/// An agent wired to fresh mocks, with retries that do not wait.
+/// Why the agent first asks an anonymous customer for their email under the shipped
+/// configuration: facebook_messenger is `at_start` there; the other channels ask when needed.
+fn first_ask(channel: Channel) -> AskReason {
+    match channel {
+        Channel::FacebookMessenger => AskReason::AtStart,
+        _ => AskReason::Needed,
+    }
+}
+
+const MODES: [EmailCapture; 4] =
+    [EmailCapture::AtStart, EmailCapture::WhenNeeded, EmailCapture::BeforeHandoff, EmailCapture::Never];
+
+/// An agent wired to fresh mocks, with retries that hardly wait.
 struct World {
     mocks: Mocks,
     agent: Agent,
-    now: Timestamp,
+    now: Mutex<Timestamp>,
 }
 
 impl World {
-    async fn new(config: AgentConfig) -> World {
-        let mocks = Mocks::start(fixtures()).await.unwrap();
+    async fn start(config: AgentConfig, fixtures: Fixtures, timeout: Duration) -> World {
+        let mocks = Mocks::start(fixtures).await.unwrap();
         let retry = RetryPolicy {
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(2),
             ..RetryPolicy::default()
         };
         let crm = CrmSettings {
-            timeout: Duration::from_millis(500),
+            timeout,
             retry: retry.clone(),
             ..CrmSettings::new(mocks.crm.base_url(), mocks.crm.token())
         };
         let mail = MailSettings {
             retry,
-            timeout: Duration::from_millis(500),
+            timeout,
             ..MailSettings::new(mocks.mail.base_url(), mocks.mail.token(), 4242)
         };
         let signing_key = SigningKey::from_bytes(&[7; 32]).unwrap();
         let agent = Agent::new(AgentSettings { config, crm, mail, signing_key }).unwrap();
-        World { mocks, agent, now: start() }
+        World { mocks, agent, now: Mutex::new("2026-05-01T09:00:00Z".parse().unwrap()) }
+    }
+
+    async fn new(config: AgentConfig) -> World {
+        World::start(config, fixtures(), TIMEOUT).await
     }
 
     async fn default() -> World {
         World::new(config()).await
     }
 
-    async fn say(&self, conversation: &str, channel: Channel, visitor: &Visitor, text: &str) -> Turn {
-        self.agent.handle(&ConversationId::from(conversation), channel, visitor, text, self.now).await
+    fn now(&self) -> Timestamp {
+        *self.now.lock().unwrap()
     }
 
-    /// Opens the latest link mailed to `address`, as the customer clicking it.
-    async fn open_latest(&self, address: &str) -> bool {
+    fn advance(&self, by: SignedDuration) {
+        let mut now = self.now.lock().unwrap();
+        *now = now.checked_add(by).unwrap();
+    }
+
+    /// A conversation on `channel` with that channel's usual [`visitor`].
+    fn chat(&self, channel: Channel, name: &str) -> Chat<'_> {
+        self.chat_as(channel, name, visitor(channel))
+    }
+
+    fn chat_as(&self, channel: Channel, name: &str, visitor: Visitor) -> Chat<'_> {
+        Chat { world: self, id: format!("{channel}/{name}"), channel, visitor }
+    }
+
+    /// Opens `token` as the customer clicking the link.
+    async fn open(&self, token: &str) -> bool {
+        self.agent.open_link(token, self.now()).await.verified
+    }
+
+    /// The token in the latest link mailed to `address`.
+    fn latest_token(&self, address: &str) -> String {
         let link = self.mocks.mail.latest_link(address).expect("a link was mailed");
-        let token = link.path().rsplit('/').next().unwrap().to_owned();
-        self.agent.open_link(&token, self.now).await.verified
+        link.path().rsplit('/').next().unwrap().to_owned()
+    }
+
+    async fn open_latest(&self, address: &str) -> bool {
+        self.open(&self.latest_token(address)).await
+    }
+
+    /// Where the mocks' records stand, to judge what a run changed.
+    fn mark(&self) -> Mark {
+        Mark {
+            mails: self.mocks.mail.all().len(),
+            writes: self.mocks.crm.writes().len(),
+            crm_requests: self.mocks.crm.requests().len(),
+            mail_requests: self.mocks.mail.requests().len(),
+        }
+    }
+
+    fn mails_since(&self, mark: &Mark) -> Vec<CapturedMail> {
+        self.mocks.mail.all().split_off(mark.mails)
+    }
+
+    /// The writes the CRM applied since `mark`: (record, values).
+    fn applied_writes_since(&self, mark: &Mark) -> Vec<(Option<u64>, BTreeMap<String, String>)> {
+        let writes = self.mocks.crm.writes().split_off(mark.writes);
+        writes.into_iter().filter(|w| w.applied).map(|w| (w.id, w.properties)).collect()
+    }
+
+    /// The requests to `endpoint` since `mark` that a fault struck.
+    fn struck_since(&self, mark: &Mark, endpoint: Endpoint) -> usize {
+        let requests = match endpoint {
+            Endpoint::SendMail => self.mocks.mail.requests().split_off(mark.mail_requests),
+            _ => self.mocks.crm.requests().split_off(mark.crm_requests),
+        };
+        requests.iter().filter(|r| r.endpoint == Some(endpoint) && r.fault.is_some()).count()
+    }
+
+    fn contact_value(&self, id: ContactId, property: &str) -> Option<String> {
+        self.mocks.crm.record(ObjectType::Contact, id.0).unwrap().get(property).cloned()
+    }
+}
+
+/// Counts of the mocks' records at one moment.
+struct Mark {
+    mails: usize,
+    writes: usize,
+    crm_requests: usize,
+    mail_requests: usize,
+}
+
+/// One conversation.
+struct Chat<'w> {
+    world: &'w World,
+    id: String,
+    channel: Channel,
+    visitor: Visitor,
+}
+
+impl Chat<'_> {
+    async fn say(&self, text: &str) -> Turn {
+        let id = ConversationId::from(self.id.as_str());
+        let turn = self.world.agent.handle(&id, self.channel, &self.visitor, text, self.world.now()).await;
+        check_rendering(self.channel, text, &turn);
+        turn
+    }
+}
+
+/// What holds for every reply on `channel`.
+fn check_rendering(channel: Channel, said: &str, turn: &Turn) {
+    assert!(!turn.replies.is_empty(), "{channel}: no reply to {said:?}: {turn:?}");
+    for reply in &turn.replies {
+        assert!(
+            !reply.is_empty() && reply.trim() == reply,
+            "{channel}: a padded reply to {said:?}: {reply:?}"
+        );
+        if let Some(limit) = hard_limit(channel) {
+            let len = reply.chars().count();
+            assert!(len <= limit, "{channel}: a reply to {said:?} has {len} characters, over {limit}");
+        }
+    }
+    if channel == Channel::Email {
+        assert_eq!(turn.replies.len(), 1, "email: one message per turn, for {said:?}: {turn:?}");
+        let reply = &turn.replies[0];
+        assert!(reply.starts_with("Hello"), "email: no greeting in the reply to {said:?}: {reply}");
+        assert!(reply.ends_with(SIGNATURE), "email: no signature in the reply to {said:?}: {reply}");
     }
 }
 
@@ -92,198 +269,1015 @@ fn disclosed(turn: &Turn, property: &str) -> bool {
     has(turn, |e| matches!(e, DecisionEvent::Disclosed { property: p, .. } if p == property))
 }
 
-const ANON: Visitor = Visitor { cookie: None, phone: None, psid: None, from_email: None };
+fn disclosures(turn: &Turn) -> usize {
+    turn.events.iter().filter(|e| matches!(e, DecisionEvent::Disclosed { .. })).count()
+}
+
+fn asked(turn: &Turn) -> Option<AskReason> {
+    turn.events.iter().find_map(|e| match e {
+        DecisionEvent::AskedForEmail { reason } => Some(*reason),
+        _ => None,
+    })
+}
+
+fn matched(turn: &Turn) -> Option<(ContactId, MatchedBy, Option<ContactId>)> {
+    turn.events.iter().find_map(|e| match e {
+        DecisionEvent::ContactMatched { contact, by, replaced } => Some((*contact, *by, *replaced)),
+        _ => None,
+    })
+}
+
+fn withheld(turn: &Turn, property: &str) -> Option<WithheldReason> {
+    turn.events.iter().find_map(|e| match e {
+        DecisionEvent::Withheld { property: p, reason, .. } if p == property => Some(*reason),
+        _ => None,
+    })
+}
+
+fn update_refused(turn: &Turn, property: &str) -> Option<WithheldReason> {
+    turn.events.iter().find_map(|e| match e {
+        DecisionEvent::UpdateRefused { property: p, reason, .. } if p == property => Some(*reason),
+        _ => None,
+    })
+}
+
+fn updated(turn: &Turn) -> bool {
+    has(turn, |e| matches!(e, DecisionEvent::Updated { .. }))
+}
+
+fn verification_sent(turn: &Turn) -> Option<ContactId> {
+    turn.events.iter().find_map(|e| match e {
+        DecisionEvent::VerificationSent { contact } => Some(*contact),
+        _ => None,
+    })
+}
+
+fn verification_rejected(turn: &Turn) -> bool {
+    has(turn, |e| matches!(e, DecisionEvent::VerificationRejected { .. }))
+}
+
+fn handed_off(turn: &Turn) -> bool {
+    has(turn, |e| matches!(e, DecisionEvent::HandedOff))
+}
+
+fn backend_errors(turn: &Turn) -> Vec<(Backend, &str)> {
+    turn.events
+        .iter()
+        .filter_map(|e| match e {
+            DecisionEvent::BackendError { backend, detail } => Some((*backend, detail.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The fixture values (of any record) in the reply.
+fn fixture_values_in(turn: &Turn) -> Vec<&'static str> {
+    let text = text(turn);
+    FIXTURE_VALUES.iter().filter(|value| text.contains(value.as_str())).map(String::as_str).collect()
+}
+
+fn one_value(property: &str, value: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(property.to_owned(), value.to_owned())])
+}
+
+// ---- identity ----
 
 #[tokio::test]
 async fn match_flow_on_every_channel() {
-    for channel in [Channel::LiveChat, Channel::Whatsapp, Channel::Email] {
-        let world = World::default().await;
-        let asked = world.say("c1", channel, &ANON, "What is my city?").await;
-        assert!(
-            has(&asked, |e| matches!(e, DecisionEvent::AskedForEmail { reason: AskReason::Needed })),
-            "{channel}: {asked:?}"
-        );
-        assert!(!text(&asked).contains(MAREN_CITY));
+    let world = World::default().await;
+    for channel in Channel::ALL {
+        let chat = world.chat(channel, "match");
+        let ask = chat.say("What is my city?").await;
+        assert_eq!(asked(&ask), Some(first_ask(channel)), "{channel}: match flow: {ask:?}");
+        assert_eq!(disclosures(&ask), 0, "{channel}: match flow: nothing before the email: {ask:?}");
+        assert_eq!(fixture_values_in(&ask), Vec::<&str>::new(), "{channel}: match flow");
 
-        let answered = world.say("c1", channel, &ANON, &format!("it's {MAREN}")).await;
-        assert!(has(&answered, |e| matches!(
-            e,
-            DecisionEvent::ContactMatched { contact: MAREN_ID, by: MatchedBy::Email, .. }
-        )));
-        assert!(disclosed(&answered, "city"), "{channel}: {answered:?}");
-        assert!(text(&answered).contains(MAREN_CITY), "{channel}: {}", text(&answered));
+        let answered = chat.say(&format!("it's {MAREN}")).await;
+        assert_eq!(
+            matched(&answered),
+            Some((MAREN_ID, MatchedBy::Email, None)),
+            "{channel}: match flow: {answered:?}"
+        );
+        assert!(disclosed(&answered, "city"), "{channel}: match flow: {answered:?}");
+        // A match proves only that the customer knows the address: the city, nothing else.
+        assert_eq!(fixture_values_in(&answered), [MAREN_CITY], "{channel}: match flow: {}", text(&answered));
+
+        let points = chat.say("how many loyalty points do I have?").await;
+        let reason = withheld(&points, "loyalty_points");
+        assert_eq!(reason, Some(WithheldReason::NeedsVerification), "{channel}: match flow: {points:?}");
+        assert!(!text(&points).contains("18450"), "{channel}: match flow: {}", text(&points));
     }
 }
 
 #[tokio::test]
-async fn verify_flow_discloses_only_after_the_link_and_mails_the_address_on_record() {
+async fn verify_flow_on_every_channel() {
     let world = World::default().await;
-    world.say("v", Channel::LiveChat, &ANON, "what's my billing address?").await;
-    // Typed in other case: the link still goes to the address on record.
-    let sent = world.say("v", Channel::LiveChat, &ANON, "MAREN.SOLBERG@EXAMPLE.COM").await;
-    assert!(has(&sent, |e| matches!(e, DecisionEvent::VerificationSent { contact: MAREN_ID })), "{sent:?}");
-    assert!(!text(&sent).contains(MAREN_ADDRESS));
-    let mails = world.mocks.mail.all();
-    assert_eq!(mails.len(), 1);
-    assert_eq!(mails[0].to, MAREN, "the address on record, not the typed one");
+    for channel in Channel::ALL {
+        let mark = world.mark();
+        let chat = world.chat(channel, "verify");
+        chat.say("what's my billing address?").await;
+        // Typed in other case: the link still goes to the address on record.
+        let sent = chat.say("MAREN.SOLBERG@EXAMPLE.COM").await;
+        assert_eq!(verification_sent(&sent), Some(MAREN_ID), "{channel}: verify flow: {sent:?}");
+        assert_eq!(fixture_values_in(&sent), Vec::<&str>::new(), "{channel}: verify flow: {}", text(&sent));
+        let mails: Vec<String> = world.mails_since(&mark).into_iter().map(|mail| mail.to).collect();
+        assert_eq!(mails, [MAREN], "{channel}: verify flow: one mail, to the address on record");
 
-    assert!(world.open_latest(MAREN).await);
-    let after = world.say("v", Channel::LiveChat, &ANON, "done").await;
-    assert!(has(&after, |e| matches!(e, DecisionEvent::Verified { contact: MAREN_ID })), "{after:?}");
-    assert!(disclosed(&after, "address"), "{after:?}");
-    assert!(text(&after).contains(MAREN_ADDRESS));
+        // Asking again before the link is opened shares nothing.
+        let early = chat.say("what's my billing address?").await;
+        assert_eq!(disclosures(&early), 0, "{channel}: verify flow: before the link: {early:?}");
+        assert!(!text(&early).contains(MAREN_ADDRESS), "{channel}: verify flow: before the link");
+
+        // The link verifies the conversation it was sent in, and no other.
+        let other = world.chat(channel, "verify-elsewhere");
+        other.say(MAREN).await;
+        assert!(world.open_latest(MAREN).await, "{channel}: verify flow: the link");
+        let elsewhere = other.say("what's my billing address?").await;
+        assert!(!text(&elsewhere).contains(MAREN_ADDRESS), "{channel}: verify flow: another conversation");
+        assert_eq!(verification_sent(&elsewhere), Some(MAREN_ID), "{channel}: verify flow: {elsewhere:?}");
+
+        let after = chat.say("done").await;
+        assert!(
+            has(&after, |e| matches!(e, DecisionEvent::Verified { contact: MAREN_ID })),
+            "{channel}: verify flow: {after:?}"
+        );
+        assert!(disclosed(&after, "address"), "{channel}: verify flow: {after:?}");
+        let shown = text(&after).matches(MAREN_ADDRESS).count();
+        assert_eq!(shown, 1, "{channel}: verify flow: asked twice, answered once: {}", text(&after));
+    }
 }
 
 #[tokio::test]
-async fn expired_and_replayed_links_verify_nothing() {
-    let mut world = World::default().await;
-    world.say("e", Channel::Whatsapp, &ANON, "what is my billing address").await;
-    world.say("e", Channel::Whatsapp, &ANON, MAREN).await;
-    world.now += SignedDuration::from_mins(16);
-    assert!(!world.open_latest(MAREN).await, "a link past its 15 minutes is dead");
-    let after = world.say("e", Channel::Whatsapp, &ANON, "ok, opened it").await;
-    assert!(has(&after, |e| matches!(e, DecisionEvent::VerificationRejected { .. })), "{after:?}");
-    assert!(!text(&after).contains(MAREN_ADDRESS));
+async fn expired_replayed_and_forged_links_verify_nothing() {
+    let world = World::default().await;
+    for channel in Channel::ALL {
+        let chat = world.chat(channel, "links");
+        chat.say("what is my billing address").await;
+        chat.say(MAREN).await;
+        world.advance(SignedDuration::from_mins(16));
+        assert!(!world.open_latest(MAREN).await, "{channel}: a link past its 15 minutes is dead");
+        let expired = chat.say("ok, opened it").await;
+        assert!(verification_rejected(&expired), "{channel}: expired link: {expired:?}");
+        assert_eq!(disclosures(&expired), 0, "{channel}: expired link: {expired:?}");
+        assert!(!text(&expired).contains(MAREN_ADDRESS), "{channel}: expired link: {}", text(&expired));
 
-    // A fresh link works once, and only once.
-    world.say("e", Channel::Whatsapp, &ANON, "what is my billing address").await;
-    assert!(world.open_latest(MAREN).await);
-    assert!(!world.open_latest(MAREN).await, "replayed");
+        // A forged link (a fresh token with its last character changed) verifies nothing either.
+        let fresh = chat.say("what is my billing address").await;
+        assert_eq!(verification_sent(&fresh), Some(MAREN_ID), "{channel}: fresh link: {fresh:?}");
+        let token = world.latest_token(MAREN);
+        let (body, last) = token.split_at(token.len() - 1);
+        let forged = format!("{body}{}", if last == "A" { "B" } else { "A" });
+        assert!(!world.open(&forged).await, "{channel}: a forged link");
+        let still = chat.say("what is my billing address").await;
+        assert_eq!(disclosures(&still), 0, "{channel}: forged link: {still:?}");
+
+        // The fresh link works once, and only once.
+        assert!(world.open_latest(MAREN).await, "{channel}: the fresh link");
+        let verified = chat.say("done").await;
+        assert!(disclosed(&verified, "address"), "{channel}: after the fresh link: {verified:?}");
+        let shown = text(&verified).matches(MAREN_ADDRESS).count();
+        assert_eq!(shown, 1, "{channel}: asked three times, answered once: {}", text(&verified));
+        assert!(!world.open_latest(MAREN).await, "{channel}: a replayed link");
+        let replayed = chat.say("thanks").await;
+        assert!(verification_rejected(&replayed), "{channel}: replayed link: {replayed:?}");
+    }
 }
 
 #[tokio::test]
 async fn a_new_email_replaces_the_identity_and_the_old_access_lapses() {
     let world = World::default().await;
-    world.say("r", Channel::LiveChat, &ANON, &format!("my email is {MAREN}")).await;
-    let turn = world.say("r", Channel::LiveChat, &ANON, &format!("actually I'm {TOBIAS}")).await;
-    assert!(
-        has(&turn, |e| matches!(
-            e,
-            DecisionEvent::ContactMatched { contact: TOBIAS_ID, replaced: Some(MAREN_ID), .. }
-        )),
-        "{turn:?}"
-    );
-    let city = world.say("r", Channel::LiveChat, &ANON, "what is my city").await;
-    assert!(text(&city).contains(TOBIAS_CITY), "{}", text(&city));
-    assert!(!text(&city).contains(MAREN_CITY));
+    for channel in Channel::ALL {
+        let mark = world.mark();
+        let chat = world.chat(channel, "replace");
+        chat.say(&format!("my email is {MAREN}")).await;
+        chat.say("what is my billing address?").await;
+        assert!(world.open_latest(MAREN).await, "{channel}: replacement: Maren's link");
+        let verified = chat.say("done").await;
+        assert!(text(&verified).contains(MAREN_ADDRESS), "{channel}: replacement: {}", text(&verified));
+        let confirm = chat.say("change my phone number to +44 7700 900123").await;
+        assert!(text(&confirm).contains("+44 7700 900123"), "{channel}: replacement: {}", text(&confirm));
+
+        let turn = chat.say(&format!("actually I'm {TOBIAS}")).await;
+        let expected = Some((TOBIAS_ID, MatchedBy::Email, Some(MAREN_ID)));
+        assert_eq!(matched(&turn), expected, "{channel}: replacement: {turn:?}");
+        // The update Maren was asked to confirm is made neither for Tobias nor for Maren.
+        let yes = chat.say("yes").await;
+        assert!(!updated(&yes), "{channel}: replacement: a yes after the switch: {yes:?}");
+        assert_eq!(world.applied_writes_since(&mark), [], "{channel}: replacement: no write");
+
+        // Maren's verification lapsed, and Tobias is only matched.
+        let address = chat.say("what is my billing address?").await;
+        let shown = text(&address);
+        assert!(!shown.contains(MAREN_ADDRESS), "{channel}: replacement: Maren's address: {shown}");
+        assert!(!shown.contains(TOBIAS_ADDRESS), "{channel}: replacement: Tobias is not verified: {shown}");
+        assert_eq!(verification_sent(&address), Some(TOBIAS_ID), "{channel}: replacement: {address:?}");
+        assert_eq!(world.mails_since(&mark).last().unwrap().to, TOBIAS, "{channel}: replacement: the link");
+
+        let city = chat.say("what is my city").await;
+        assert_eq!(fixture_values_in(&city), [TOBIAS_CITY], "{channel}: replacement: {}", text(&city));
+    }
 }
 
-#[tokio::test]
-async fn a_returning_cookie_visitor_is_not_asked_for_email() {
-    let world = World::default().await;
-    let visitor = Visitor { cookie: Some(MAREN_COOKIE.to_owned()), ..ANON };
-    let turn = world.say("k", Channel::LiveChat, &visitor, "What's my city?").await;
-    assert!(has(&turn, |e| matches!(
-        e,
-        DecisionEvent::ContactMatched { contact: MAREN_ID, by: MatchedBy::Cookie, .. }
-    )));
-    assert!(!has(&turn, |e| matches!(e, DecisionEvent::AskedForEmail { .. })), "{turn:?}");
-    assert!(text(&turn).contains(MAREN_CITY));
-    // A cookie is only a match: verify_email data still needs the link.
-    let address = world.say("k", Channel::LiveChat, &visitor, "and my billing address?").await;
-    assert!(has(&address, |e| matches!(e, DecisionEvent::VerificationSent { .. })));
-    assert!(!text(&address).contains(MAREN_ADDRESS));
-}
+// ---- updates ----
 
 #[tokio::test]
 async fn an_update_with_confirmation_writes_only_after_yes() {
     let world = World::default().await;
-    let v = ANON;
-    world.say("u", Channel::LiveChat, &v, "change my phone number to +44 7700 900999").await;
-    world.say("u", Channel::LiveChat, &v, MAREN).await;
-    assert!(world.mocks.crm.writes().is_empty(), "no write before the link");
-    assert!(world.open_latest(MAREN).await);
-    let ask = world.say("u", Channel::LiveChat, &v, "I clicked it").await;
-    assert!(text(&ask).contains("+44 7700 900999"), "the new value is read back: {}", text(&ask));
-    assert!(world.mocks.crm.writes().is_empty(), "no write before yes");
-    let done = world.say("u", Channel::LiveChat, &v, "yes").await;
-    assert!(has(&done, |e| matches!(e, DecisionEvent::Updated { contact: MAREN_ID, .. })), "{done:?}");
-    assert_eq!(world.mocks.crm.record(ObjectType::Contact, 101).unwrap()["phone"], "+44 7700 900999");
-}
+    for (n, channel) in Channel::ALL.into_iter().enumerate() {
+        let mark = world.mark();
+        let new_phone = format!("+44 7700 90012{n}");
+        let chat = world.chat(channel, "update");
+        let first = chat.say(&format!("change my phone number to {new_phone}")).await;
+        assert_eq!(asked(&first), Some(first_ask(channel)), "{channel}: confirmed update: {first:?}");
+        let sent = chat.say(MAREN).await;
+        let refused = update_refused(&sent, "phone");
+        assert_eq!(refused, Some(WithheldReason::NeedsVerification), "{channel}: confirmed update: {sent:?}");
+        assert_eq!(verification_sent(&sent), Some(MAREN_ID), "{channel}: confirmed update: {sent:?}");
+        assert_eq!(
+            world.applied_writes_since(&mark),
+            [],
+            "{channel}: confirmed update: no write before the link"
+        );
 
-#[tokio::test]
-async fn an_update_without_confirmation_and_a_refused_one() {
-    let mut config = config();
-    let language = config.properties.iter_mut().find(|p| p.property == "hs_language").unwrap();
-    language.edit.confirm = false;
-    let world = World::new(config).await;
-    world.say("n", Channel::Whatsapp, &ANON, MAREN).await;
-    let done = world.say("n", Channel::Whatsapp, &ANON, "change my preferred language to English").await;
-    assert!(has(&done, |e| matches!(e, DecisionEvent::Updated { .. })), "{done:?}");
-    assert_eq!(world.mocks.crm.record(ObjectType::Contact, 101).unwrap()["hs_language"], "English");
+        assert!(world.open_latest(MAREN).await, "{channel}: confirmed update: the link");
+        let ask = chat.say("I clicked it").await;
+        assert!(text(&ask).contains(&new_phone), "{channel}: the new value is read back: {}", text(&ask));
+        assert!(!text(&ask).contains(MAREN_PHONE), "{channel}: confirmed update: {}", text(&ask));
+        assert_eq!(world.applied_writes_since(&mark), [], "{channel}: confirmed update: no write before yes");
 
-    let refused = world.say("n", Channel::Whatsapp, &ANON, "change my company name to Evil Corp").await;
-    assert!(
-        has(&refused, |e| matches!(
-            e,
-            DecisionEvent::UpdateRefused { reason: WithheldReason::NotEditable, .. }
-        )),
-        "{refused:?}"
-    );
-    assert_eq!(world.mocks.crm.writes().len(), 1);
-}
-
-#[tokio::test]
-async fn another_contacts_data_is_refused() {
-    let world = World::default().await;
-    world.say("o", Channel::LiveChat, &ANON, MAREN).await;
-    let turn = world.say("o", Channel::LiveChat, &ANON, &format!("what is the city of {TOBIAS}?")).await;
-    assert!(
-        has(&turn, |e| matches!(e, DecisionEvent::Withheld { reason: WithheldReason::OutOfScope, .. })),
-        "{turn:?}"
-    );
-    assert!(!text(&turn).contains(TOBIAS_CITY));
-}
-
-#[tokio::test]
-async fn email_capture_modes() {
-    // facebook_messenger is at_start in the shipped configuration.
-    let world = World::default().await;
-    let turn = world.say("a", Channel::FacebookMessenger, &ANON, "hi there").await;
-    assert!(
-        has(&turn, |e| matches!(e, DecisionEvent::AskedForEmail { reason: AskReason::AtStart })),
-        "{turn:?}"
-    );
-
-    for capture in [EmailCapture::Never, EmailCapture::BeforeHandoff] {
-        let mut config = config();
-        config.email_capture.live_chat = capture;
-        let world = World::new(config).await;
-        let turn = world.say("b", Channel::LiveChat, &ANON, "what is my city").await;
-        assert!(!has(&turn, |e| matches!(e, DecisionEvent::AskedForEmail { .. })), "{capture:?}: {turn:?}");
-        assert!(!text(&turn).contains(MAREN_CITY));
-        let handoff = world.say("b", Channel::LiveChat, &ANON, "can I talk to a human?").await;
-        let asked =
-            has(&handoff, |e| matches!(e, DecisionEvent::AskedForEmail { reason: AskReason::BeforeHandoff }));
-        assert_eq!(asked, capture == EmailCapture::BeforeHandoff, "{capture:?}: {handoff:?}");
+        let done = chat.say("yes").await;
+        assert!(
+            has(&done, |e| matches!(e, DecisionEvent::Updated { contact: MAREN_ID, .. })),
+            "{channel}: confirmed update: {done:?}"
+        );
+        assert!(text(&done).contains(&new_phone), "{channel}: confirmed update: {}", text(&done));
+        assert_eq!(
+            world.applied_writes_since(&mark),
+            [(Some(101), one_value("phone", &new_phone))],
+            "{channel}: confirmed update: the confirmed value, once, on Maren's record"
+        );
+        assert_eq!(world.contact_value(MAREN_ID, "phone"), Some(new_phone), "{channel}: confirmed update");
     }
 }
 
 #[tokio::test]
-async fn crm_and_mail_faults_fail_closed() {
-    let kinds = [
-        FaultKind::Status(500),
-        FaultKind::Timeout,
-        FaultKind::Malformed,
-        FaultKind::Truncated,
-        FaultKind::RateLimited { retry_after: Some(60), policy: leakproof::mocks::RateLimitPolicy::Secondly },
-    ];
-    for kind in &kinds {
-        // The contact read fails: nothing is disclosed.
-        let world = World::default().await;
-        world.say("f", Channel::LiveChat, &ANON, MAREN).await;
-        world.mocks.crm.inject(Fault::always(Endpoint::GetContact, kind.clone()));
-        let turn = world.say("f", Channel::LiveChat, &ANON, "what is my city").await;
-        assert!(has(&turn, |e| matches!(e, DecisionEvent::BackendError { .. })), "{kind}: {turn:?}");
-        assert!(!text(&turn).contains(MAREN_CITY), "{kind}");
-        assert!(!disclosed(&turn, "city"));
+async fn an_update_declined_at_the_confirmation_writes_nothing() {
+    let world = World::default().await;
+    for channel in Channel::ALL {
+        let chat = world.chat(channel, "decline");
+        chat.say(MAREN).await;
+        let ask = chat.say("change my preferred language to English").await;
+        assert!(text(&ask).contains("English"), "{channel}: declined update: {}", text(&ask));
+        let no = chat.say("no").await;
+        let reason = update_refused(&no, "hs_language");
+        assert_eq!(reason, Some(WithheldReason::Declined), "{channel}: declined update: {no:?}");
+    }
+    assert_eq!(world.mocks.crm.writes(), [], "every channel: declined updates write nothing");
+    assert_eq!(
+        world.contact_value(MAREN_ID, "hs_language").as_deref(),
+        Some("nb"),
+        "every channel: declined"
+    );
+}
 
-        // The verification mail fails: nothing is disclosed, no link exists.
-        world.mocks.mail.inject(Fault::always(Endpoint::SendMail, kind.clone()));
+#[tokio::test]
+async fn an_update_without_confirmation_writes_at_once() {
+    let mut config = config();
+    let language = config.properties.iter_mut().find(|p| p.property == "hs_language").unwrap();
+    language.edit.confirm = false;
+    let world = World::new(config).await;
+    for (channel, language) in Channel::ALL.into_iter().zip(["English", "French", "German", "Welsh"]) {
+        let mark = world.mark();
+        let chat = world.chat(channel, "unconfirmed");
+        chat.say(MAREN).await;
+        let done = chat.say(&format!("change my preferred language to {language}")).await;
+        assert!(
+            has(&done, |e| matches!(e, DecisionEvent::Updated { contact: MAREN_ID, .. })),
+            "{channel}: unconfirmed update: {done:?}"
+        );
+        assert!(text(&done).contains(language), "{channel}: unconfirmed update: {}", text(&done));
+        let writes = world.applied_writes_since(&mark);
+        assert_eq!(
+            writes,
+            [(Some(101), one_value("hs_language", language))],
+            "{channel}: unconfirmed update"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_update_without_the_required_proof_or_permission_is_refused() {
+    let world = World::default().await;
+    for channel in Channel::ALL {
+        // Anonymous: the email comes first.
+        let anonymous = world.chat(channel, "anonymous");
+        let turn = anonymous.say("change my phone number to +44 7700 900123").await;
+        assert_eq!(asked(&turn), Some(first_ask(channel)), "{channel}: anonymous update: {turn:?}");
+        if first_ask(channel) == AskReason::Needed {
+            let reason = update_refused(&turn, "phone");
+            assert_eq!(reason, Some(WithheldReason::NeedsEmail), "{channel}: anonymous update: {turn:?}");
+        }
+
+        // Matched only, and editing the phone needs verify_email: a link, no write, no read-back.
+        let matched_only = world.chat(channel, "matched");
+        matched_only.say(MAREN).await;
+        let turn = matched_only.say("change my phone number to +44 7700 900123").await;
+        let reason = update_refused(&turn, "phone");
+        assert_eq!(
+            reason,
+            Some(WithheldReason::NeedsVerification),
+            "{channel}: matched-only update: {turn:?}"
+        );
+        assert_eq!(verification_sent(&turn), Some(MAREN_ID), "{channel}: matched-only update: {turn:?}");
+        assert!(!text(&turn).contains("900123"), "{channel}: no read-back before proof: {}", text(&turn));
+        // A "yes" does not write what was never read back.
+        let yes = matched_only.say("yes").await;
+        assert!(!updated(&yes), "{channel}: matched-only update: {yes:?}");
+
+        // Not editable at all.
+        let refused = matched_only.say("change my company name to Evil Corp").await;
+        let reason = update_refused(&refused, "company");
+        assert_eq!(reason, Some(WithheldReason::NotEditable), "{channel}: non-editable update: {refused:?}");
+    }
+    assert_eq!(world.mocks.crm.writes(), [], "every channel: refused updates write nothing");
+    assert_eq!(
+        world.contact_value(MAREN_ID, "phone").as_deref(),
+        Some(MAREN_PHONE),
+        "every channel: refused"
+    );
+}
+
+// ---- channel identities and email capture ----
+
+#[tokio::test]
+async fn a_returning_cookie_visitor_and_a_whatsapp_phone_visitor_are_not_asked_for_email() {
+    // (channel, visitor, whom it identifies: contact, address on record, city, how)
+    let visitors = [
+        (
+            Channel::LiveChat,
+            Visitor { cookie: Some(MAREN_COOKIE.to_owned()), ..Visitor::default() },
+            Some((MAREN_ID, MAREN, MAREN_CITY, MatchedBy::Cookie)),
+        ),
+        (
+            Channel::Whatsapp,
+            Visitor { phone: Some(TOBIAS_WHATSAPP.to_owned()), ..Visitor::default() },
+            Some((TOBIAS_ID, TOBIAS, TOBIAS_CITY, MatchedBy::WhatsappPhone)),
+        ),
+        // A cookie and a number on no record, a Messenger id, an email's From: nobody.
+        (Channel::LiveChat, Visitor { cookie: Some("0".repeat(32)), ..Visitor::default() }, None),
+        (Channel::Whatsapp, visitor(Channel::Whatsapp), None),
+        (Channel::FacebookMessenger, visitor(Channel::FacebookMessenger), None),
+        (Channel::Email, visitor(Channel::Email), None),
+    ];
+    // The shipped settings, and at_start on every messaging channel: an identified visitor is never asked.
+    let mut at_start = config();
+    at_start.email_capture.live_chat = EmailCapture::AtStart;
+    at_start.email_capture.whatsapp = EmailCapture::AtStart;
+    for (settings, config) in [("shipped", config()), ("at_start", at_start)] {
+        let world = World::new(config).await;
+        for (n, (channel, visitor, identifies)) in visitors.iter().enumerate() {
+            let mark = world.mark();
+            let chat = world.chat_as(*channel, &n.to_string(), visitor.clone());
+            let ctx = format!("{channel}: {settings}: {visitor:?}");
+            let hello = chat.say("I'm a returning customer").await;
+            let city = chat.say("What's my city?").await;
+            let Some((contact, address, city_value, by)) = *identifies else {
+                assert_eq!(matched(&hello), None, "{ctx}: identifies nobody: {hello:?}");
+                assert!(
+                    asked(&hello).is_some() && asked(&city).is_some(),
+                    "{ctx}: asked for email: {city:?}"
+                );
+                assert_eq!(disclosures(&city), 0, "{ctx}: {city:?}");
+                assert_eq!(fixture_values_in(&city), Vec::<&str>::new(), "{ctx}: {}", text(&city));
+                continue;
+            };
+            assert_eq!(matched(&hello), Some((contact, by, None)), "{ctx}: {hello:?}");
+            assert!(text(&hello).contains("Welcome back"), "{ctx}: {}", text(&hello));
+            assert_eq!(asked(&hello), None, "{ctx}: an identified visitor is not asked: {hello:?}");
+            assert_eq!(asked(&city), None, "{ctx}: an identified visitor is not asked: {city:?}");
+            assert_eq!(fixture_values_in(&city), [city_value], "{ctx}: {}", text(&city));
+
+            // The channel identity is only a match: verify_email data and edits still need the
+            // link, and it goes to the address on the record.
+            let protected = chat.say("and my billing address?").await;
+            assert_eq!(verification_sent(&protected), Some(contact), "{ctx}: {protected:?}");
+            assert_eq!(fixture_values_in(&protected), Vec::<&str>::new(), "{ctx}: {}", text(&protected));
+            let update = chat.say("change my phone number to +44 7700 900123").await;
+            let reason = update_refused(&update, "phone");
+            assert_eq!(reason, Some(WithheldReason::NeedsVerification), "{ctx}: {update:?}");
+            assert_eq!(world.applied_writes_since(&mark), [], "{ctx}: no write");
+            let mails = world.mails_since(&mark);
+            assert!(!mails.is_empty() && mails.iter().all(|mail| mail.to == address), "{ctx}: {mails:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_email_capture_mode_on_each_messaging_channel() {
+    for mode in MODES {
+        let mut config = config();
+        config.email_capture.live_chat = mode;
+        config.email_capture.whatsapp = mode;
+        config.email_capture.facebook_messenger = mode;
+        let world = World::new(config).await;
+        for channel in Channel::MESSAGING {
+            let ctx = format!("{channel}: {mode:?}");
+            let chat = world.chat(channel, "capture");
+
+            let hello = chat.say("hi there").await;
+            let expected = (mode == EmailCapture::AtStart).then_some(AskReason::AtStart);
+            assert_eq!(asked(&hello), expected, "{ctx}: a greeting: {hello:?}");
+
+            let city = chat.say("what is my city?").await;
+            let expected = match mode {
+                EmailCapture::AtStart => Some(AskReason::AtStart),
+                EmailCapture::WhenNeeded => Some(AskReason::Needed),
+                EmailCapture::BeforeHandoff | EmailCapture::Never => None,
+            };
+            assert_eq!(asked(&city), expected, "{ctx}: a protected property: {city:?}");
+            assert!(!text(&city).contains(MAREN_CITY), "{ctx}: {}", text(&city));
+            if expected.is_none() {
+                // Not asked, but told what would help.
+                assert!(text(&city).contains("email address"), "{ctx}: {}", text(&city));
+            }
+
+            let human = chat.say("can I talk to a human?").await;
+            let (expected, now) = match mode {
+                EmailCapture::AtStart => (Some(AskReason::AtStart), false),
+                EmailCapture::BeforeHandoff => (Some(AskReason::BeforeHandoff), false),
+                EmailCapture::WhenNeeded | EmailCapture::Never => (None, true),
+            };
+            assert_eq!(asked(&human), expected, "{ctx}: a handoff: {human:?}");
+            assert_eq!(handed_off(&human), now, "{ctx}: a handoff: {human:?}");
+
+            // The customer gives (or, under never, volunteers) their address: what they asked
+            // for is answered, and a handoff that waited for the address follows.
+            let email = chat.say(MAREN).await;
+            assert_eq!(matched(&email), Some((MAREN_ID, MatchedBy::Email, None)), "{ctx}: {email:?}");
+            assert!(text(&email).contains(MAREN_CITY), "{ctx}: the city asked for: {}", text(&email));
+            assert_eq!(handed_off(&email), !now, "{ctx}: the handoff after the email: {email:?}");
+
+            // Identified now: never asked again.
+            let plan = chat.say("what is my plan?").await;
+            assert_eq!(asked(&plan), None, "{ctx}: {plan:?}");
+            assert!(text(&plan).contains(MAREN_PLAN), "{ctx}: {}", text(&plan));
+
+            if mode == EmailCapture::BeforeHandoff {
+                // A new customer, whose address is on no record, is handed over too.
+                let new = world.chat(channel, "new-customer");
+                let human = new.say("I want to speak to a person").await;
+                assert_eq!(asked(&human), Some(AskReason::BeforeHandoff), "{ctx}: a new customer: {human:?}");
+                let email = new.say("new.customer@example.org").await;
+                assert!(has(&email, |e| matches!(e, DecisionEvent::ContactNotMatched)), "{ctx}: {email:?}");
+                assert!(handed_off(&email), "{ctx}: a new customer is handed over: {email:?}");
+            }
+        }
+
+        // Email has no setting of its own: it asks when needed, whatever the messaging channels do.
+        let chat = world.chat(Channel::Email, "capture");
+        let hello = chat.say("hi there").await;
+        assert_eq!(asked(&hello), None, "email, messaging {mode:?}: {hello:?}");
+        let city = chat.say("what is my city?").await;
+        assert_eq!(asked(&city), Some(AskReason::Needed), "email, messaging {mode:?}: {city:?}");
+        assert!(!text(&city).contains(MAREN_CITY), "email, messaging {mode:?}");
+    }
+}
+
+// ---- scope ----
+
+#[tokio::test]
+async fn another_contacts_data_is_refused_by_email_by_name_and_by_pretext() {
+    // (what the customer writes, the property asked about)
+    let requests = [
+        (format!("what is the city of {TOBIAS}?"), "city"),
+        (format!("what's the billing address of {NAMESAKE}?"), "address"),
+        (format!("{TOBIAS}'s phone number please"), "phone"),
+        ("what is Tobias Achterberg's city?".to_owned(), "city"),
+        ("what's my wife's phone number?".to_owned(), "phone"),
+        ("my husband's billing address please".to_owned(), "address"),
+        ("I need the phone number for my mother".to_owned(), "phone"),
+    ];
+    let world = World::default().await;
+    for channel in Channel::ALL {
+        let chat = world.chat(channel, "scope");
+        chat.say(MAREN).await;
+        for proof in ["matched", "verified"] {
+            if proof == "verified" {
+                chat.say("what is my billing address?").await;
+                assert!(world.open_latest(MAREN).await, "{channel}: scope: Maren's link");
+                chat.say("done").await;
+            }
+            for (request, property) in &requests {
+                let ctx = format!("{channel}: scope, {proof}: {request:?}");
+                let turn = chat.say(request).await;
+                assert_eq!(withheld(&turn, property), Some(WithheldReason::OutOfScope), "{ctx}: {turn:?}");
+                assert_eq!(disclosures(&turn), 0, "{ctx}: {turn:?}");
+                // Nobody's value: not the other person's, not Maren's own.
+                assert_eq!(fixture_values_in(&turn), Vec::<&str>::new(), "{ctx}: {}", text(&turn));
+                assert!(text(&turn).contains("your own"), "{ctx}: says why: {}", text(&turn));
+            }
+        }
+        // The control: "the city of" one's own address is one's own data.
+        let own = chat.say(&format!("what is the city of {MAREN}?")).await;
+        assert_eq!(
+            fixture_values_in(&own),
+            [MAREN_CITY],
+            "{channel}: scope: one's own address: {}",
+            text(&own)
+        );
+    }
+    // Nothing was even looked up for anyone else, and every link went to Maren.
+    for request in world.mocks.crm.requests() {
+        let seen = format!("{} {:?}", request.path, request.body);
+        let others = ["/102", "/105", "tobias", "example.net"];
+        assert!(
+            !others.iter().any(|other| seen.contains(other)),
+            "every channel: scope: the CRM was asked about someone else: {seen}"
+        );
+    }
+    assert!(
+        world.mocks.mail.all().iter().all(|mail| mail.to == MAREN),
+        "every channel: scope: a link to someone else"
+    );
+}
+
+// ---- replies on each channel ----
+
+#[tokio::test]
+async fn a_long_reply_is_split_within_the_channel_limit_without_cutting_a_value() {
+    // 40 more tickets on Maren's record, each with a distinctive status: about 7,000 characters.
+    let mut fixtures = fixtures();
+    let mut statuses = MAREN_TICKETS.map(str::to_owned).to_vec();
+    for id in 6001..6041u64 {
+        let status = format!(
+            "Case NW-{id}: replacement boots for order NW-{} left the Leeds depot by tracked courier; \
+             Saturday delivery booked, old pair to be collected on arrival",
+            id * 7
+        );
+        let properties = BTreeMap::from([
+            ("subject".to_owned(), format!("Boots exchange {id}")),
+            ("hs_pipeline_stage".to_owned(), status.clone()),
+        ]);
+        fixtures.tickets.push(Record { id: RecordId(id), properties });
+        fixtures.contacts.iter_mut().find(|c| c.id == MAREN_ID).unwrap().tickets.push(RecordId(id));
+        statuses.push(status);
+    }
+    let total: usize = statuses.iter().map(|status| status.chars().count()).sum();
+    assert!(total > WHATSAPP_LIMIT, "the reply must exceed WhatsApp's limit: {total}");
+
+    let world = World::start(config(), fixtures, TIMEOUT).await;
+    for channel in Channel::ALL {
+        let chat = world.chat(channel, "long");
+        chat.say(MAREN).await;
+        let turn = chat.say("what is the status of my ticket?").await;
+        let ctx = format!("{channel}: a long reply");
+        assert_eq!(disclosures(&turn), statuses.len(), "{ctx}");
+        // Each value whole, in exactly one message (check_rendering has checked the limits).
+        for status in &statuses {
+            let holding = turn.replies.iter().filter(|reply| reply.contains(status.as_str())).count();
+            assert_eq!(holding, 1, "{ctx}: {status:?} is in {holding} messages");
+        }
+        let messages = match channel {
+            Channel::FacebookMessenger => {
+                total.div_ceil(MESSENGER_LIMIT)..=total.div_ceil(MESSENGER_LIMIT) + 2
+            }
+            Channel::Whatsapp => total.div_ceil(WHATSAPP_LIMIT)..=total.div_ceil(WHATSAPP_LIMIT) + 1,
+            // Live chat splits only at paragraph breaks, and the list is one paragraph; an email is one mail.
+            Channel::LiveChat | Channel::Email => 1..=1,
+        };
+        let count = turn.replies.len();
+        assert!(messages.contains(&count), "{ctx}: {count} messages, expected {messages:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_value_longer_than_the_messenger_limit_is_never_shown_in_part() {
+    let log: String = (0..30)
+        .map(|i| format!("Entry {i:02}: courier scan at the Leeds depot, parcel NW-PARCEL-{i:03} moved to the outbound bay."))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let len = log.chars().count();
+    assert!(MESSENGER_LIMIT < len && len < WHATSAPP_LIMIT, "{len}");
+    let mut fixtures = fixtures();
+    let ticket = fixtures.tickets.iter_mut().find(|ticket| ticket.id == RecordId(5001)).unwrap();
+    ticket.properties.insert("hs_pipeline_stage".to_owned(), log.clone());
+
+    let world = World::start(config(), fixtures, TIMEOUT).await;
+    for channel in Channel::ALL {
+        let chat = world.chat(channel, "too-long");
+        chat.say(MAREN).await;
+        let turn = chat.say("what is the status of my ticket?").await;
+        let shown = text(&turn);
+        assert!(shown.contains(MAREN_TICKETS[1]), "{channel}: the other ticket: {shown}");
+        if channel == Channel::FacebookMessenger {
+            assert!(shown.contains(TOO_LONG_NOTICE), "{channel}: the notice instead: {shown}");
+            assert!(!shown.contains("NW-PARCEL"), "{channel}: part of the value: {shown}");
+        } else {
+            let holding = turn.replies.iter().filter(|reply| reply.contains(&log)).count();
+            assert_eq!(holding, 1, "{channel}: the value whole, in one message");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_email_greets_by_name_only_when_the_name_is_shared() {
+    // The shipped configuration does not share the first name.
+    let world = World::default().await;
+    let chat = world.chat(Channel::Email, "greeting");
+    let before = chat.say("hello").await;
+    assert!(before.replies[0].starts_with("Hello,\n\n"), "email: greeting: {}", before.replies[0]);
+    let after = chat.say(MAREN).await;
+    let greeting = &after.replies[0];
+    assert!(greeting.starts_with("Hello,\n\n"), "email: greeting: the first name is not shared: {greeting}");
+    assert!(!greeting.contains("Maren"), "email: greeting: the first name is not shared: {greeting}");
+
+    // Shared after match_email: an email greets by it once the customer is matched.
+    let yaml = std::fs::read_to_string("scenarios/configs/default.yaml").unwrap()
+        + "\n  - object: contact\n    property: firstname\n    label: first name\n    view:\n      enabled: true\n      protection: match_email\n";
+    let world = World::new(leakproof::config::from_yaml_str("firstname.yaml", &yaml).unwrap()).await;
+    let chat = world.chat(Channel::Email, "greeting");
+    let before = chat.say("hello").await;
+    assert!(
+        before.replies[0].starts_with("Hello,\n\n"),
+        "email: greeting: not matched yet: {}",
+        before.replies[0]
+    );
+    let after = chat.say(MAREN).await;
+    assert!(
+        after.replies[0].starts_with("Hello Maren,\n\n"),
+        "email: greeting: shared: {}",
+        after.replies[0]
+    );
+}
+
+// ---- faults ----
+
+/// A conversation that reaches one endpoint the agent uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    /// The customer types their address: contact search.
+    TypedEmail,
+    /// A returning live-chat cookie or a WhatsApp number: contact search, on the first turn.
+    ChannelIdentity,
+    /// A contact property: get contact.
+    ContactRead,
+    /// A ticket question: the contact's ticket associations (get contact).
+    TicketAssociations,
+    /// A ticket question: the tickets themselves.
+    TicketRead,
+    /// A company question: the contact's company associations (get contact).
+    CompanyAssociations,
+    /// A company question: the company itself.
+    CompanyRead,
+    /// A confirmed update: PATCH contact.
+    Update,
+    /// A verify_email property: the verification mail.
+    VerificationMail,
+}
+
+impl Flow {
+    const ALL: [Flow; 9] = [
+        Flow::TypedEmail,
+        Flow::ChannelIdentity,
+        Flow::ContactRead,
+        Flow::TicketAssociations,
+        Flow::TicketRead,
+        Flow::CompanyAssociations,
+        Flow::CompanyRead,
+        Flow::Update,
+        Flow::VerificationMail,
+    ];
+
+    fn endpoint(self) -> Endpoint {
+        match self {
+            Flow::TypedEmail | Flow::ChannelIdentity => Endpoint::Search,
+            Flow::ContactRead | Flow::TicketAssociations | Flow::CompanyAssociations => Endpoint::GetContact,
+            Flow::TicketRead => Endpoint::GetTicket,
+            Flow::CompanyRead => Endpoint::GetCompany,
+            Flow::Update => Endpoint::UpdateContact,
+            Flow::VerificationMail => Endpoint::SendMail,
+        }
+    }
+
+    fn backend(self) -> Backend {
+        if self == Flow::VerificationMail { Backend::Mail } else { Backend::Crm }
+    }
+
+    /// Cookies are live chat's, phone numbers WhatsApp's; every other flow runs on every channel.
+    fn channels(self) -> &'static [Channel] {
+        match self {
+            Flow::ChannelIdentity => &[Channel::LiveChat, Channel::Whatsapp],
+            _ => &Channel::ALL,
+        }
+    }
+
+    fn visitor(self, channel: Channel) -> Visitor {
+        match (self, channel) {
+            (Flow::ChannelIdentity, Channel::LiveChat) => {
+                Visitor { cookie: Some(MAREN_COOKIE.to_owned()), ..Visitor::default() }
+            }
+            (Flow::ChannelIdentity, _) => {
+                Visitor { phone: Some(TOBIAS_WHATSAPP.to_owned()), ..Visitor::default() }
+            }
+            _ => visitor(channel),
+        }
+    }
+
+    /// What is said before the fault is injected.
+    fn setup(self) -> &'static [&'static str] {
+        match self {
+            Flow::TypedEmail => &["what is my city?"],
+            Flow::ChannelIdentity => &[],
+            _ => &[MAREN],
+        }
+    }
+
+    /// What is said with the fault in place; the last message reaches the endpoint. An update
+    /// sets the preferred language to `language`.
+    fn action(self, language: &str) -> Vec<String> {
+        let said: &[&str] = match self {
+            Flow::TypedEmail => &[MAREN],
+            Flow::ChannelIdentity | Flow::ContactRead => &["what is my city?"],
+            Flow::TicketAssociations | Flow::TicketRead => &["what is the status of my ticket?"],
+            Flow::CompanyAssociations | Flow::CompanyRead => &["what is my company website?"],
+            Flow::Update => {
+                return vec![format!("change my preferred language to {language}"), "yes".to_owned()];
+            }
+            Flow::VerificationMail => &["what is my billing address?"],
+        };
+        said.iter().map(|text| (*text).to_owned()).collect()
+    }
+
+    /// The values the action is about: shown when it works (but for the verification mail,
+    /// which only sends a link), never when it fails.
+    fn secrets(self, channel: Channel) -> Vec<&'static str> {
+        match self {
+            Flow::TypedEmail | Flow::ContactRead => vec![MAREN_CITY],
+            Flow::ChannelIdentity if channel == Channel::Whatsapp => vec![TOBIAS_CITY],
+            Flow::ChannelIdentity => vec![MAREN_CITY],
+            Flow::TicketAssociations | Flow::TicketRead => MAREN_TICKETS.to_vec(),
+            Flow::CompanyAssociations | Flow::CompanyRead => vec![MAREN_COMPANY_DOMAIN],
+            Flow::Update => vec![],
+            Flow::VerificationMail => vec![MAREN_ADDRESS],
+        }
+    }
+}
+
+/// Every fault kind, with whether the clients retry it.
+fn fault_kinds() -> Vec<(FaultKind, bool)> {
+    vec![
+        (FaultKind::Status(500), true),
+        (FaultKind::Status(503), true),
+        (FaultKind::Status(404), false),
+        (FaultKind::Status(401), false),
+        (FaultKind::Delay(DELAY), true),
+        (FaultKind::Timeout, true),
+        (FaultKind::Malformed, false),
+        (FaultKind::Truncated, false),
+        // A Retry-After the client honours: at once.
+        (FaultKind::RateLimited { retry_after: Some(0), policy: RateLimitPolicy::Secondly }, true),
+        // One longer than the client waits (RetryPolicy::max_retry_after): not honoured.
+        (FaultKind::RateLimited { retry_after: Some(60), policy: RateLimitPolicy::Secondly }, false),
+        // None, and a daily limit: not retried the same day.
+        (FaultKind::RateLimited { retry_after: None, policy: RateLimitPolicy::Daily }, false),
+    ]
+}
+
+/// Preferred languages, one per fault case, so that each case's update is told apart.
+const LANGUAGES: [&str; 24] = [
+    "English",
+    "French",
+    "German",
+    "Spanish",
+    "Italian",
+    "Dutch",
+    "Danish",
+    "Swedish",
+    "Finnish",
+    "Polish",
+    "Czech",
+    "Greek",
+    "Turkish",
+    "Welsh",
+    "Irish",
+    "Icelandic",
+    "Estonian",
+    "Latvian",
+    "Lithuanian",
+    "Hungarian",
+    "Romanian",
+    "Slovak",
+    "Croatian",
+    "Portuguese",
+];
+
+/// One case: `flow` on `channel` with `kind` striking `times`, in a fresh conversation.
+struct Case {
+    flow: Flow,
+    channel: Channel,
+    kind: FaultKind,
+    retried: bool,
+    times: Times,
+    language: &'static str,
+}
+
+impl Case {
+    async fn run(&self, world: &World) {
+        let Case { flow, channel, ref kind, retried, times, language } = *self;
+        let ctx = format!("{channel}: {flow:?} with {kind}, {times:?}");
         world.mocks.crm.clear_faults();
-        let turn = world.say("f", Channel::LiveChat, &ANON, "what is my billing address").await;
-        assert!(has(&turn, |e| matches!(e, DecisionEvent::BackendError { .. })), "{kind}: {turn:?}");
-        assert!(world.mocks.mail.all().is_empty() || matches!(kind, FaultKind::Timeout));
-        assert!(!text(&turn).contains(MAREN_ADDRESS));
+        world.mocks.mail.clear_faults();
+        let chat = world.chat_as(channel, &ctx, flow.visitor(channel));
+        for text in flow.setup() {
+            let turn = chat.say(text).await;
+            assert!(backend_errors(&turn).is_empty(), "{ctx}: the setup failed: {turn:?}");
+        }
+        let mark = world.mark();
+        let fault = Fault { endpoint: flow.endpoint(), kind: kind.clone(), times };
+        match flow.backend() {
+            Backend::Crm => world.mocks.crm.inject(fault),
+            Backend::Mail => world.mocks.mail.inject(fault),
+        }
+        let started = Instant::now();
+        let mut turns = Vec::new();
+        for text in flow.action(language) {
+            turns.push(chat.say(&text).await);
+        }
+        let struck = world.struck_since(&mark, flow.endpoint());
+        if times == Times::First(1) && retried {
+            // The client tries again and the second attempt works: the customer never notices.
+            self.check_worked(world, &mark, turns.last().unwrap(), &ctx);
+            assert_eq!(struck, 1, "{ctx}: one failed attempt");
+            if let FaultKind::RateLimited { retry_after: Some(seconds), .. } = kind {
+                assert!(
+                    started.elapsed() >= Duration::from_secs(*seconds),
+                    "{ctx}: Retry-After not honoured"
+                );
+            }
+            return;
+        }
+        self.check_failed_closed(world, &mark, &turns, &ctx);
+        assert_eq!(struck, if retried { ATTEMPTS } else { 1 }, "{ctx}: attempts made");
+        if times == Times::First(1) {
+            // Not retried by the client, and the fault has passed: asking again works.
+            let mark = world.mark();
+            let mut again = None;
+            for text in flow.action(language) {
+                again = Some(chat.say(&text).await);
+            }
+            self.check_worked(world, &mark, &again.unwrap(), &format!("{ctx}, asked again"));
+        } else if flow == Flow::TypedEmail {
+            // The failed lookup matched nobody: with the CRM back, the customer is still anonymous.
+            world.mocks.crm.clear_faults();
+            let city = chat.say("what is my city?").await;
+            assert!(asked(&city).is_some() && disclosures(&city) == 0, "{ctx}: still anonymous: {city:?}");
+        } else if flow == Flow::ChannelIdentity {
+            // Who the visitor is stays unknown while the CRM fails: they are not asked for an
+            // email meanwhile, and a request for a human still goes through.
+            assert!(
+                turns.iter().all(|turn| asked(turn).is_none()),
+                "{ctx}: asked a known visitor: {turns:?}"
+            );
+            let human = chat.say("can I talk to a human?").await;
+            assert!(handed_off(&human) && asked(&human).is_none(), "{ctx}: a handoff: {human:?}");
+        }
+    }
+
+    /// The action did what it is for, and wrote nothing but the customer's confirmed value.
+    fn check_worked(&self, world: &World, mark: &Mark, turn: &Turn, ctx: &str) {
+        let Case { flow, channel, language, .. } = *self;
+        assert!(backend_errors(turn).is_empty(), "{ctx}: worked, yet: {turn:?}");
+        let shown = text(turn);
+        for secret in flow.secrets(channel) {
+            // A link is sent, and the address waits for it to be opened.
+            let expected = flow != Flow::VerificationMail;
+            assert_eq!(shown.contains(secret), expected, "{ctx}: worked; is {secret:?} shown? {shown}");
+        }
+        match flow {
+            Flow::TypedEmail => {
+                assert_eq!(matched(turn), Some((MAREN_ID, MatchedBy::Email, None)), "{ctx}: {turn:?}");
+            }
+            Flow::ChannelIdentity => {
+                let by =
+                    if channel == Channel::LiveChat { MatchedBy::Cookie } else { MatchedBy::WhatsappPhone };
+                assert_eq!(matched(turn).map(|(_, how, _)| how), Some(by), "{ctx}: {turn:?}");
+                assert_eq!(asked(turn), None, "{ctx}: a known visitor is not asked: {turn:?}");
+            }
+            Flow::Update => {
+                assert!(updated(turn), "{ctx}: {turn:?}");
+                assert_eq!(world.contact_value(MAREN_ID, "hs_language").as_deref(), Some(language), "{ctx}");
+            }
+            Flow::VerificationMail => {
+                assert_eq!(verification_sent(turn), Some(MAREN_ID), "{ctx}: {turn:?}");
+                let mails: Vec<String> = world.mails_since(mark).into_iter().map(|mail| mail.to).collect();
+                assert_eq!(mails, [MAREN], "{ctx}: one mail, to the address on record");
+            }
+            _ => assert!(disclosures(turn) > 0, "{ctx}: {turn:?}"),
+        }
+        // A retried PATCH may land twice: the same confirmed value, on the customer's own record.
+        for write in world.applied_writes_since(mark) {
+            assert_eq!(write, (Some(101), one_value("hs_language", language)), "{ctx}: an unexpected write");
+        }
+    }
+
+    /// The action failed closed: nothing shared, nothing written, the error recorded and explained.
+    fn check_failed_closed(&self, world: &World, mark: &Mark, turns: &[Turn], ctx: &str) {
+        let Case { flow, channel, ref kind, language, .. } = *self;
+        let last = turns.last().unwrap();
+        let errors = backend_errors(last);
+        assert!(
+            errors.iter().any(|(backend, _)| *backend == flow.backend()),
+            "{ctx}: no backend_error: {last:?}"
+        );
+        for (_, detail) in &errors {
+            assert!(!detail.contains(world.mocks.crm.token()), "{ctx}: the token in {detail:?}");
+            assert!(flow.secrets(channel).iter().all(|secret| !detail.contains(secret)), "{ctx}: {detail:?}");
+        }
+        let shown = text(last);
+        assert!(
+            shown.contains("can't reach") && shown.contains("try again"),
+            "{ctx}: an unclear reply: {shown}"
+        );
+        for turn in turns {
+            assert_eq!(disclosures(turn), 0, "{ctx}: disclosed: {turn:?}");
+            assert!(!updated(turn) && !text(turn).contains("Done"), "{ctx}: claims an update: {turn:?}");
+            assert_eq!(verification_sent(turn), None, "{ctx}: claims a link: {turn:?}");
+            assert_eq!(fixture_values_in(turn), Vec::<&str>::new(), "{ctx}: {}", text(turn));
+        }
+        let late = matches!(kind, FaultKind::Delay(_));
+        let writes = world.applied_writes_since(mark);
+        if flow == Flow::Update && late {
+            // A delayed PATCH lands after the client gave up: the CRM holds the customer's own
+            // confirmed value, and nothing else, though the customer was told it failed.
+            assert!(!writes.is_empty(), "{ctx}: the delayed write lands");
+            for write in writes {
+                assert_eq!(write, (Some(101), one_value("hs_language", language)), "{ctx}");
+            }
+        } else {
+            assert_eq!(writes, [], "{ctx}: wrote");
+            assert_ne!(world.contact_value(MAREN_ID, "hs_language").as_deref(), Some(language), "{ctx}");
+        }
+        let mails = world.mails_since(mark);
+        // A delayed send is delivered although the client gave up; always to the address on record.
+        assert!(mails.iter().all(|mail| mail.to == MAREN), "{ctx}: {mails:?}");
+        assert_eq!(mails.is_empty(), !(late && flow == Flow::VerificationMail), "{ctx}: {mails:?}");
+    }
+}
+
+/// Every fault kind, on every endpoint the agent uses, on every channel the endpoint is used
+/// on: always (the call fails closed, after the retries the kind allows) and on the first call
+/// only (a retried kind recovers within the turn; any other fails the turn closed, and the
+/// customer asking again succeeds).
+///
+/// Each flow and channel gets a world, whose cases run one after another (faults are per mock
+/// server); the worlds run side by side. A Retry-After the client honours by waiting a whole
+/// second is tested once per endpoint, in a world of its own, on a channel taken in turn. All
+/// worlds are built before any case runs: building is CPU-heavy and would starve the short
+/// timeouts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_kind_on_every_endpoint_fails_closed() {
+    let case = |flow, channel, (kind, retried, times), language| Case {
+        flow,
+        channel,
+        kind,
+        retried,
+        times,
+        language,
+    };
+    let mut worlds: Vec<Vec<Case>> = Vec::new();
+    for (n, flow) in Flow::ALL.into_iter().enumerate() {
+        for &channel in flow.channels() {
+            let kinds = fault_kinds().into_iter().flat_map(|(kind, retried)| {
+                [(kind.clone(), retried, Times::Always), (kind, retried, Times::First(1))]
+            });
+            worlds.push(
+                kinds.zip(LANGUAGES).map(|(kind, language)| case(flow, channel, kind, language)).collect(),
+            );
+        }
+        let one_second = FaultKind::RateLimited { retry_after: Some(1), policy: RateLimitPolicy::Secondly };
+        let channel = flow.channels()[n % flow.channels().len()];
+        worlds.push(vec![case(flow, channel, (one_second, true, Times::First(1)), "English")]);
+    }
+
+    let mut building = tokio::task::JoinSet::new();
+    for (index, cases) in worlds.into_iter().enumerate() {
+        building
+            .spawn(async move { (index, cases, World::start(config(), fixtures(), FAULT_TIMEOUT).await) });
+    }
+    let mut built = building.join_all().await;
+    built.sort_by_key(|(index, _, _)| *index);
+
+    let mut running = tokio::task::JoinSet::new();
+    for (_, cases, world) in built {
+        running.spawn(async move {
+            for case in cases {
+                Box::pin(case.run(&world)).await;
+            }
+        });
+    }
+    while let Some(result) = running.join_next().await {
+        if let Err(error) = result {
+            std::panic::resume_unwind(error.into_panic());
+        }
     }
 }

@@ -108,7 +108,21 @@ struct Conversation {
     handoff_pending: bool,
     /// Events from outside a turn (an opened link), reported with the next turn.
     queued: Vec<DecisionEvent>,
-    turns: usize,
+    /// Whether the visitor's channel identity (cookie, WhatsApp number) has been looked up; a
+    /// lookup the CRM failed is tried again on the next turn.
+    visitor_looked_up: bool,
+}
+
+impl Conversation {
+    /// Queues `request` until the proof it needs arrives: each request once, and an update
+    /// with the latest value the customer gave for that property.
+    fn queue(&mut self, request: Pending) {
+        self.pending.retain(|queued| match (queued, &request) {
+            (Pending::Update(queued, _), Pending::Update(property, _)) => queued != property,
+            (queued, request) => queued != request,
+        });
+        self.pending.push(request);
+    }
 }
 
 /// The reference customer agent. Share it behind an `Arc`; conversations are
@@ -202,7 +216,7 @@ impl Agent {
                     asked_for_email: false,
                     handoff_pending: false,
                     queued: Vec::new(),
-                    turns: 0,
+                    visitor_looked_up: false,
                 }))
             })
             .clone()
@@ -221,10 +235,17 @@ impl Agent {
         let mut conv = conversation.lock().await;
         let mut out = Out { events: std::mem::take(&mut conv.queued), ..Out::default() };
         conv.channel = channel;
-        if conv.turns == 0 {
-            self.recognise_visitor(&mut conv, visitor, &mut out).await;
+        if !conv.visitor_looked_up {
+            if !self.recognise_visitor(&mut conv, visitor, &mut out).await {
+                // Who this is cannot be told while the CRM fails, so nothing else is answered
+                // (a request for a human still goes through); the lookup is tried again next turn.
+                if self.understander.understand(text).contains(&Intent::Handoff) {
+                    self.hand_off(&mut out);
+                }
+                return self.finish(&conv, out);
+            }
+            conv.visitor_looked_up = true;
         }
-        conv.turns += 1;
 
         // Requests that were waiting for a verification the customer has since given.
         if conv.identity.identity().is_verified() && !conv.pending.is_empty() {
@@ -240,10 +261,12 @@ impl Agent {
         if capture == EmailCapture::AtStart && !conv.identity.is_identified() && !gives_email {
             for intent in &intents {
                 match intent {
-                    Intent::AskProperty { property } => conv.pending.push(Pending::View(*property)),
+                    Intent::AskProperty { property } => conv.queue(Pending::View(*property)),
                     Intent::UpdateProperty { property, value } => {
-                        conv.pending.push(Pending::Update(*property, value.clone()))
+                        conv.queue(Pending::Update(*property, value.clone()))
                     }
+                    // Handed over once the customer has given their address.
+                    Intent::Handoff => conv.handoff_pending = true,
                     _ => {}
                 }
             }
@@ -258,17 +281,24 @@ impl Agent {
     }
 
     fn finish(&self, conv: &Conversation, out: Out) -> Turn {
+        // The first name on record is CRM data like any other: an email greets by it only when
+        // the policy would share `contact.firstname` with this customer now.
+        let name_shared = self.policy.property(ObjectType::Contact, "firstname").is_some_and(|firstname| {
+            self.policy.decide(&conv.identity.identity(), Request::view(firstname)) == Decision::Allow
+                && self.policy.rule(firstname).is_some_and(|rule| !narrows_sharing(&rule.view.instructions))
+        });
         let rendering = Rendering {
             channel: conv.channel,
             agent_name: &self.config.agent.name,
-            customer_name: conv.first_name.as_deref(),
+            customer_name: conv.first_name.as_deref().filter(|_| name_shared),
         };
         Turn { replies: render(&out.reply, &rendering), events: out.events }
     }
 
     /// A returning live-chat visitor's cookie or a WhatsApp number that
     /// matches exactly one contact identifies the customer without asking.
-    async fn recognise_visitor(&self, conv: &mut Conversation, visitor: &Visitor, out: &mut Out) {
+    /// False when the CRM failed to say (the customer has been told).
+    async fn recognise_visitor(&self, conv: &mut Conversation, visitor: &Visitor, out: &mut Out) -> bool {
         let (property, value, source, by) = match (conv.channel, visitor) {
             (Channel::LiveChat, Visitor { cookie: Some(cookie), .. }) if !cookie.trim().is_empty() => {
                 (HUBSPOTUTK, cookie.trim(), IdentitySource::Cookie, MatchedBy::Cookie)
@@ -276,12 +306,13 @@ impl Agent {
             (Channel::Whatsapp, Visitor { phone: Some(phone), .. }) if !phone.trim().is_empty() => {
                 (WHATSAPP_PHONE, phone.trim(), IdentitySource::WhatsAppPhone, MatchedBy::WhatsappPhone)
             }
-            _ => return,
+            _ => return true,
         };
         match self.crm.search_contact_by(property, value, &["email", "firstname"]).await {
             Ok(Some(contact)) => {
                 let id = contact.contact_id();
-                // The first turn: nobody was identified yet, so this establishes the identity.
+                // Nothing happened in the conversation before this lookup succeeded: nobody was
+                // identified yet, so this establishes the identity.
                 let _ = conv.identity.channel_matched(id, source);
                 conv.address_on_record = contact.property("email").map(str::to_owned);
                 conv.first_name = contact.property("firstname").map(str::to_owned);
@@ -290,9 +321,11 @@ impl Agent {
             // Unknown or ambiguous: the visitor stays anonymous and is treated as new.
             Ok(None) | Err(CrmError::Ambiguous { .. }) => {}
             Err(error) => {
-                out.event(DecisionEvent::BackendError { backend: Backend::Crm, detail: error.to_string() })
+                out.backend_error(Backend::Crm, &error);
+                return false;
             }
         }
+        true
     }
 
     async fn act(&self, conv: &mut Conversation, intent: Intent, now: Timestamp, out: &mut Out) {
@@ -384,10 +417,16 @@ impl Agent {
                 out.say(format!(
                     "Thanks. If {email} matches our records, I've sent a verification link to the address on file. Open it, then come back here."
                 ));
-            } else if conv.pending.is_empty() && !conv.handoff_pending {
+            } else if conv.handoff_pending {
+                // Said by the handoff below.
+            } else if conv.pending.is_empty() {
                 out.say(format!("Thanks, I've noted {email}. What can I help you with?"));
             } else {
                 out.say(format!("I couldn't find an account with {email}. Could you check the address?"));
+            }
+            // A new customer is handed over too: the address was asked for the colleague.
+            if std::mem::take(&mut conv.handoff_pending) {
+                self.hand_off(out);
             }
             return;
         };
@@ -411,17 +450,18 @@ impl Agent {
                 });
             }
         }
-        if conv.handoff_pending {
-            conv.handoff_pending = false;
-            self.hand_off(out);
-            return;
-        }
+        // What the customer asked for while their address was missing is answered first; a
+        // handoff waiting for the address follows.
+        let handoff = std::mem::take(&mut conv.handoff_pending);
         let pending = std::mem::take(&mut conv.pending);
-        if pending.is_empty() {
+        if pending.is_empty() && !handoff {
             out.say("Thanks! What can I help you with?");
         }
         for request in pending {
             self.serve_pending(conv, request, now, out).await;
+        }
+        if handoff {
+            self.hand_off(out);
         }
     }
 
@@ -475,7 +515,7 @@ impl Agent {
             ),
             Decision::NeedsVerification => {
                 out.event(withheld(WithheldReason::NeedsVerification));
-                conv.pending.push(Pending::View(property));
+                conv.queue(Pending::View(property));
                 self.send_link(conv, now, out).await;
             }
             Decision::Refuse(refusal) => {
@@ -499,15 +539,11 @@ impl Agent {
         out.event(event);
         match self.policy.email_capture(conv.channel) {
             EmailCapture::WhenNeeded | EmailCapture::AtStart => {
-                if !conv.pending.contains(&pending) {
-                    conv.pending.push(pending);
-                }
+                conv.queue(pending);
                 self.ask_for_email(conv, AskReason::Needed, out);
             }
             EmailCapture::BeforeHandoff | EmailCapture::Never => {
-                if !conv.pending.contains(&pending) {
-                    conv.pending.push(pending);
-                }
+                conv.queue(pending);
                 out.say(format!(
                     "I can only help with your {} once I know who you are. If you share the email address on your account, I can look it up.",
                     rule.label
@@ -687,7 +723,7 @@ impl Agent {
             ),
             Decision::NeedsVerification => {
                 out.event(refused(WithheldReason::NeedsVerification));
-                conv.pending.push(Pending::Update(property, value));
+                conv.queue(Pending::Update(property, value));
                 self.send_link(conv, now, out).await;
             }
             Decision::Refuse(refusal) => {
