@@ -697,8 +697,9 @@ async fn each_email_capture_mode_on_each_messaging_channel() {
             assert_eq!(asked(&city), expected, "{ctx}: a protected property: {city:?}");
             assert!(!text(&city).contains(MAREN_CITY), "{ctx}: {}", text(&city));
             if expected.is_none() {
-                // Not asked, but told what would help.
-                assert!(text(&city).contains("email address"), "{ctx}: {}", text(&city));
+                // Not asked, not even in passing: the channel's setting is not to ask.
+                assert!(!text(&city).contains("email"), "{ctx}: {}", text(&city));
+                assert!(text(&city).contains("can't look up your city"), "{ctx}: {}", text(&city));
             }
 
             let human = chat.say("can I talk to a human?").await;

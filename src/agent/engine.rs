@@ -19,6 +19,11 @@ use crate::mail::{MailSettings, Mailer, VerificationMail};
 use crate::mocks::{HUBSPOTUTK, WHATSAPP_PHONE};
 use crate::policy::{Action, Decision, Policy, PropertyId, Request, Subject};
 
+/// The reply when a verification link is due: the same words whether or not the
+/// address the customer typed is on a record, so replies never tell which
+/// addresses have an account (DESIGN §2).
+const LINK_SENT: &str = "To keep your details safe, a verification link goes to the email address on file for your account. Open it, then come back here and I'll continue. If nothing arrives, check the address you gave.";
+
 /// What a channel tells the agent about who is writing (DESIGN §7).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -248,14 +253,20 @@ impl Agent {
         }
 
         // Requests that were waiting for a verification the customer has since given.
+        let mut served_pending = false;
         if conv.identity.identity().is_verified() && !conv.pending.is_empty() {
             let pending = std::mem::take(&mut conv.pending);
             for request in pending {
                 self.serve_pending(&mut conv, request, now, &mut out).await;
             }
+            served_pending = true;
         }
 
-        let intents = self.understander.understand(text);
+        let mut intents = self.understander.understand(text);
+        // "done", "ok, clicked it": the answer to what was waiting is the reply.
+        if served_pending && intents.iter().all(|i| *i == Intent::Unknown) {
+            intents.clear();
+        }
         let capture = self.policy.email_capture(channel);
         let gives_email = intents.iter().any(|i| matches!(i, Intent::ProvideEmail { .. }));
         if capture == EmailCapture::AtStart && !conv.identity.is_identified() && !gives_email {
@@ -414,9 +425,7 @@ impl Agent {
             out.event(DecisionEvent::ContactNotMatched);
             if needs_verification {
                 // The same words as for a known address: no account enumeration.
-                out.say(format!(
-                    "Thanks. If {email} matches our records, I've sent a verification link to the address on file. Open it, then come back here."
-                ));
+                out.say(LINK_SENT);
             } else if conv.handoff_pending {
                 // Said by the handoff below.
             } else if conv.pending.is_empty() {
@@ -542,12 +551,18 @@ impl Agent {
                 conv.queue(pending);
                 self.ask_for_email(conv, AskReason::Needed, out);
             }
-            EmailCapture::BeforeHandoff | EmailCapture::Never => {
+            // These channels do not ask for an address (one the customer volunteers still
+            // counts), so the reply must not ask for one either.
+            EmailCapture::BeforeHandoff => {
                 conv.queue(pending);
                 out.say(format!(
-                    "I can only help with your {} once I know who you are. If you share the email address on your account, I can look it up.",
+                    "I can't look up your {} here, but I can put you through to a colleague who can.",
                     rule.label
                 ));
+            }
+            EmailCapture::Never => {
+                conv.queue(pending);
+                out.say(format!("I'm sorry, I can't look up your {} in this chat.", rule.label));
             }
         }
     }
@@ -571,7 +586,7 @@ impl Agent {
                         if !out.reply.is_empty() {
                             out.reply.push_paragraph();
                         }
-                        out.reply.push_text(format!("Your {} is ", rule.label));
+                        out.reply.push_text(format!("Your {} {} ", rule.label, verb_for(&rule.label)));
                         out.reply.push_value(value);
                         out.reply.push_text(".");
                     }
@@ -675,7 +690,7 @@ impl Agent {
         match self.mailer.send_verification(&mail).await {
             Ok(_) => {
                 out.event(DecisionEvent::VerificationSent { contact });
-                out.say("To keep your details safe, I've sent a verification link to the email address on file. Open it, then come back here and I'll continue.");
+                out.say(LINK_SENT);
             }
             Err(error) => out.backend_error(Backend::Mail, &error),
         }
@@ -961,4 +976,11 @@ fn singular(object: ObjectType) -> &'static str {
 /// `{base}/verify/{token}`. Tokens are URL-safe base64, so nothing needs escaping.
 pub fn verification_link(base: &Url, token: &str) -> Option<Url> {
     base.join(&format!("verify/{token}")).ok()
+}
+
+/// "is" or "are" for a label: "your loyalty points are", "your address is".
+fn verb_for(label: &str) -> &'static str {
+    let last = label.split_whitespace().last().unwrap_or(label).to_lowercase();
+    let plural = last.ends_with('s') && !last.ends_with("ss") && !last.ends_with("us");
+    if plural { "are" } else { "is" }
 }

@@ -1510,6 +1510,14 @@ impl<'a> Reader<'a> {
                 "her" | "his" | "their" | "him" | "them" | "she" | "he" | "they" | "someone" | "somebody" => {
                     return Some(Whose::Other(None));
                 }
+                // "how many points does ann@x.com have": the address is the subject of a question.
+                "does" | "did" | "has" => return Some(Whose::Other(None)),
+                // "the one at ann@x.com" is someone; "reach me at ann@x.com" is the customer.
+                "at" => {
+                    let before = index.checked_sub(1).and_then(|i| self.tokens.get(i));
+                    let mine = before.is_some_and(|t| t.is_in(&["me", "us", "im", "i'm"]));
+                    return Some(if mine { Whose::Mine } else { Whose::Other(None) });
+                }
                 w if is_relation(w) => return Some(Whose::Other(None)),
                 w if EMAIL_SKIP.contains(&w) => {}
                 "customer" | "user" | "person" | "client" | "contact" | "member"

@@ -24,6 +24,8 @@ pub struct RunResult {
     pub scenario: String,
     /// Which run of the scenario this is, from 1 (see `--repeat`).
     pub run: usize,
+    /// The session id the agent was started with; conversation ids begin with it.
+    pub session: String,
     /// What was found wrong: the oracle's findings, then failed expectations, in step order.
     pub findings: Vec<Finding>,
     /// Fixture values the oracle does not search for, and why.
@@ -62,6 +64,7 @@ pub async fn run(scenario: &Scenario, target: &Target, run: usize) -> RunResult 
     let mut result = RunResult {
         scenario: scenario.name.clone(),
         run,
+        session: String::new(),
         findings: Vec::new(),
         skipped: Vec::new(),
         observed: Observed::default(),
@@ -81,6 +84,7 @@ pub async fn run(scenario: &Scenario, target: &Target, run: usize) -> RunResult 
         inject(&mocks, fault.clone());
     }
     let session_id = format!("{}-{run}-{}", slug(&scenario.name), unique());
+    result.session.clone_from(&session_id);
     let session = match Session::start(target, &session_id, &scenario.config, &mocks, clock.now()).await {
         Ok(session) => session,
         Err(error) => {

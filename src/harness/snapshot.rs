@@ -1,4 +1,4 @@
-//! The snapshot of a run: its transcript, the agent's decisions and the mocks' writes and mails, with volatile values (tokens, times, ports, session ids) redacted, ready for insta.
+//! The snapshot of a run: its transcript, the agent's decisions and the mocks' writes and mails, with volatile values (tokens, nonces, times, ports, session ids) redacted, ready for insta.
 
 use std::sync::LazyLock;
 
@@ -42,6 +42,7 @@ pub struct Snapshot {
 static VOLATILE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     [
         (r"/verify/[A-Za-z0-9_.~%-]+", "/verify/[token]"),
+        (r"\b[0-9a-f]{32}\b", "[nonce]"),
         (r"(127\.0\.0\.1|localhost|\[::1\]):\d+", "$1:[port]"),
         (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[time]"),
     ]
@@ -55,12 +56,17 @@ pub fn redact(text: &str) -> String {
     VOLATILE.iter().fold(text.to_owned(), |text, (re, with)| re.replace_all(&text, *with).into_owned())
 }
 
-fn redact_value(value: serde_json::Value) -> serde_json::Value {
+fn redact_value(value: serde_json::Value, session: &str) -> serde_json::Value {
     use serde_json::Value;
     match value {
-        Value::String(s) => Value::String(redact(&s)),
-        Value::Array(items) => Value::Array(items.into_iter().map(redact_value).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, redact_value(v))).collect()),
+        Value::String(s) => {
+            let s = if session.is_empty() { s } else { s.replace(session, "[session]") };
+            Value::String(redact(&s))
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| redact_value(v, session)).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, redact_value(v, session))).collect())
+        }
         other => other,
     }
 }
@@ -87,7 +93,7 @@ pub fn of(result: &RunResult, start: jiff::Timestamp) -> Snapshot {
             Step {
                 step: entry.step,
                 at: format!("+{minutes}m"),
-                what: redact_value(what),
+                what: redact_value(what, &result.session),
                 mails_to: observed.mails[entry.mails.clone()].iter().map(|m| m.to.clone()).collect(),
                 writes: observed.writes[entry.writes.clone()]
                     .iter()
@@ -119,5 +125,9 @@ mod tests {
             "open http://127.0.0.1:[port]/v1/sessions/s-1/verify/[token] at [time]"
         );
         assert_eq!(redact("nothing volatile"), "nothing volatile");
+        assert_eq!(
+            redact("token 0f8d2b203b05bb7096608709a1ef8119 was already used"),
+            "token [nonce] was already used"
+        );
     }
 }

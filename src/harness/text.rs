@@ -162,28 +162,96 @@ static EMAIL: LazyLock<Option<Regex>> = LazyLock::new(|| {
         .ok()
 });
 
-/// The words that, just before an address, make it about someone else rather
-/// than a claim to be its owner: "what is the city **of** ann@…".
-const THIRD_PARTY: &[&str] = &["of", "for", "about", "whose", "regarding", "belongs", "owns", "owner"];
+/// Words that, among the few before an address in its sentence, make it about
+/// someone else rather than a claim to be its owner: "what is the city **of**
+/// ann@…", "**her** email is ann@…", "how many points **does** ann@… have".
+const THIRD_PARTY: &[&str] = &[
+    "of",
+    "for",
+    "about",
+    "whose",
+    "regarding",
+    "belongs",
+    "owns",
+    "owner",
+    "her",
+    "his",
+    "their",
+    "him",
+    "them",
+    "she",
+    "he",
+    "they",
+    "does",
+    "did",
+    "at",
+    "someone",
+    "somebody",
+    "wife",
+    "husband",
+    "partner",
+    "friend",
+    "mother",
+    "mum",
+    "mom",
+    "father",
+    "dad",
+    "son",
+    "daughter",
+    "brother",
+    "sister",
+    "colleague",
+    "boss",
+];
+
+/// Words that make the address the customer's own, when met first: "**my** email is ann@…".
+const FIRST_PERSON: &[&str] = &["my", "mine", "i", "im", "me", "myself", "our", "us"];
 
 /// An email address in a customer message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TypedEmail {
     /// The address as typed, trailing dots trimmed.
     pub address: String,
-    /// Whether the message presents it as the customer's own (not preceded by
-    /// "of", "for", "about", … which make it a question about someone else).
+    /// Whether the message presents it as the customer's own.
     pub claimed: bool,
 }
 
-/// The email addresses in `text`, in order.
+/// The email addresses in `text`, in order, each with whether the customer
+/// claims it: the nearest of the (up to four) words before it in its sentence
+/// that is first-person ("my", "I'm", "me") or third-party ("of", "her",
+/// "wife", "does", a possessive like "Ola's") decides; none of them, a claim.
 pub fn emails(text: &str) -> Vec<TypedEmail> {
     let Some(re) = EMAIL.as_ref() else { return Vec::new() };
     re.find_iter(text)
         .map(|m| {
             let address = m.as_str().trim_end_matches('.').to_owned();
-            let before = words(&text[..m.start()]);
-            let claimed = !before.last().is_some_and(|w| THIRD_PARTY.contains(&w.as_str()));
+            let before = &text[..m.start()];
+            let sentence_start = before.rfind(['?', '!', '\n']).max(before.rfind(". ")).map_or(0, |i| i + 1);
+            let raw: Vec<&str> = before[sentence_start..]
+                .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+                .filter(|w| !w.is_empty())
+                .collect();
+            let mut claimed = true;
+            let bare_of = |word: &str| word.to_lowercase().replace(['\'', '’'], "");
+            for (i, word) in raw.iter().rev().take(4).enumerate() {
+                let lower = word.to_lowercase().replace('’', "'");
+                let bare = bare_of(word);
+                if FIRST_PERSON.contains(&bare.as_str()) {
+                    break;
+                }
+                // "reach me at ann@…" is the customer; "the one at ann@…" is not.
+                if bare == "at" {
+                    let by = raw.len().checked_sub(i + 2).and_then(|j| raw.get(j)).map(|w| bare_of(w));
+                    claimed = by.is_some_and(|w| FIRST_PERSON.contains(&w.as_str()));
+                    break;
+                }
+                let possessive =
+                    lower.ends_with("'s") && !matches!(bare.as_str(), "its" | "thats" | "heres" | "whats");
+                if possessive || THIRD_PARTY.contains(&bare.as_str()) {
+                    claimed = false;
+                    break;
+                }
+            }
             TypedEmail { address, claimed }
         })
         .collect()
@@ -316,6 +384,19 @@ mod tests {
             ]
         );
         assert!(emails("no address here @ all").is_empty());
+        for (text, claimed) in [
+            ("my email is ann@example.com", true),
+            ("it's ann@example.com", true),
+            ("you can reach me at ann@example.com", true),
+            ("her email is ann@example.com", false),
+            ("I'm asking for my wife, ann@example.com", false),
+            ("how many points does ann@example.com have?", false),
+            ("the one at ann@example.com. What's her address?", false),
+            ("What is Ola's address? It's ann@example.com", true),
+            ("Ola's email is ann@example.com", false),
+        ] {
+            assert_eq!(emails(text)[0].claimed, claimed, "{text}");
+        }
     }
 
     #[test]
