@@ -26,7 +26,8 @@ fn the_shipped_suite_passes_in_process() {
 
 #[test]
 fn the_shipped_suite_passes_against_agent_serve_over_http() {
-    let served = Served::start();
+    // Timeout faults cost the agent up to 3 attempts of its backend timeout per turn.
+    let served = Served::start_with(&["--backend-timeout", "750ms"]);
     let output = leakproof(&["run", "scenarios/", "--agent-url", &served.base]);
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", text(&output.stderr));

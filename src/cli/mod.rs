@@ -112,6 +112,18 @@ pub struct AgentServeArgs {
     /// The transactional email template id of the verification mail.
     #[arg(long, default_value_t = 1)]
     pub email_id: i64,
+    /// How long one CRM or mail request may take (each of up to 3 attempts): `10s`, `750ms`.
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub backend_timeout: jiff::SignedDuration,
+}
+
+fn parse_timeout(text: &str) -> Result<jiff::SignedDuration, String> {
+    let duration: jiff::SignedDuration =
+        text.parse().map_err(|e| format!("not a duration like 10s or 750ms: {e}"))?;
+    if duration <= jiff::SignedDuration::ZERO || duration > jiff::SignedDuration::from_mins(5) {
+        return Err("must be more than 0 and at most 5m".to_owned());
+    }
+    Ok(duration)
 }
 
 /// `leakproof mocks …`

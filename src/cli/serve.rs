@@ -107,6 +107,7 @@ pub(super) fn agent_serve(
         crm_token: args.crm_token.clone(),
         mail_token: args.mail_token.clone(),
         email_id: args.email_id,
+        backend_timeout: args.backend_timeout.unsigned_abs(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {

@@ -38,6 +38,9 @@ pub struct ServerOptions {
     pub mail_token: String,
     /// The transactional email template of the verification mail.
     pub email_id: i64,
+    /// How long one CRM or mail request may take before the agent gives up on
+    /// it (each retry gets as long again).
+    pub backend_timeout: std::time::Duration,
 }
 
 struct Session {
@@ -100,12 +103,14 @@ async fn start_session(
     };
     let settings = AgentSettings {
         config,
-        crm: CrmSettings::new(start.crm_base_url, state.options.crm_token.clone()),
-        mail: MailSettings::new(
-            start.mail_base_url,
-            state.options.mail_token.clone(),
-            state.options.email_id,
-        ),
+        crm: CrmSettings {
+            timeout: state.options.backend_timeout,
+            ..CrmSettings::new(start.crm_base_url, state.options.crm_token.clone())
+        },
+        mail: MailSettings {
+            timeout: state.options.backend_timeout,
+            ..MailSettings::new(start.mail_base_url, state.options.mail_token.clone(), state.options.email_id)
+        },
         signing_key,
     };
     let agent = match Agent::new(settings) {

@@ -57,8 +57,14 @@ pub struct Served {
 impl Served {
     /// Starts the agent server on a free loopback port with the shipped configuration.
     pub fn start() -> Served {
+        Served::start_with(&[])
+    }
+
+    /// Starts the agent server as [`Served::start`] does, with `extra` arguments.
+    pub fn start_with(extra: &[&str]) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_leakproof"))
             .args(["agent", "serve", "--config", "scenarios/configs/default.yaml", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
