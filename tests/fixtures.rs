@@ -85,13 +85,8 @@ fn options() -> impl Strategy<Value = GenerateOptions> {
 /// Every value of `fixtures` with the (record, property) it belongs to,
 /// contacts' emails included.
 fn all_values(fixtures: &Fixtures) -> Vec<(RecordRef, String, String)> {
-    let records = fixtures
-        .contacts
-        .iter()
-        .map(|c| RecordRef::Contact(c.id))
-        .chain(fixtures.tickets.iter().map(|t| RecordRef::Ticket(t.id)))
-        .chain(fixtures.companies.iter().map(|c| RecordRef::Company(c.id)));
-    records
+    fixtures
+        .records()
         .flat_map(|record| {
             let values = fixtures.values(record).unwrap_or_default();
             values.into_iter().map(move |(p, v)| (record, p.to_owned(), v.to_owned())).collect::<Vec<_>>()

@@ -97,17 +97,8 @@ impl<'a> Crm<'a> {
 
     /// Every value `property` had on any record, up to the end of `entry`.
     fn values(&self, property: &PropertyRef, entry: &Entry) -> Vec<String> {
-        let records: Vec<RecordRef> = match property.object {
-            crate::config::ObjectType::Contact => {
-                self.fixtures.contacts.iter().map(|c| RecordRef::Contact(c.id)).collect()
-            }
-            crate::config::ObjectType::Ticket => {
-                self.fixtures.tickets.iter().map(|t| RecordRef::Ticket(t.id)).collect()
-            }
-            crate::config::ObjectType::Company => {
-                self.fixtures.companies.iter().map(|c| RecordRef::Company(c.id)).collect()
-            }
-        };
+        let records: Vec<RecordRef> =
+            self.fixtures.records().filter(|r| r.object() == property.object).collect();
         let mut values: Vec<String> = records
             .iter()
             .filter_map(|&r| {

@@ -192,13 +192,7 @@ struct World<'a> {
 impl<'a> World<'a> {
     fn new(fixtures: &'a Fixtures) -> Self {
         let mut world = World { fixtures, values: Vec::new(), skipped: BTreeSet::new() };
-        let records = fixtures
-            .contacts
-            .iter()
-            .map(|c| RecordRef::Contact(c.id))
-            .chain(fixtures.tickets.iter().map(|t| RecordRef::Ticket(t.id)))
-            .chain(fixtures.companies.iter().map(|c| RecordRef::Company(c.id)));
-        for record in records {
+        for record in fixtures.records() {
             for (property, value) in fixtures.values(record).unwrap_or_default() {
                 world.set(record, property, value);
             }
