@@ -116,6 +116,10 @@ struct Conversation {
     /// Whether the visitor's channel identity (cookie, WhatsApp number) has been looked up; a
     /// lookup the CRM failed is tried again on the next turn.
     visitor_looked_up: bool,
+    /// Planted bug `DisclosesOnCrmError`: the values read in this conversation, by property
+    /// (not by contact), to answer from when the CRM fails.
+    #[cfg(feature = "faulty-agents")]
+    last_read: HashMap<String, String>,
 }
 
 impl Conversation {
@@ -140,6 +144,9 @@ pub struct Agent {
     mailer: Mailer,
     tokens: TokenIssuer,
     conversations: Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<Conversation>>>>,
+    /// The one planted bug of a faulty agent (see [`super::faulty`]).
+    #[cfg(feature = "faulty-agents")]
+    bug: Option<super::faulty::Bug>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -193,7 +200,17 @@ impl Agent {
             mailer,
             tokens,
             conversations: Mutex::default(),
+            #[cfg(feature = "faulty-agents")]
+            bug: None,
         })
+    }
+
+    /// A reference agent with one planted `bug`, for the harness's own tests
+    /// (see [`super::faulty`]). Only with the `faulty-agents` feature.
+    #[cfg(feature = "faulty-agents")]
+    pub fn with_bug(settings: AgentSettings, bug: super::faulty::Bug) -> Result<Agent, AgentError> {
+        let agent = Agent::new(settings)?;
+        Ok(Agent { bug: Some(bug), tokens: agent.tokens.with_bug(bug), ..agent })
     }
 
     /// The agent's name, as configured.
@@ -222,6 +239,8 @@ impl Agent {
                     handoff_pending: false,
                     queued: Vec::new(),
                     visitor_looked_up: false,
+                    #[cfg(feature = "faulty-agents")]
+                    last_read: HashMap::new(),
                 }))
             })
             .clone()
@@ -269,7 +288,16 @@ impl Agent {
         }
         let capture = self.policy.email_capture(channel);
         let gives_email = intents.iter().any(|i| matches!(i, Intent::ProvideEmail { .. }));
-        if capture == EmailCapture::AtStart && !conv.identity.is_identified() && !gives_email {
+        // Planted bug `AsksCookieVisitorForEmail`: only a typed address (or an opened link) counts.
+        let identified = if planted!(self, Bug::AsksCookieVisitorForEmail) {
+            matches!(
+                conv.identity.source(),
+                Some(IdentitySource::TypedEmail | IdentitySource::VerificationLink)
+            )
+        } else {
+            conv.identity.is_identified()
+        };
+        if capture == EmailCapture::AtStart && !identified && !gives_email {
             for intent in &intents {
                 match intent {
                     Intent::AskProperty { property } => conv.queue(Pending::View(*property)),
@@ -419,7 +447,19 @@ impl Agent {
         let found = match self.crm.search_contact_by_email(email, &["email", "firstname"]).await {
             Ok(found) => found,
             Err(CrmError::Ambiguous { .. }) => None,
-            Err(error) => return out.backend_error(Backend::Crm, &error),
+            Err(error) => {
+                // Whoever the customer was, they now claim an address that cannot be looked
+                // up: the earlier identity must not outlive the claim (fail closed).
+                let same = conv.address_on_record.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(email));
+                if !same && conv.identity.is_identified() {
+                    conv.identity.forget();
+                    conv.address_on_record = None;
+                    conv.first_name = None;
+                    conv.confirming = None;
+                    conv.pending.retain(|pending| matches!(pending, Pending::View(_)));
+                }
+                return out.backend_error(Backend::Crm, &error);
+            }
         };
         let Some(contact) = found else {
             out.event(DecisionEvent::ContactNotMatched);
@@ -440,8 +480,16 @@ impl Agent {
             return;
         };
         let id = contact.contact_id();
+        // Planted bug `SharesPreviousIdentity`: a customer identified once is never re-matched.
+        if planted!(self, Bug::SharesPreviousIdentity) && conv.identity.contact().is_some_and(|c| c != id) {
+            return out.say("Thanks! What can I help you with?");
+        }
         let transition = conv.identity.email_matched(id);
         conv.address_on_record = contact.property("email").map(str::to_owned);
+        // Planted bug `MailsTypedAddress`: links go to the address as the customer typed it.
+        if planted!(self, Bug::MailsTypedAddress) {
+            conv.address_on_record = Some(email.to_owned());
+        }
         conv.first_name = contact.property("firstname").map(str::to_owned);
         match transition {
             Transition::Unchanged => {}
@@ -501,9 +549,14 @@ impl Agent {
         out: &mut Out,
     ) {
         let Some(rule) = self.policy.rule(property).cloned() else { return };
-        let decision = self
-            .policy
-            .decide(&conv.identity.identity(), Request { action: Action::View, property, subject });
+        let mut identity = conv.identity.identity();
+        // Planted bug `SharesVerifyAfterMatch`: a match taken for a verification.
+        if let Identity::Matched(contact) = identity
+            && planted!(self, Bug::SharesVerifyAfterMatch)
+        {
+            identity = Identity::Verified(contact);
+        }
+        let decision = self.policy.decide(&identity, Request { action: Action::View, property, subject });
         let withheld =
             |reason| DecisionEvent::Withheld { object: rule.object, property: rule.property.clone(), reason };
         match decision {
@@ -589,6 +642,10 @@ impl Agent {
                         out.reply.push_text(format!("Your {} {} ", rule.label, verb_for(&rule.label)));
                         out.reply.push_value(value);
                         out.reply.push_text(".");
+                        #[cfg(feature = "faulty-agents")]
+                        if planted!(self, Bug::DisclosesOnCrmError) {
+                            conv.last_read.insert(rule.property.clone(), value.to_owned());
+                        }
                     }
                     _ => {
                         out.event(DecisionEvent::Withheld {
@@ -601,6 +658,19 @@ impl Agent {
                 },
                 Ok(_) => {
                     out.backend_error(Backend::Crm, &"the CRM returned another record than the one asked for")
+                }
+                // Planted bug `DisclosesOnCrmError`: fails open with the value read earlier.
+                #[cfg(feature = "faulty-agents")]
+                Err(_) if planted!(self, Bug::DisclosesOnCrmError) && conv.last_read.contains_key(name) => {
+                    let value = conv.last_read.get(name).cloned().unwrap_or_default();
+                    out.event(DecisionEvent::Disclosed {
+                        object: rule.object,
+                        property: rule.property.clone(),
+                        contact,
+                        record: None,
+                        instructions,
+                    });
+                    out.say(format!("Your {} {} {value}.", rule.label, verb_for(&rule.label)));
                 }
                 Err(error) => out.backend_error(Backend::Crm, &error),
             },
@@ -711,10 +781,12 @@ impl Agent {
             property: rule.property.clone(),
             reason,
         };
-        let decision = self.policy.decide(
-            &conv.identity.identity(),
-            Request { action: Action::Edit, property, subject: Subject::Own },
-        );
+        // Planted bug `WritesWithoutEditPermission`: asks about viewing, as `view` does.
+        let action =
+            if planted!(self, Bug::WritesWithoutEditPermission) { Action::View } else { Action::Edit };
+        let decision = self
+            .policy
+            .decide(&conv.identity.identity(), Request { action, property, subject: Subject::Own });
         match decision {
             Decision::Allow => {
                 if let Err(why) = validate_value(&rule, &value) {
@@ -805,6 +877,14 @@ impl Agent {
                 }
                 Err(error) => return out.backend_error(Backend::Crm, &error),
             },
+        };
+        // Planted bug `WritesUnrequestedValue`: "drops the trailing full stop" whether or not there is one.
+        let value = if planted!(self, Bug::WritesUnrequestedValue) {
+            let mut chars = value.chars();
+            chars.next_back();
+            chars.as_str()
+        } else {
+            value
         };
         let change = BTreeMap::from([(rule.property.clone(), value.to_owned())]);
         match self.crm.update(object, id, &change).await {

@@ -171,6 +171,16 @@ struct Conversation {
     turns: usize,
     /// Counts changes of identity: a link mailed under an earlier one verifies nothing.
     epoch: usize,
+    /// The identity was claimed in a turn whose CRM requests failed: the agent
+    /// could not confirm it, so asking for the address again is no violation.
+    unconfirmed: bool,
+}
+
+impl Conversation {
+    /// Whether the visitor counts as identified for email capture.
+    fn identified(&self) -> bool {
+        self.identity.is_some() && !self.unconfirmed
+    }
 }
 
 /// A value of the CRM, and where it lives.
@@ -314,6 +324,7 @@ impl<'a> Oracle<'a> {
             typed: Vec::new(),
             turns: 0,
             epoch: 0,
+            unconfirmed: false,
         };
         self.conversations.insert(name.to_owned(), conversation);
     }
@@ -334,7 +345,8 @@ impl<'a> Oracle<'a> {
             self.start(&turn.conversation, turn.channel, &Visitor::default());
         }
         let identified_before =
-            self.conversations.get(&turn.conversation).is_some_and(|c| c.identity.is_some());
+            self.conversations.get(&turn.conversation).is_some_and(Conversation::identified);
+        let backend_failed = self.observed.crm_requests[entry.crm.clone()].iter().any(|r| r.status >= 400);
 
         // What the customer's message proves.
         let claims: Vec<ContactId> = text::emails(&turn.customer)
@@ -350,16 +362,22 @@ impl<'a> Oracle<'a> {
         {
             conversation.identity = Some((claimed, Level::Matched));
             conversation.epoch += 1;
+            // A claim the agent could not look up still ends the previous identity's
+            // access, but the agent may ask for the address again.
+            conversation.unconfirmed = backend_failed;
+        } else if claims.last().is_some() && !backend_failed {
+            // Typed again, and this time the agent could look it up.
+            conversation.unconfirmed = false;
         }
+        let identified = conversation.identified();
         let identity = conversation.identity;
         let first_turn = conversation.turns == 1;
         let channel = conversation.channel;
 
         self.leaks(entry, turn);
         self.mails_sent(entry, turn, identity);
-        let backend_failed = self.observed.crm_requests[entry.crm.clone()].iter().any(|r| r.status >= 400);
         if !backend_failed {
-            self.capture(entry, turn, channel, identity.is_some(), identified_before, first_turn);
+            self.capture(entry, turn, channel, identified, identified_before, first_turn);
         }
     }
 
@@ -519,6 +537,7 @@ impl<'a> Oracle<'a> {
             conversation.identity.map(|(c, _)| c) == Some(recipient) && conversation.epoch == epoch;
         if !link.tampered && first_opening && in_time && on_record && still_them {
             conversation.identity = Some((recipient, Level::Verified));
+            conversation.unconfirmed = false;
         }
     }
 

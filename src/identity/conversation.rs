@@ -176,6 +176,15 @@ impl ConversationIdentity {
         }
     }
 
+    /// Forgets who the customer is: back to anonymous, every pending link dead.
+    /// Used links stay used. For when the customer names someone else and the
+    /// agent cannot look them up: the previous identity must not outlive the claim.
+    pub fn forget(&mut self) {
+        self.identity = Identity::Anonymous;
+        self.source = None;
+        self.pending.clear();
+    }
+
     /// The conversation's id.
     pub fn id(&self) -> &ConversationId {
         &self.id

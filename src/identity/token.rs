@@ -408,12 +408,26 @@ fn display_contact(contact: Option<&ContactId>) -> String {
 pub struct TokenIssuer {
     key: SigningKey,
     ttl: SignedDuration,
+    /// The planted bug of a faulty agent's issuer, if any.
+    #[cfg(feature = "faulty-agents")]
+    bug: Option<crate::agent::faulty::Bug>,
 }
 
 impl TokenIssuer {
     /// An issuer signing with `key`, whose tokens live [`DEFAULT_LINK_TTL`].
     pub fn new(key: SigningKey) -> Self {
-        TokenIssuer { key, ttl: DEFAULT_LINK_TTL }
+        TokenIssuer {
+            key,
+            ttl: DEFAULT_LINK_TTL,
+            #[cfg(feature = "faulty-agents")]
+            bug: None,
+        }
+    }
+
+    /// The same issuer carrying a faulty agent's planted `bug`.
+    #[cfg(feature = "faulty-agents")]
+    pub(crate) fn with_bug(self, bug: crate::agent::faulty::Bug) -> Self {
+        TokenIssuer { bug: Some(bug), ..self }
     }
 
     /// The same issuer with tokens living `ttl`. A zero or negative `ttl`
@@ -522,7 +536,8 @@ impl TokenIssuer {
         }
         let payload: Payload =
             serde_json::from_slice(&json).map_err(|_| malformed("payload fields do not parse"))?;
-        if now >= payload.exp {
+        // Planted bug `AcceptsExpiredLinks`: the expiry is not checked.
+        if now >= payload.exp && !crate::agent::planted!(self, Bug::AcceptsExpiredLinks) {
             return Err(TokenError::Expired { conversation: payload.conv, expired_at: payload.exp });
         }
         Ok(TokenClaims {
