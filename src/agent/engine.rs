@@ -954,7 +954,8 @@ impl Agent {
             return rejected("the conversation it belongs to is over".to_owned());
         };
         let mut conv = conversation.lock().await;
-        match conv.identity.redeem(&self.tokens, token, now) {
+        // The signature and expiry were checked above; the rest of the checks follow.
+        match conv.identity.redeem_checked(claims) {
             Ok(identity) => {
                 if let Some(contact) = identity.contact() {
                     conv.queued.push(DecisionEvent::Verified { contact });

@@ -121,6 +121,9 @@ pub async fn run(scenario: &Scenario, target: &Target, run: usize) -> RunResult 
     result.skipped = judgement.skipped;
     result.findings.extend(expect::check(scenario, &result.observed, &mocks));
     result.findings.sort_by_key(|f| (f.step == 0, f.step));
+    drop(session);
+    // wiremock's servers block on a lock of their own when dropped: not on a runtime worker.
+    let _ = tokio::task::spawn_blocking(move || drop(mocks)).await;
     result
 }
 

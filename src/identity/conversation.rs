@@ -41,7 +41,7 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::identity::token::{IssueError, IssuedToken, Nonce, TokenError, TokenIssuer};
+use crate::identity::token::{IssueError, IssuedToken, Nonce, TokenClaims, TokenError, TokenIssuer};
 use crate::identity::{ContactId, ConversationId, Identity};
 
 /// How the current identity was established.
@@ -320,6 +320,13 @@ impl ConversationIdentity {
         now: Timestamp,
     ) -> Result<Identity, TokenError> {
         let claims = issuer.check(token, now)?;
+        self.redeem_checked(claims)
+    }
+
+    /// [`ConversationIdentity::redeem`] for claims that [`TokenIssuer::check`]
+    /// has just returned, so the signature is not checked twice. Crate-private:
+    /// claims from anywhere else would skip the signature.
+    pub(crate) fn redeem_checked(&mut self, claims: TokenClaims) -> Result<Identity, TokenError> {
         if claims.conversation != self.id {
             return Err(TokenError::WrongConversation {
                 issued_for: claims.conversation,
