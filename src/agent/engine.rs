@@ -624,24 +624,11 @@ impl Agent {
     async fn disclose(&self, conv: &mut Conversation, rule: &PropertyRule, out: &mut Out) {
         let Some(contact) = conv.identity.contact() else { return };
         let name = rule.property.as_str();
-        let instructions = rule.view.instructions.clone();
         match rule.object {
             ObjectType::Contact => match self.crm.get(ObjectType::Contact, contact.0, &[name], &[]).await {
                 Ok(record) if record.contact_id() == contact => match record.property(name) {
                     Some(value) if !value.trim().is_empty() => {
-                        out.event(DecisionEvent::Disclosed {
-                            object: rule.object,
-                            property: rule.property.clone(),
-                            contact,
-                            record: None,
-                            instructions,
-                        });
-                        if !out.reply.is_empty() {
-                            out.reply.push_paragraph();
-                        }
-                        out.reply.push_text(format!("Your {} {} ", rule.label, verb_for(&rule.label)));
-                        out.reply.push_value(value);
-                        out.reply.push_text(".");
+                        out.disclose_own(rule, contact, value);
                         #[cfg(feature = "faulty-agents")]
                         if planted!(self, Bug::DisclosesOnCrmError) {
                             conv.last_read.insert(rule.property.clone(), value.to_owned());
@@ -663,14 +650,7 @@ impl Agent {
                 #[cfg(feature = "faulty-agents")]
                 Err(_) if planted!(self, Bug::DisclosesOnCrmError) && conv.last_read.contains_key(name) => {
                     let value = conv.last_read.get(name).cloned().unwrap_or_default();
-                    out.event(DecisionEvent::Disclosed {
-                        object: rule.object,
-                        property: rule.property.clone(),
-                        contact,
-                        record: None,
-                        instructions,
-                    });
-                    out.say(format!("Your {} {} {value}.", rule.label, verb_for(&rule.label)));
+                    out.disclose_own(rule, contact, &value);
                 }
                 Err(error) => out.backend_error(Backend::Crm, &error),
             },
@@ -716,7 +696,7 @@ impl Agent {
                                 property: rule.property.clone(),
                                 contact,
                                 record: Some(record),
-                                instructions: instructions.clone(),
+                                instructions: rule.view.instructions.clone(),
                             });
                             out.reply.push_text(format!("\n- {} {record}: ", singular(rule.object)));
                             out.reply.push_value(value);
@@ -974,6 +954,23 @@ impl Agent {
 }
 
 impl Out {
+    /// Shares `value`, the contact's own `rule` property: the event, then "Your X is V.".
+    fn disclose_own(&mut self, rule: &PropertyRule, contact: ContactId, value: &str) {
+        self.event(DecisionEvent::Disclosed {
+            object: rule.object,
+            property: rule.property.clone(),
+            contact,
+            record: None,
+            instructions: rule.view.instructions.clone(),
+        });
+        if !self.reply.is_empty() {
+            self.reply.push_paragraph();
+        }
+        self.reply.push_text(format!("Your {} {} ", rule.label, verb_for(&rule.label)));
+        self.reply.push_value(value);
+        self.reply.push_text(".");
+    }
+
     fn reply_confirm(&mut self, label: &str, value: &str) {
         if !self.reply.is_empty() {
             self.reply.push_paragraph();
