@@ -394,6 +394,55 @@ impl<'de> Deserialize<'de> for Key {
     }
 }
 
+/// What a scalar read as text must be.
+pub(crate) const EXPECTED_SCALAR: &str = "a text, number or boolean value";
+
+/// A scalar read as the text written: `zip: 02134` stays `02134`, `1.50`
+/// stays `1.50`, `yes` stays `yes`, not YAML's guess at its type. Lists and
+/// mappings are errors.
+pub(crate) struct ScalarText(pub(crate) String);
+
+impl<'de> Deserialize<'de> for ScalarText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(ScalarTextVisitor)
+    }
+}
+
+/// Accepts text, numbers and booleans as [`ScalarText`].
+pub(crate) struct ScalarTextVisitor;
+
+impl Visitor<'_> for ScalarTextVisitor {
+    type Value = ScalarText;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(EXPECTED_SCALAR)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<ScalarText, E> {
+        Ok(ScalarText(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<ScalarText, E> {
+        Ok(ScalarText(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<ScalarText, E> {
+        Ok(ScalarText(v.to_string()))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<ScalarText, E> {
+        Ok(ScalarText(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<ScalarText, E> {
+        Ok(ScalarText(v.to_string()))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<ScalarText, E> {
+        Ok(ScalarText(v.to_string()))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<ScalarText, E> {
+        Ok(ScalarText(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<ScalarText, E> {
+        Ok(ScalarText(v.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

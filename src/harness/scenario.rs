@@ -60,7 +60,7 @@ use crate::fixtures::{
 };
 use crate::identity::ContactId;
 use crate::mocks::Fault;
-use crate::yaml::{Document, Issue, LoadError, Locations, Position, Problem};
+use crate::yaml::{Document, Issue, LoadError, Locations, Position, Problem, ScalarText};
 
 /// When a scenario's clock starts unless it says otherwise: 2026-05-01T09:00:00Z.
 /// A fixed moment, so that runs (and their snapshots) do not depend on the day.
@@ -779,7 +779,7 @@ impl RawExpect {
 struct RawUpdate {
     property: String,
     #[serde(default)]
-    value: Option<Text>,
+    value: Option<ScalarText>,
 }
 
 impl RawUpdate {
@@ -817,44 +817,12 @@ struct RawFinalRecord {
     object: ObjectType,
     id: RecordId,
     #[serde(default)]
-    properties: BTreeMap<String, Text>,
-}
-
-/// A scalar read as the text written: `value: 18450` is the text `18450`.
-struct Text(String);
-
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl de::Visitor<'_> for TextVisitor {
-            type Value = Text;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a text, number or boolean value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
-                Ok(Text(v.to_owned()))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-        }
-        // As text: the scalar as written, not YAML's guess at its type.
-        deserializer.deserialize_str(TextVisitor)
-    }
+    properties: BTreeMap<String, ScalarText>,
 }
 
 /// `start:` as an RFC 3339 time, with a message people can act on.
 fn start_time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Timestamp>, D::Error> {
-    let Text(text) = Text::deserialize(deserializer)?;
+    let ScalarText(text) = ScalarText::deserialize(deserializer)?;
     text.trim().parse().map(Some).map_err(|_| {
         de::Error::custom(format_args!(
             "invalid start {text:?}: write an RFC 3339 time with its offset, such as `2026-05-01T09:00:00Z`"
@@ -896,7 +864,7 @@ trait Read<'de>: Sized {
 
 impl<'de> Read<'de> for String {
     fn read<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Text::deserialize(deserializer).map(|text| text.0)
+        ScalarText::deserialize(deserializer).map(|text| text.0)
     }
 }
 
