@@ -2,13 +2,14 @@
 //! HubSpot's own OpenAPI schemas), state changes, the request log, and every fault kind.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use leakproof::ContactId;
+use jiff::Timestamp;
 use leakproof::config::ObjectType;
 use leakproof::fixtures::{Contact, Fixtures, Record, RecordId};
-use leakproof::mocks::{DEFAULT_TOKEN, Endpoint, Fault, FaultKind, Mocks, RateLimitPolicy};
+use leakproof::mocks::{DEFAULT_TOKEN, Endpoint, Fault, FaultKind, MockOptions, Mocks, RateLimitPolicy};
+use leakproof::{ContactId, ManualClock};
 use serde_json::{Value, json};
 
 mod common;
@@ -468,4 +469,115 @@ async fn mail_is_captured_per_recipient_with_its_link() {
         call(reqwest::Method::POST, url, Some(json!({ "emailId": 1, "message": { "to": "" } }))).await;
     assert_eq!(status, 400);
     assert_eq!(mocks.mail.requests().len(), 6);
+}
+
+/// One fixed exchange with both mocks: a search, a read, a write, a read of what it changed,
+/// and a mail sent twice with one `sendId`; each answer as (status, correlation id, burst
+/// rate-limit remaining, body).
+async fn exchange(mocks: &Mocks) -> Vec<(u16, String, String, String)> {
+    let crm = mocks.crm.base_url();
+    let mail = format!("{}marketing/v3/transactional/single-email/send", mocks.mail.base_url());
+    let send = json!({
+        "emailId": 4242,
+        "message": { "to": "ada@example.com", "sendId": "s-1" },
+        "customProperties": { "verification_link": "http://127.0.0.1:8080/verify/tok-1" },
+    });
+    let read = format!("{crm}crm/v3/objects/contacts/101?properties=phone&properties=lastmodifieddate");
+    let requests = [
+        (
+            reqwest::Method::POST,
+            format!("{crm}crm/v3/objects/contacts/search"),
+            Some(search_body("ada@example.com")),
+        ),
+        (reqwest::Method::GET, read.clone(), None),
+        (
+            reqwest::Method::PATCH,
+            format!("{crm}crm/v3/objects/contacts/101"),
+            Some(json!({ "properties": { "phone": "+44 117 496 0999" } })),
+        ),
+        (reqwest::Method::GET, read, None),
+        (reqwest::Method::POST, mail.clone(), Some(send.clone())),
+        (reqwest::Method::POST, mail, Some(send)),
+    ];
+    let mut answers = Vec::new();
+    for (method, url, body) in requests {
+        let (status, headers, text) = call(method, url, body).await;
+        let header =
+            |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        answers.push((
+            status,
+            header("x-hubspot-correlation-id"),
+            header("x-hubspot-ratelimit-remaining"),
+            text,
+        ));
+    }
+    answers
+}
+
+/// Every record `fixtures()` and the used world below hold, as the CRM stores it now.
+fn records(mocks: &Mocks) -> Vec<Option<BTreeMap<String, String>>> {
+    let ids = [
+        (ObjectType::Contact, 101),
+        (ObjectType::Contact, 102),
+        (ObjectType::Contact, 103),
+        (ObjectType::Ticket, 9001),
+        (ObjectType::Ticket, 9002),
+        (ObjectType::Company, 5001),
+    ];
+    ids.iter().map(|(object, id)| mocks.crm.record(*object, *id)).collect()
+}
+
+#[tokio::test]
+async fn a_reset_mock_is_observably_identical_to_a_fresh_one() {
+    let start: Timestamp = "2025-03-01T09:00:00Z".parse().unwrap();
+    let options =
+        |clock: &Arc<ManualClock>| MockOptions { token: DEFAULT_TOKEN.to_owned(), clock: clock.clone() };
+    let fresh_clock = Arc::new(ManualClock::new(start));
+    let fresh = Mocks::start_with(fixtures(), options(&fresh_clock)).await.unwrap();
+
+    // A used pair: other data, another time, requests, writes, mails and faults of its own.
+    let used_clock = Arc::new(ManualClock::new("2020-01-01T00:00:00Z".parse().unwrap()));
+    let mut other = fixtures();
+    other.contacts[0].properties.insert("phone".into(), "+1 555 0100".into());
+    other.contacts.push(Contact {
+        id: ContactId(103),
+        email: "cy@example.net".into(),
+        ..other.contacts[1].clone()
+    });
+    let used = Mocks::start_with(other, options(&used_clock)).await.unwrap();
+    used.crm.inject(Fault::first(1, Endpoint::Search, FaultKind::Status(503)));
+    exchange(&used).await;
+    used.crm.inject(Fault::always(Endpoint::Any, FaultKind::Status(503)));
+    used.mail.inject(Fault::always(Endpoint::SendMail, FaultKind::Malformed));
+    assert!(used.crm.requests_len() > 0 && used.crm.writes_len() > 0 && used.mail.mails_len() > 0);
+    let (crm_url, mail_url) = (used.crm.base_url(), used.mail.base_url());
+
+    used_clock.set(start);
+    used.reset(&fixtures());
+
+    // Reset: the fixtures' records (created at the clock's time), empty logs, the same servers.
+    assert_eq!(records(&used), records(&fresh));
+    assert_eq!(records(&used)[2], None, "a record only the old data held is gone");
+    assert_eq!((used.crm.requests_len(), used.crm.writes_len()), (0, 0));
+    assert_eq!((used.mail.requests_len(), used.mail.mails_len()), (0, 0));
+    assert!(used.crm.requests().is_empty() && used.crm.writes().is_empty() && used.mail.all().is_empty());
+    assert_eq!((used.crm.base_url(), used.mail.base_url()), (crm_url, mail_url));
+
+    // Then the same exchange answers alike, word for word: no fault strikes, numbering restarts
+    // at 0, the idempotency key is forgotten, timestamps come from the clock.
+    let expected = exchange(&fresh).await;
+    let answers = exchange(&used).await;
+    assert_eq!(answers, expected);
+    assert!(answers.iter().all(|(status, ..)| *status == 200), "{answers:?}");
+    assert_eq!(answers[0].1, "00000000-0000-4000-8000-000000000001", "seq restarts at 0");
+    assert_eq!(answers[4].1, "00000000-0000-4000-8000-000000000001", "so does the mail's");
+    assert_eq!(used.crm.requests(), fresh.crm.requests());
+    assert_eq!(used.crm.requests()[0].seq, 0);
+    assert!(used.crm.requests().iter().chain(&used.mail.requests()).all(|r| r.fault.is_none()));
+    assert_eq!(used.crm.writes(), fresh.crm.writes());
+    assert_eq!(used.mail.requests(), fresh.mail.requests());
+    assert_eq!(used.mail.all(), fresh.mail.all());
+    assert_eq!((used.mail.mails_len(), used.mail.mailbox_len(" ADA@example.com")), (1, 1));
+    assert_eq!(records(&used), records(&fresh));
+    assert_eq!(used.crm.record(ObjectType::Contact, 101).unwrap()["phone"], "+44 117 496 0999");
 }

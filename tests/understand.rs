@@ -91,6 +91,8 @@ fn the_customer_gives_their_email() {
         ("email: ada@x.com.", vec![email("ada@x.com")]),
         ("my e-mail address is Ada+shop@Example.org 🙂", vec![email("ada+shop@example.org")]),
         ("you can reach me at ada@x.com", vec![email("ada@x.com")]),
+        ("You can find me under ada@x.com.", vec![email("ada@x.com")]),
+        ("I'm registered under ada@x.com", vec![email("ada@x.com")]),
         ("ada@x.com is my address", vec![email("ada@x.com")]),
         ("My email address is ada@x.com, thanks!", vec![email("ada@x.com")]),
         ("im ada@x.com", vec![email("ada@x.com")]),
@@ -324,6 +326,12 @@ fn the_customer_asks_about_someone_else() {
         ("what's his phone number", vec![other(Some("phone"), None)]),
         ("Can you tell me her address?", vec![other(Some("address"), None)]),
         ("what do you have on ola@example.com?", vec![other(None, Some("ola@example.com"))]),
+        ("what is the account under ola@example.com?", vec![other(None, Some("ola@example.com"))]),
+        (
+            "can you look up ola@example.com and tell me the city?",
+            vec![other(Some("city"), Some("ola@example.com"))],
+        ),
+        ("ola@example.com - what is their city?", vec![other(Some("city"), Some("ola@example.com"))]),
         (
             "what's the address and phone of bob@x.org",
             vec![other(Some("address"), Some("bob@x.org")), other(Some("phone"), Some("bob@x.org"))],

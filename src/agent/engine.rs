@@ -11,7 +11,7 @@ use super::events::{AskReason, Backend, DecisionEvent, MatchedBy, WithheldReason
 use super::render::{Rendering, Reply, render};
 use super::understand::{Intent, Understander};
 use crate::config::{AgentConfig, Channel, ConfigError, EmailCapture, ObjectType, PropertyRule};
-use crate::crm::{Crm, CrmError, CrmSettings};
+use crate::crm::{Crm, CrmError, CrmSettings, HttpClient, Sleeper};
 use crate::identity::conversation::{ConversationIdentity, IdentitySource, Transition};
 use crate::identity::token::{SigningKey, TokenError, TokenIssuer};
 use crate::identity::{ContactId, ConversationId, Identity};
@@ -185,12 +185,27 @@ impl Out {
 }
 
 impl Agent {
-    /// Builds the agent: compiles the policy and sets up the clients.
+    /// Builds the agent: compiles the policy and sets up the clients, which
+    /// share one HTTP client built for this agent.
     pub fn new(settings: AgentSettings) -> Result<Agent, AgentError> {
         let policy = Policy::compile(&settings.config)?;
+        let http = HttpClient::new().map_err(|error| AgentError::Crm(error.into()))?;
+        Agent::build(settings, policy, &http)
+    }
+
+    /// Builds the agent with clients that send with `http`, shared with other
+    /// agents: building one then costs no TLS setup, and the agents share
+    /// one connection pool.
+    pub fn with_http(settings: AgentSettings, http: &HttpClient) -> Result<Agent, AgentError> {
+        let policy = Policy::compile(&settings.config)?;
+        Agent::build(settings, policy, http)
+    }
+
+    /// The agent for `settings` and its compiled `policy`, sending with `http`.
+    fn build(settings: AgentSettings, policy: Policy, http: &HttpClient) -> Result<Agent, AgentError> {
         let understander = Understander::new(&policy);
-        let crm = Crm::new(settings.crm).map_err(AgentError::Crm)?;
-        let mailer = Mailer::new(settings.mail).map_err(AgentError::Mail)?;
+        let crm = Crm::with_http(settings.crm, http).map_err(AgentError::Crm)?;
+        let mailer = Mailer::with_http(settings.mail, http).map_err(AgentError::Mail)?;
         let tokens = TokenIssuer::new(settings.signing_key).with_ttl(settings.config.verification.link_ttl);
         Ok(Agent {
             config: settings.config,
@@ -209,8 +224,35 @@ impl Agent {
     /// (see [`super::faulty`]). Only with the `faulty-agents` feature.
     #[cfg(feature = "faulty-agents")]
     pub fn with_bug(settings: AgentSettings, bug: super::faulty::Bug) -> Result<Agent, AgentError> {
-        let agent = Agent::new(settings)?;
-        Ok(Agent { bug: Some(bug), tokens: agent.tokens.with_bug(bug), ..agent })
+        Ok(Agent::new(settings)?.plant(bug))
+    }
+
+    /// A reference agent with one planted `bug` whose clients send with
+    /// `http` (see [`Agent::with_http`]). Only with the `faulty-agents` feature.
+    #[cfg(feature = "faulty-agents")]
+    pub fn with_bug_and_http(
+        settings: AgentSettings,
+        bug: super::faulty::Bug,
+        http: &HttpClient,
+    ) -> Result<Agent, AgentError> {
+        Ok(Agent::with_http(settings, http)?.plant(bug))
+    }
+
+    /// This agent with `bug` planted.
+    #[cfg(feature = "faulty-agents")]
+    fn plant(self, bug: super::faulty::Bug) -> Agent {
+        Agent { bug: Some(bug), tokens: self.tokens.with_bug(bug), ..self }
+    }
+
+    /// This agent, waiting between retries of the CRM and the mail service
+    /// with `sleeper` instead of `tokio::time::sleep` (a harness whose clock
+    /// is injected need not spend real time on backoff).
+    pub fn with_sleeper(self, sleeper: Arc<dyn Sleeper>) -> Agent {
+        Agent {
+            crm: self.crm.with_sleeper(sleeper.clone()),
+            mailer: self.mailer.with_sleeper(sleeper),
+            ..self
+        }
     }
 
     /// The agent's name, as configured.
@@ -259,11 +301,18 @@ impl Agent {
         let mut conv = conversation.lock().await;
         let mut out = Out { events: std::mem::take(&mut conv.queued), ..Out::default() };
         conv.channel = channel;
+        let mut intents = self.understander.understand(text);
+        let gives_email = intents.iter().any(|i| matches!(i, Intent::ProvideEmail { .. }));
+        // A customer who types an address says who they are: a channel lookup that could
+        // not be made before is not made after it.
+        if !conv.visitor_looked_up && gives_email {
+            conv.visitor_looked_up = true;
+        }
         if !conv.visitor_looked_up {
             if !self.recognise_visitor(&mut conv, visitor, &mut out).await {
                 // Who this is cannot be told while the CRM fails, so nothing else is answered
                 // (a request for a human still goes through); the lookup is tried again next turn.
-                if self.understander.understand(text).contains(&Intent::Handoff) {
+                if intents.contains(&Intent::Handoff) {
                     self.hand_off(&mut out);
                 }
                 return self.finish(&conv, out);
@@ -271,9 +320,18 @@ impl Agent {
             conv.visitor_looked_up = true;
         }
 
+        // A message that claims another address changes who the customer is first: what
+        // waited for the earlier identity is not answered in the same breath.
+        let claims_another = intents.iter().any(|intent| match intent {
+            Intent::ProvideEmail { email } => {
+                !conv.address_on_record.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(email))
+            }
+            _ => false,
+        });
+
         // Requests that were waiting for a verification the customer has since given.
         let mut served_pending = false;
-        if conv.identity.identity().is_verified() && !conv.pending.is_empty() {
+        if conv.identity.identity().is_verified() && !conv.pending.is_empty() && !claims_another {
             let pending = std::mem::take(&mut conv.pending);
             for request in pending {
                 self.serve_pending(&mut conv, request, now, &mut out).await;
@@ -281,13 +339,11 @@ impl Agent {
             served_pending = true;
         }
 
-        let mut intents = self.understander.understand(text);
         // "done", "ok, clicked it": the answer to what was waiting is the reply.
         if served_pending && intents.iter().all(|i| *i == Intent::Unknown) {
             intents.clear();
         }
         let capture = self.policy.email_capture(channel);
-        let gives_email = intents.iter().any(|i| matches!(i, Intent::ProvideEmail { .. }));
         // Planted bug `AsksCookieVisitorForEmail`: only a typed address (or an opened link) counts.
         let identified = if planted!(self, Bug::AsksCookieVisitorForEmail) {
             matches!(
@@ -450,18 +506,13 @@ impl Agent {
             Err(error) => {
                 // Whoever the customer was, they now claim an address that cannot be looked
                 // up: the earlier identity must not outlive the claim (fail closed).
-                let same = conv.address_on_record.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(email));
-                if !same && conv.identity.is_identified() {
-                    conv.identity.forget();
-                    conv.address_on_record = None;
-                    conv.first_name = None;
-                    conv.confirming = None;
-                    conv.pending.retain(|pending| matches!(pending, Pending::View(_)));
-                }
+                end_identity_unless(conv, email);
                 return out.backend_error(Backend::Crm, &error);
             }
         };
         let Some(contact) = found else {
+            // Nor does it outlive a claim of an address no contact has.
+            end_identity_unless(conv, email);
             out.event(DecisionEvent::ContactNotMatched);
             if needs_verification {
                 // The same words as for a known address: no account enumeration.
@@ -999,6 +1050,19 @@ fn narrows_sharing(instructions: &str) -> bool {
 }
 
 /// Why `value` is not acceptable for `rule`, if it is not.
+/// Ends the conversation's identity unless `email` is its address on record:
+/// the customer now claims to be someone else.
+fn end_identity_unless(conv: &mut Conversation, email: &str) {
+    let same = conv.address_on_record.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(email.trim()));
+    if !same && conv.identity.is_identified() {
+        conv.identity.forget();
+        conv.address_on_record = None;
+        conv.first_name = None;
+        conv.confirming = None;
+        conv.pending.retain(|pending| matches!(pending, Pending::View(_)));
+    }
+}
+
 fn validate_value(rule: &PropertyRule, value: &str) -> Result<(), String> {
     let value = value.trim();
     if value.is_empty() {

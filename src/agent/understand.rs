@@ -1483,6 +1483,11 @@ impl<'a> Reader<'a> {
             return Some(Whose::Other(None));
         }
         let sentence = self.sentence_range(at);
+        // "ann@x.com - what is their plan?": the address is someone the question is about.
+        let ahead = &self.tokens[(at + 1).min(sentence.end)..sentence.end.min(at + 6)];
+        if ahead.iter().any(|t| t.is_in(&["their", "her", "his", "they", "she", "he"])) {
+            return Some(Whose::Other(None));
+        }
         let window = &self.tokens[sentence.start.max(at.saturating_sub(8))..at];
         let mentions_email = window.iter().any(|t| t.is_in(&["email", "mail", "emailaddress"]));
         if mentions_email && window.iter().any(|t| t.is("new") || is_update_verb(t)) {
@@ -1505,8 +1510,17 @@ impl<'a> Reader<'a> {
             }
             match word {
                 "my" | "mine" | "i" | "me" | "myself" | "our" | "us" | "from" => return Some(Whose::Mine),
+                // "you can find me under ann@x.com" / "I'm registered under ann@x.com" is the
+                // customer; "the account under ann@x.com" is someone.
+                "under" => {
+                    let lookback = &self.tokens[sentence.start.max(index.saturating_sub(3))..index];
+                    let mine = lookback.iter().any(|t| t.is_in(&["me", "us", "im", "i'm", "i", "we"]));
+                    return Some(if mine { Whose::Mine } else { Whose::Other(None) });
+                }
                 "of" | "for" | "about" | "regarding" | "re" | "on" | "behalf" | "belonging" | "belongs"
-                | "to" | "whose" | "under" => return Some(Whose::Other(None)),
+                | "to" | "whose" => return Some(Whose::Other(None)),
+                // "can you look up ann@x.com", "check ann@x.com": someone to look up.
+                "up" | "lookup" | "check" => return Some(Whose::Other(None)),
                 "her" | "his" | "their" | "him" | "them" | "she" | "he" | "they" | "someone" | "somebody" => {
                     return Some(Whose::Other(None));
                 }

@@ -12,9 +12,11 @@ use crate::config::{lint, parse};
 use crate::yaml::Document;
 
 mod chat;
+mod fuzz;
 mod run;
 mod serve;
 
+pub use fuzz::{FuzzArgs, execute as fuzz_with_target};
 pub use run::RunArgs;
 
 /// Leakproof: a reference customer agent that guards CRM data, and the harness that proves it.
@@ -37,6 +39,15 @@ pub enum Command {
     /// expectations. Exit 0: everything held; 1: a scenario failed; 2: a
     /// scenario file or an option is unusable.
     Run(RunArgs),
+    /// Run generated conversations against an agent; shrink what fails into scenario files.
+    ///
+    /// Honest customers and attackers (asking for others' data, giving
+    /// others' addresses, opening stale, replayed, tampered and foreign links,
+    /// injection text, back-end outages) talk to the agent in generated
+    /// worlds; the oracle judges every conversation. Each kind of finding is
+    /// shrunk to a minimal conversation and written as a scenario file that
+    /// `leakproof run` replays. Exit 0: nothing found; 1: something found.
+    Fuzz(FuzzArgs),
     /// Work with agent configurations.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -214,6 +225,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
         Command::Agent(AgentCommand::Serve(args)) => serve::agent_serve(&args, out, err),
         Command::Chat(args) => chat::chat(&args, &mut std::io::stdin().lock(), out, err),
         Command::Run(args) => run::run(&args, out, err),
+        Command::Fuzz(args) => fuzz::run(&args, out, err),
     };
     // A closed stdout (`leakproof … | head`) is not the user's input being unusable,
     // but there is nothing left to report to either.

@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::config::ObjectType;
 use crate::crm::error::{CrmError, HttpError};
-use crate::crm::http::{ApiRequest, DEFAULT_TIMEOUT, Reply, Transport, Verb, json_body};
+use crate::crm::http::{ApiRequest, DEFAULT_TIMEOUT, HttpClient, Reply, Transport, Verb, json_body};
 use crate::crm::retry::{RetryPolicy, Sleeper};
 use crate::crm::wire::{
     Filter, FilterGroup, PublicObjectSearchRequest, SearchResponse, SimplePublicObject,
@@ -184,6 +184,21 @@ impl Crm {
     pub fn new(settings: CrmSettings) -> Result<Self, CrmError> {
         let transport =
             Transport::new(&settings.base_url, &settings.token, settings.timeout, settings.retry)?;
+        Ok(Crm { transport })
+    }
+
+    /// A client for the settings' base URL and token that sends with `http`,
+    /// shared with other clients: no HTTP client is built.
+    ///
+    /// Fails as [`Crm::new`] does.
+    pub fn with_http(settings: CrmSettings, http: &HttpClient) -> Result<Self, CrmError> {
+        let transport = Transport::with_http(
+            http,
+            &settings.base_url,
+            &settings.token,
+            settings.timeout,
+            settings.retry,
+        )?;
         Ok(Crm { transport })
     }
 

@@ -161,6 +161,36 @@ enum Retry {
     After(Duration),
 }
 
+/// The HTTP client both HubSpot clients send with: JSON accepted, redirects
+/// never followed, leakproof's user agent.
+///
+/// Building one costs milliseconds (TLS roots are loaded), so build it once
+/// and share it: clones are cheap and share one connection pool. Build a
+/// [`Crm`](crate::crm::Crm) or a [`Mailer`](crate::mail::Mailer) on it with
+/// their `with_http` constructors.
+#[derive(Clone, Debug)]
+pub struct HttpClient(reqwest::Client);
+
+impl HttpClient {
+    /// Builds the client.
+    ///
+    /// Fails with [`HttpError::InvalidSettings`] only if the TLS backend
+    /// cannot be set up.
+    pub fn new() -> Result<HttpClient, HttpError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            // HubSpot's API does not redirect; following one could carry the
+            // token somewhere else.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("leakproof/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| HttpError::InvalidSettings { detail: error_chain(&error) })?;
+        Ok(HttpClient(client))
+    }
+}
+
 /// A configured connection to one HubSpot base URL with one token.
 pub(crate) struct Transport {
     client: reqwest::Client,
@@ -172,45 +202,44 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    /// Checks the settings and builds the HTTP client.
+    /// Checks the settings and builds an HTTP client of its own.
     pub(crate) fn new(
         base_url: &Url,
         token: &str,
         timeout: Duration,
         retry: RetryPolicy,
     ) -> Result<Self, HttpError> {
-        if !matches!(base_url.scheme(), "http" | "https") || base_url.cannot_be_a_base() {
-            return Err(HttpError::InvalidSettings {
-                detail: format!("base url {base_url} is not an http or https url"),
-            });
-        }
-        if timeout.is_zero() {
-            return Err(HttpError::InvalidSettings { detail: "the timeout is zero".to_owned() });
-        }
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.trim())).map_err(|_| {
-            HttpError::InvalidSettings {
-                detail: "the token holds characters a header cannot carry".to_owned(),
-            }
-        })?;
-        authorization.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let client = reqwest::Client::builder()
-            .default_headers(headers)
-            // HubSpot's API does not redirect; following one could carry the
-            // token somewhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("leakproof/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| HttpError::InvalidSettings { detail: error_chain(&error) })?;
-        Ok(Transport {
-            client,
+        let authorization = check_settings(base_url, token, timeout)?;
+        Ok(Transport::assemble(&HttpClient::new()?, base_url, authorization, timeout, retry))
+    }
+
+    /// Checks the settings and sends with `http`, shared with other transports.
+    pub(crate) fn with_http(
+        http: &HttpClient,
+        base_url: &Url,
+        token: &str,
+        timeout: Duration,
+        retry: RetryPolicy,
+    ) -> Result<Self, HttpError> {
+        let authorization = check_settings(base_url, token, timeout)?;
+        Ok(Transport::assemble(http, base_url, authorization, timeout, retry))
+    }
+
+    fn assemble(
+        http: &HttpClient,
+        base_url: &Url,
+        authorization: HeaderValue,
+        timeout: Duration,
+        retry: RetryPolicy,
+    ) -> Self {
+        Transport {
+            client: http.0.clone(),
             base_url: base_url.clone(),
             authorization,
             timeout,
             retry,
             sleeper: Arc::new(TokioSleeper),
-        })
+        }
     }
 
     /// Replaces the sleeper that waits between attempts.
@@ -425,6 +454,23 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Checks a transport's settings; the bearer header value, marked sensitive.
+fn check_settings(base_url: &Url, token: &str, timeout: Duration) -> Result<HeaderValue, HttpError> {
+    if !matches!(base_url.scheme(), "http" | "https") || base_url.cannot_be_a_base() {
+        return Err(HttpError::InvalidSettings {
+            detail: format!("base url {base_url} is not an http or https url"),
+        });
+    }
+    if timeout.is_zero() {
+        return Err(HttpError::InvalidSettings { detail: "the timeout is zero".to_owned() });
+    }
+    let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.trim())).map_err(|_| {
+        HttpError::InvalidSettings { detail: "the token holds characters a header cannot carry".to_owned() }
+    })?;
+    authorization.set_sensitive(true);
+    Ok(authorization)
 }
 
 /// An error and its sources, joined with `: ` (reqwest's own message names

@@ -6,6 +6,8 @@
 //! - [`HttpError`] and [`RetryPolicy`] are shared with the
 //!   [`mail`](crate::mail) client: timeouts, bounded retries on 5xx and 429,
 //!   typed errors that carry HubSpot's correlation id.
+//! - [`HttpClient`] is the HTTP client both send with: build it once and
+//!   share it (`Crm::with_http`, `Mailer::with_http`) when making many clients.
 //! - [`wire`] holds the request and response bodies as HubSpot's specs define them.
 
 pub mod wire;
@@ -17,5 +19,5 @@ pub mod retry;
 
 pub use client::{Crm, CrmObject, CrmSettings};
 pub use error::{CrmError, Endpoint, HttpError};
-pub use http::{CORRELATION_ID_HEADER, DEFAULT_TIMEOUT, HUBSPOT_API_BASE_URL};
+pub use http::{CORRELATION_ID_HEADER, DEFAULT_TIMEOUT, HUBSPOT_API_BASE_URL, HttpClient};
 pub use retry::{RecordingSleeper, RetryPolicy, Sleeper, TokioSleeper, parse_retry_after};

@@ -4,3 +4,5 @@
 //! from here, so each is built the same way everywhere.
 
 pub mod config;
+pub mod conversation;
+pub mod world;

@@ -9,8 +9,10 @@
 //! - [`text`]: finding CRM values, addresses and requests in free text.
 //! - [`report`]: terminal, JSON and JUnit reports, pass^k and latency.
 //! - [`snapshot`]: the transcript and decisions of a run, redacted, for insta.
+//! - [`fuzz`]: generated conversations on a reused rig, shrunk failures written as scenario files, and the liveness check.
 
 pub mod expect;
+pub mod fuzz;
 pub mod oracle;
 pub mod report;
 pub mod runner;

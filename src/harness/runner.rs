@@ -1,5 +1,10 @@
 //! The runner: each scenario in a fresh world (mocks seeded from its fixtures, an injected clock, a fresh agent), steps carried out in order, everything observable recorded, then judged by the oracle and the scenario's expectations.
+//!
+//! A fresh world is a [`Rig`] reset for the run: [`run`] starts one and closes
+//! it after, [`run_on`] reuses one, and [`Live`] carries out a run a step at a
+//! time for callers that make the steps up as they go.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,12 +14,14 @@ use serde::Serialize;
 
 use super::expect;
 use super::oracle::{self, Finding, FindingKind, Skipped};
-use super::scenario::{Action, FaultTarget, LinkChoice, MAIN_CONVERSATION, MailChoice, Scenario};
+use super::scenario::{Action, FaultTarget, LinkChoice, MAIN_CONVERSATION, MailChoice, Scenario, Step};
 use super::target::{self, Session, Target};
 use super::transcript::{Entry, LinkOpened, Observed, Turn, What};
 use crate::agent::Visitor;
 use crate::clock::{Clock, ManualClock};
 use crate::config::Channel;
+use crate::crm::HttpClient;
+use crate::fixtures::Fixtures;
 use crate::mocks::{CapturedMail, DEFAULT_TOKEN, MockOptions, Mocks};
 
 /// One run of one scenario: what was observed, and what was found wrong.
@@ -59,9 +66,51 @@ struct Conversation {
     visitor: Visitor,
 }
 
-/// Runs `scenario` once (run number `run`, from 1) against `target`.
-pub async fn run(scenario: &Scenario, target: &Target, run: usize) -> RunResult {
-    let mut result = RunResult {
+/// A world reused across many runs: both mocks, the clock they read, one HTTP client.
+///
+/// Starting mocks and building an HTTP client cost milliseconds; resetting a
+/// rig costs microseconds, so a harness running many scenarios or generated
+/// conversations starts one rig (per concurrent run) and resets it for each
+/// run ([`run_on`], [`Live::start`]). A rig serves one run at a time.
+#[derive(Debug)]
+pub struct Rig {
+    /// The mock CRM and mail service, on loopback, accepting [`DEFAULT_TOKEN`].
+    pub mocks: Mocks,
+    /// The clock the mocks read and the runs move.
+    pub clock: Arc<ManualClock>,
+    /// The HTTP client in-process agents send with.
+    pub http: HttpClient,
+}
+
+impl Rig {
+    /// Starts both mocks on free loopback ports, with [`DEFAULT_TOKEN`] and a
+    /// [`ManualClock`], and builds the HTTP client.
+    pub async fn start() -> std::io::Result<Rig> {
+        let http = HttpClient::new().map_err(std::io::Error::other)?;
+        let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
+        let options = MockOptions { token: DEFAULT_TOKEN.to_owned(), clock: clock.clone() };
+        let mocks = Mocks::start_with(Fixtures::default(), options).await?;
+        Ok(Rig { mocks, clock, http })
+    }
+
+    /// Makes the rig as a fresh one for a run: the clock set to `start`, then
+    /// the mocks reset to `fixtures` (see [`Mocks::reset`]).
+    pub fn reset(&self, fixtures: &Fixtures, start: Timestamp) {
+        self.clock.set(start);
+        self.mocks.reset(fixtures);
+    }
+
+    /// Stops the mocks. wiremock's servers block on a lock of their own when
+    /// dropped, so they are dropped on a blocking thread, not a runtime worker.
+    pub async fn close(self) {
+        let Rig { mocks, .. } = self;
+        let _ = tokio::task::spawn_blocking(move || drop(mocks)).await;
+    }
+}
+
+/// A result that holds nothing yet.
+fn blank(scenario: &Scenario, run: usize) -> RunResult {
+    RunResult {
         scenario: scenario.name.clone(),
         run,
         session: String::new(),
@@ -70,69 +119,75 @@ pub async fn run(scenario: &Scenario, target: &Target, run: usize) -> RunResult 
         observed: Observed::default(),
         latencies: Vec::new(),
         error: None,
-    };
-    let clock = Arc::new(ManualClock::new(scenario.start));
-    let options = MockOptions { token: DEFAULT_TOKEN.to_owned(), clock: clock.clone() };
-    let mocks = match Mocks::start_with(scenario.fixtures.clone(), options).await {
-        Ok(mocks) => mocks,
+    }
+}
+
+/// Runs `scenario` once (run number `run`, from 1) against `target`, in a
+/// world of its own: a rig started for it and closed after.
+pub async fn run(scenario: &Scenario, target: &Target, run: usize) -> RunResult {
+    let rig = match Rig::start().await {
+        Ok(rig) => rig,
         Err(error) => {
-            result.error = Some(format!("the mocks did not start: {error}"));
-            return result;
+            return RunResult {
+                error: Some(format!("the mocks did not start: {error}")),
+                ..blank(scenario, run)
+            };
         }
     };
-    for fault in &scenario.faults {
-        inject(&mocks, fault.clone());
-    }
-    let session_id = format!("{}-{run}-{}", slug(&scenario.name), unique());
-    result.session.clone_from(&session_id);
-    let session = match Session::start(target, &session_id, &scenario.config, &mocks, clock.now()).await {
-        Ok(session) => session,
-        Err(error) => {
-            result.error = Some(format!("the agent did not start a session: {error}"));
-            return result;
-        }
-    };
-
-    let mut driver = Driver {
-        scenario,
-        mocks: &mocks,
-        clock: &clock,
-        session: &session,
-        session_id: &session_id,
-        conversations: BTreeMap::new(),
-        entries: Vec::new(),
-        latencies: Vec::new(),
-    };
-    driver.begin(0, None, MAIN_CONVERSATION, scenario.channel, scenario.visitor.clone());
-    for (index, step) in scenario.steps.iter().enumerate() {
-        driver.step(index + 1, step).await;
-    }
-    let Driver { entries, latencies, .. } = driver;
-
-    result.observed = Observed {
-        entries,
-        crm_requests: mocks.crm.requests(),
-        writes: mocks.crm.writes(),
-        mails: mocks.mail.all(),
-    };
-    result.latencies = latencies;
-    let judgement = oracle::judge(&scenario.config, &scenario.fixtures, &result.observed);
-    result.findings = judgement.findings;
-    result.skipped = judgement.skipped;
-    result.findings.extend(expect::check(scenario, &result.observed, &mocks));
-    result.findings.sort_by_key(|f| (f.step == 0, f.step));
-    drop(session);
-    // wiremock's servers block on a lock of their own when dropped: not on a runtime worker.
-    let _ = tokio::task::spawn_blocking(move || drop(mocks)).await;
+    let result = run_on(&rig, scenario, target, run).await;
+    rig.close().await;
     result
 }
 
-struct Driver<'a> {
-    scenario: &'a Scenario,
-    mocks: &'a Mocks,
-    clock: &'a ManualClock,
-    session: &'a Session,
-    session_id: &'a str,
+/// Runs `scenario` once (run number `run`, from 1) against `target` on
+/// `rig`, reset for it: [`Live::start`], every step, [`Live::finish`].
+pub async fn run_on(rig: &Rig, scenario: &Scenario, target: &Target, run: usize) -> RunResult {
+    let (session, session_id) = match open(rig, scenario, target, run).await {
+        Ok(opened) => opened,
+        Err(result) => return result,
+    };
+    let mut live = Live::new(rig, Cow::Borrowed(scenario), session, session_id, run);
+    for (index, step) in scenario.steps.iter().enumerate() {
+        live.step(index + 1, step).await;
+    }
+    live.finish()
+}
+
+/// Resets `rig` for `scenario`, injects its faults and starts the agent's
+/// session: the session and its id.
+async fn open(
+    rig: &Rig,
+    scenario: &Scenario,
+    target: &Target,
+    run: usize,
+) -> Result<(Session, String), RunResult> {
+    rig.reset(&scenario.fixtures, scenario.start);
+    for fault in &scenario.faults {
+        inject(&rig.mocks, fault.clone());
+    }
+    let session_id = format!("{}-{run}-{}", slug(&scenario.name), unique());
+    let now = rig.clock.now();
+    match Session::start(target, &session_id, &scenario.config, &rig.mocks, &rig.http, now).await {
+        Ok(session) => Ok((session, session_id)),
+        Err(error) => Err(RunResult {
+            session: session_id,
+            error: Some(format!("the agent did not start a session: {error}")),
+            ..blank(scenario, run)
+        }),
+    }
+}
+
+/// One run in progress on a rig: steps are fed one at a time.
+///
+/// [`run_on`] feeds a scenario's own steps; a generator can feed steps it
+/// makes up as it goes, looking at the world between them
+/// ([`Live::mailbox_len`], [`Live::has_conversation`], the rig's mocks).
+pub struct Live<'r> {
+    rig: &'r Rig,
+    scenario: Cow<'r, Scenario>,
+    session: Session,
+    session_id: String,
+    run: usize,
     conversations: BTreeMap<String, Conversation>,
     entries: Vec<Entry>,
     latencies: Vec<Duration>,
@@ -146,13 +201,85 @@ struct Marks {
     mails: usize,
 }
 
-impl Driver<'_> {
-    fn marks(&self) -> Marks {
-        Marks {
-            crm: self.mocks.crm.requests().len(),
-            writes: self.mocks.crm.writes().len(),
-            mails: self.mocks.mail.all().len(),
+impl<'r> Live<'r> {
+    /// Resets `rig` to `scenario`'s fixtures, start time and faults, starts
+    /// the agent's session and begins the main conversation (step 0). The
+    /// scenario's steps are not run: feed them, or others, to [`Live::step`].
+    ///
+    /// When the agent cannot start, the `Err` is the run's result, with
+    /// [`RunResult::error`] set.
+    pub async fn start(
+        rig: &'r Rig,
+        scenario: &Scenario,
+        target: &Target,
+        run: usize,
+    ) -> Result<Live<'r>, RunResult> {
+        let (session, session_id) = open(rig, scenario, target, run).await?;
+        Ok(Live::new(rig, Cow::Owned(scenario.clone()), session, session_id, run))
+    }
+
+    fn new(
+        rig: &'r Rig,
+        scenario: Cow<'r, Scenario>,
+        session: Session,
+        session_id: String,
+        run: usize,
+    ) -> Self {
+        let (channel, visitor) = (scenario.channel, scenario.visitor.clone());
+        let mut live = Live {
+            rig,
+            scenario,
+            session,
+            session_id,
+            run,
+            conversations: BTreeMap::new(),
+            entries: Vec::new(),
+            latencies: Vec::new(),
+        };
+        live.begin(0, None, MAIN_CONVERSATION, channel, visitor);
+        live
+    }
+
+    /// How many mails the mailbox `address` holds now (compared without
+    /// case, as opening a link finds them).
+    pub fn mailbox_len(&self, address: &str) -> usize {
+        self.rig.mocks.mail.mailbox_len(address)
+    }
+
+    /// Whether a conversation named `name` was started (the main one always is).
+    pub fn has_conversation(&self, name: &str) -> bool {
+        self.conversations.contains_key(name)
+    }
+
+    /// Judges what was observed, by the oracle and by the scenario's
+    /// expectations, and returns the run's result.
+    pub fn finish(self) -> RunResult {
+        let Live { rig, scenario, session, session_id, run, entries, latencies, .. } = self;
+        let mocks = &rig.mocks;
+        let observed = Observed {
+            entries,
+            crm_requests: mocks.crm.requests(),
+            writes: mocks.crm.writes(),
+            mails: mocks.mail.all(),
+        };
+        let judgement = oracle::judge(&scenario.config, &scenario.fixtures, &observed);
+        let mut findings = judgement.findings;
+        findings.extend(expect::check(&scenario, &observed, mocks));
+        findings.sort_by_key(|f| (f.step == 0, f.step));
+        drop(session);
+        RunResult {
+            findings,
+            skipped: judgement.skipped,
+            observed,
+            latencies,
+            session: session_id,
+            ..blank(&scenario, run)
         }
+    }
+
+    fn marks(&self) -> Marks {
+        let mocks = &self.rig.mocks;
+        Marks { crm: mocks.crm.requests_len(), writes: mocks.crm.writes_len(), mails: mocks.mail.mails_len() }
     }
 
     fn record(&mut self, step: usize, line: Option<usize>, at: Timestamp, before: Marks, what: What) {
@@ -173,12 +300,13 @@ impl Driver<'_> {
         self.conversations.insert(name.to_owned(), Conversation { id, channel, visitor: visitor.clone() });
         let marks = self.marks();
         let what = What::ConversationStarted { conversation: name.to_owned(), channel, visitor };
-        self.record(step, line, self.clock.now(), marks, what);
+        self.record(step, line, self.rig.clock.now(), marks, what);
     }
 
-    async fn step(&mut self, number: usize, step: &super::scenario::Step) {
+    /// Carries out `step`, numbered `number` (from 1), and records what it did.
+    pub async fn step(&mut self, number: usize, step: &Step) {
         let line = step.position.map(|p| p.line);
-        let now = self.clock.now();
+        let now = self.rig.clock.now();
         let before = self.marks();
         let what = match &step.action {
             Action::Say(text) => {
@@ -232,7 +360,7 @@ impl Driver<'_> {
                 },
             },
             Action::Wait(by) => {
-                self.clock.advance(*by);
+                self.rig.clock.advance(*by);
                 What::Waited { by: by.unsigned_abs() }
             }
             Action::NewConversation { name, channel, visitor } => {
@@ -241,15 +369,16 @@ impl Driver<'_> {
                 return self.begin(number, line, name, channel, visitor);
             }
             Action::Inject(fault) => {
-                inject(self.mocks, fault.clone());
+                inject(&self.rig.mocks, fault.clone());
                 What::Faults { change: format!("injected {} on {:?}", fault.kind, fault.endpoint) }
             }
             Action::ClearFaults(target) => {
+                let mocks = &self.rig.mocks;
                 if matches!(target, FaultTarget::Crm | FaultTarget::All) {
-                    self.mocks.crm.clear_faults();
+                    mocks.crm.clear_faults();
                 }
                 if matches!(target, FaultTarget::Mail | FaultTarget::All) {
-                    self.mocks.mail.clear_faults();
+                    mocks.mail.clear_faults();
                 }
                 What::Faults { change: format!("cleared the faults of {}", target_name(*target)) }
             }
@@ -258,7 +387,7 @@ impl Driver<'_> {
     }
 
     fn find_mail(&self, choice: &LinkChoice) -> Result<CapturedMail, String> {
-        let mailbox = self.mocks.mail.mailbox(&choice.mailbox);
+        let mailbox = self.rig.mocks.mail.mailbox(&choice.mailbox);
         let found = match choice.mail {
             MailChoice::Latest => mailbox.last(),
             MailChoice::First => mailbox.first(),
@@ -380,4 +509,102 @@ pub async fn run_suite(
         runs.sort_by_key(|r| r.run);
     }
     results
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::harness::{scenario, snapshot};
+
+    /// The shipped suite, loaded.
+    fn suite() -> Vec<Arc<Scenario>> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let files = scenario::discover(&[root]).unwrap();
+        files.iter().map(|file| Arc::new(scenario::load_file(file).unwrap())).collect()
+    }
+
+    /// What a run's snapshot shows, comparable.
+    fn shown(result: &RunResult, start: Timestamp) -> serde_json::Value {
+        serde_json::to_value(snapshot::of(result, start)).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn reused_rigs_run_every_scenario_as_fresh_worlds_do() {
+        let suite = suite();
+        assert!(suite.len() > 50, "the shipped suite: {}", suite.len());
+        let options = SuiteOptions { target: Target::Reference, repeat: 1, jobs: 8 };
+        let fresh: Vec<RunResult> = run_suite(&suite, &options, |_| {}).await.into_iter().flatten().collect();
+        assert_eq!(fresh.len(), suite.len());
+
+        // Eight rigs, each running a stripe of the suite one scenario after another, so every
+        // run starts on a rig the previous scenario used (with its writes, mails and faults).
+        let lanes = 8;
+        let mut tasks = tokio::task::JoinSet::new();
+        for lane in 0..lanes {
+            let stripe: Vec<(usize, Arc<Scenario>)> =
+                suite.iter().cloned().enumerate().skip(lane).step_by(lanes).collect();
+            tasks.spawn(async move {
+                let rig = Rig::start().await.unwrap();
+                let mut results = Vec::new();
+                for (index, scenario) in stripe {
+                    results.push((index, run_on(&rig, &scenario, &Target::Reference, 1).await));
+                }
+                rig.close().await;
+                results
+            });
+        }
+        let mut reused: Vec<(usize, RunResult)> = tasks.join_all().await.into_iter().flatten().collect();
+        reused.sort_by_key(|(index, _)| *index);
+
+        for ((index, reused), fresh) in reused.iter().zip(&fresh) {
+            let scenario = &suite[*index];
+            assert!(fresh.passed() && reused.passed(), "{}: {:?}", scenario.name, reused.findings);
+            assert_eq!(shown(reused, scenario.start), shown(fresh, scenario.start), "{}", scenario.name);
+            let summary = |r: &RunResult| {
+                let crm = r.observed.crm_requests.iter().map(|q| {
+                    (
+                        q.seq,
+                        q.at,
+                        q.method.clone(),
+                        q.path.clone(),
+                        q.status,
+                        q.fault.clone(),
+                        q.correlation_id.clone(),
+                    )
+                });
+                let mails =
+                    r.observed.mails.iter().map(|m| (m.index, m.at, m.to.clone(), m.status_id.clone()));
+                (crm.collect::<Vec<_>>(), r.observed.writes.clone(), mails.collect::<Vec<_>>())
+            };
+            assert_eq!(summary(reused), summary(fresh), "{}", scenario.name);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_live_run_fed_step_by_step_is_the_scenarios_run() {
+        let suite = suite();
+        let scenario = suite
+            .iter()
+            .find(|s| s.steps.iter().any(|step| matches!(step.action, Action::OpenLink(_))))
+            .unwrap();
+        let rig = Rig::start().await.unwrap();
+        let whole = run_on(&rig, scenario, &Target::Reference, 1).await;
+
+        let mut live = Live::start(&rig, scenario, &Target::Reference, 1).await.unwrap();
+        assert!(live.has_conversation(MAIN_CONVERSATION));
+        assert!(!live.has_conversation("nobody"));
+        assert_eq!(rig.mocks.crm.requests_len(), 0, "the rig was reset");
+        for (index, step) in scenario.steps.iter().enumerate() {
+            if let Action::OpenLink(choice) = &step.action {
+                assert!(live.mailbox_len(&choice.mailbox.to_uppercase()) > 0, "{}", choice.mailbox);
+            }
+            live.step(index + 1, step).await;
+        }
+        let stepped = live.finish();
+        assert!(stepped.passed(), "{:?}", stepped.findings);
+        assert_eq!(shown(&stepped, scenario.start), shown(&whole, scenario.start));
+        rig.close().await;
+    }
 }

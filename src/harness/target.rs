@@ -1,5 +1,8 @@
 //! The agent under test: the reference agent in process, or any agent speaking the HTTP protocol of DESIGN §7.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -8,7 +11,7 @@ use url::Url;
 
 use crate::agent::{Agent, AgentSettings, Visitor};
 use crate::config::{AgentConfig, Channel};
-use crate::crm::{CrmSettings, RetryPolicy};
+use crate::crm::{CrmSettings, HttpClient, RetryPolicy, Sleeper};
 use crate::identity::{ConversationId, SigningKey};
 use crate::mail::MailSettings;
 use crate::mocks::Mocks;
@@ -71,6 +74,17 @@ pub enum Session {
     },
 }
 
+/// Retries without waiting: the harness's clock is injected, so the in-process
+/// agent makes every attempt its retry policy allows, without spending real
+/// time between them.
+struct NoBackoff;
+
+impl Sleeper for NoBackoff {
+    fn sleep(&self, _delay: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(tokio::task::yield_now())
+    }
+}
+
 /// How long the harness waits for an agent over HTTP to answer one request.
 const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -96,24 +110,27 @@ fn reference_settings(config: &AgentConfig, mocks: &Mocks) -> Result<AgentSettin
 }
 
 impl Session {
-    /// Starts the agent of `target` for a fresh world served by `mocks`.
+    /// Starts the agent of `target` for a fresh world served by `mocks`; an
+    /// in-process agent sends with `http`.
     pub async fn start(
         target: &Target,
         session_id: &str,
         config: &AgentConfig,
         mocks: &Mocks,
+        http: &HttpClient,
         now: Timestamp,
     ) -> Result<Session, String> {
         match target {
             Target::Reference => {
-                let agent = Agent::new(reference_settings(config, mocks)?).map_err(|e| e.to_string())?;
-                Ok(Session::Local(Box::new(agent)))
+                let agent =
+                    Agent::with_http(reference_settings(config, mocks)?, http).map_err(|e| e.to_string())?;
+                Ok(Session::Local(Box::new(agent.with_sleeper(Arc::new(NoBackoff)))))
             }
             #[cfg(feature = "faulty-agents")]
             Target::Faulty(bug) => {
-                let agent =
-                    Agent::with_bug(reference_settings(config, mocks)?, *bug).map_err(|e| e.to_string())?;
-                Ok(Session::Local(Box::new(agent)))
+                let agent = Agent::with_bug_and_http(reference_settings(config, mocks)?, *bug, http)
+                    .map_err(|e| e.to_string())?;
+                Ok(Session::Local(Box::new(agent.with_sleeper(Arc::new(NoBackoff)))))
             }
             Target::Remote(base) => {
                 let client = reqwest::Client::builder()

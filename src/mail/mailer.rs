@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::crm::http::{ApiRequest, DEFAULT_TIMEOUT, Transport, Verb, json_body};
+use crate::crm::http::{ApiRequest, DEFAULT_TIMEOUT, HttpClient, Transport, Verb, json_body};
 use crate::crm::retry::{RetryPolicy, Sleeper};
 use crate::crm::wire::{EmailSendStatusView, SingleSendMessage, SingleSendRequest};
 use crate::mail::error::MailError;
@@ -209,6 +209,21 @@ impl Mailer {
     pub fn new(settings: MailSettings) -> Result<Self, MailError> {
         let transport =
             Transport::new(&settings.base_url, &settings.token, settings.timeout, settings.retry)?;
+        Ok(Mailer { transport, email_id: settings.email_id, from: settings.from })
+    }
+
+    /// A client for the settings' base URL, token and template that sends
+    /// with `http`, shared with other clients: no HTTP client is built.
+    ///
+    /// Fails as [`Mailer::new`] does.
+    pub fn with_http(settings: MailSettings, http: &HttpClient) -> Result<Self, MailError> {
+        let transport = Transport::with_http(
+            http,
+            &settings.base_url,
+            &settings.token,
+            settings.timeout,
+            settings.retry,
+        )?;
         Ok(Mailer { transport, email_id: settings.email_id, from: settings.from })
     }
 

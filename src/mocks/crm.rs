@@ -90,6 +90,20 @@ impl MockCrm {
         lock(&self.shared.state.0).writes.clone()
     }
 
+    /// How many writes were received so far: `writes().len()` without copying them.
+    pub fn writes_len(&self) -> usize {
+        lock(&self.shared.state.0).writes.len()
+    }
+
+    /// Makes the CRM as it was when started, seeded from `fixtures` instead
+    /// (timestamps from its clock): no writes, an empty request log, no
+    /// faults, request numbering from 0. See [`Mocks::reset`](super::Mocks::reset).
+    pub fn reset(&self, fixtures: &Fixtures) {
+        let data = seed(fixtures, self.shared.core.clock.now());
+        self.shared.core.reset();
+        *lock(&self.shared.state.0) = data;
+    }
+
     /// The current values of a record, `None` if there is no such record.
     pub fn record(&self, object: ObjectType, id: u64) -> Option<BTreeMap<String, String>> {
         lock(&self.shared.state.0).records.get(&object)?.get(&id).map(|stored| stored.properties.clone())

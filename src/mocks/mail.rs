@@ -69,6 +69,25 @@ impl MockMail {
         lock(&self.shared.state.0).clone()
     }
 
+    /// How many mails were captured: `all().len()` without copying them.
+    pub fn mails_len(&self) -> usize {
+        lock(&self.shared.state.0).len()
+    }
+
+    /// How many mails were sent to `address` (compared without case):
+    /// `mailbox(address).len()` without copying them.
+    pub fn mailbox_len(&self, address: &str) -> usize {
+        let address = address.trim();
+        lock(&self.shared.state.0).iter().filter(|mail| mail.to.trim().eq_ignore_ascii_case(address)).count()
+    }
+
+    /// Makes the service as it was when started: no mails, an empty request
+    /// log, no faults, request numbering from 0. See [`Mocks::reset`](super::Mocks::reset).
+    pub fn reset(&self) {
+        self.shared.core.reset();
+        lock(&self.shared.state.0).clear();
+    }
+
     /// The mails sent to `address` (compared without case), in order.
     pub fn mailbox(&self, address: &str) -> Vec<CapturedMail> {
         let address = address.trim();

@@ -69,6 +69,19 @@ impl Mocks {
         let mail = MockMail::start(options, None).await?;
         Ok(Mocks { crm, mail })
     }
+
+    /// Makes both mocks as they were when started, seeded from `fixtures`
+    /// instead: the CRM's records re-seeded (timestamps from the mocks' clock),
+    /// the request logs, writes and captured mails emptied, every fault
+    /// removed, and request numbering (`seq`, correlation ids) restarted at 0.
+    ///
+    /// The servers keep running on the same ports, so a harness can reuse
+    /// them for run after run. Reset only between runs: a request in flight
+    /// during a reset may land in either run's log.
+    pub fn reset(&self, fixtures: &Fixtures) {
+        self.crm.reset(fixtures);
+        self.mail.reset();
+    }
 }
 
 /// How the mocks run.
@@ -155,8 +168,9 @@ async fn launch<S: Handler>(
 ) -> MockService<S> {
     let shared = Arc::new(Shared { core: Core::new(options), state });
     let server = match listener {
-        Some(listener) => MockServer::builder().listener(listener).start().await,
-        None => MockServer::builder().start().await,
+        // The mocks keep a log of their own: wiremock's copy of every request would only grow.
+        Some(listener) => MockServer::builder().listener(listener).disable_request_recording().start().await,
+        None => MockServer::builder().disable_request_recording().start().await,
     };
     Mock::given(any()).respond_with(Responder(shared.clone())).mount(&server).await;
     MockService { shared, server: Arc::new(server) }
@@ -187,6 +201,12 @@ impl<S> MockService<S> {
     /// Every request received so far, in order of arrival.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.core.log()
+    }
+
+    /// How many requests were received so far: `requests().len()` without
+    /// copying the log.
+    pub fn requests_len(&self) -> usize {
+        lock(&self.shared.core.log).len()
     }
 }
 
@@ -268,6 +288,13 @@ impl Core {
         let mut log = lock(&self.log).clone();
         log.sort_by_key(|entry| entry.seq);
         log
+    }
+
+    /// Back to how it started: no faults, an empty log, numbering from 0.
+    fn reset(&self) {
+        lock(&self.faults).clear();
+        lock(&self.log).clear();
+        self.requests.store(0, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -1,0 +1,142 @@
+//! `leakproof fuzz`: generated conversations against an agent, failures shrunk and written as scenario files.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::Status;
+use crate::harness::Target;
+use crate::harness::fuzz::{FuzzOptions, FuzzReport, Progress, fuzz, write_failure};
+
+/// Arguments of `leakproof fuzz`.
+#[derive(Debug, Args)]
+pub struct FuzzArgs {
+    /// How many generated conversations to run.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub cases: u64,
+    /// The run's seed; the same seed runs the same conversations. Default: drawn from the clock, and printed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Test the agent at this base URL (DESIGN §7) instead of the reference agent in process.
+    #[arg(long, value_name = "URL")]
+    pub agent_url: Option<url::Url>,
+    /// Where shrunk failures are written as scenario files.
+    #[arg(long, value_name = "DIR", default_value = "scenarios/regressions")]
+    pub out: PathBuf,
+    /// How many conversations at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
+    /// The most runs spent shrinking one failure.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub shrink_runs: u32,
+}
+
+pub(super) fn run(args: &FuzzArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
+    let target = args.agent_url.clone().map_or(Target::Reference, Target::Remote);
+    execute(args, target, std::io::stderr().is_terminal(), out, err)
+}
+
+/// Runs the fuzz command against `target`; `progress_bar` draws the bar on stderr.
+pub fn execute(
+    args: &FuzzArgs,
+    target: Target,
+    progress_bar: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    let seed = args.seed.unwrap_or_else(seed_from_clock);
+    writeln!(out, "fuzz: {} conversations against {target}, seed {seed}", args.cases)?;
+    let options = FuzzOptions {
+        cases: usize::try_from(args.cases).unwrap_or(usize::MAX),
+        seed,
+        target,
+        jobs: args.jobs as usize,
+        shrink_runs: args.shrink_runs as usize,
+        stop_on: None,
+    };
+    let bar = if progress_bar {
+        ProgressBar::with_draw_target(Some(args.cases), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} conversations · {per_sec} · {elapsed} · {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar.set_message("0 failing");
+    let ticker = bar.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = runtime.block_on(fuzz(&options, move |p: Progress| {
+        ticker.set_position(p.done as u64);
+        if p.failing > 0 {
+            ticker.set_message(format!("{} failing", p.failing));
+        }
+    }));
+    bar.finish_and_clear();
+    let report = match report {
+        Ok(report) => report,
+        Err(error) => {
+            writeln!(err, "error: the fuzz run could not start: {error}")?;
+            return Ok(Status::UnusableInput);
+        }
+    };
+    summarise(&report, args, out, err)
+}
+
+fn summarise(
+    report: &FuzzReport,
+    args: &FuzzArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    for failure in &report.failures {
+        writeln!(
+            out,
+            "\nFAIL {} in case {} (seed {}), shrunk from {} to {} customer steps in {} runs",
+            failure.kind.as_str(),
+            failure.case,
+            report.seed,
+            failure.original_steps,
+            failure.shrunk.customer_steps(),
+            failure.shrink_runs,
+        )?;
+        for finding in failure.shrunk.result.findings.iter().filter(|f| f.kind == failure.kind) {
+            writeln!(out, "  step {}: {}", finding.step, finding.message)?;
+            if let Some(excerpt) = &finding.excerpt {
+                writeln!(out, "    reply: {excerpt}")?;
+            }
+        }
+        if let Some(error) = &failure.shrunk.result.error {
+            writeln!(out, "  {error}")?;
+        }
+        match write_failure(&args.out, report.seed, failure) {
+            Ok(path) => {
+                writeln!(out, "  written to {} (replay: leakproof run {})", path.display(), path.display())?
+            }
+            Err(error) => {
+                writeln!(err, "error: could not write the shrunk case into {}: {error}", args.out.display())?
+            }
+        }
+    }
+    let s = if report.failing == 1 { "" } else { "s" };
+    writeln!(
+        out,
+        "\n{} conversations ({} customer steps) in {:.1}s: {:.0} conversations/s; {} failing case{s}; seed {}",
+        report.cases,
+        report.steps,
+        report.elapsed.as_secs_f64(),
+        report.rate(),
+        report.failing,
+        report.seed,
+    )?;
+    Ok(if report.failing == 0 { Status::Ok } else { Status::CheckFailed })
+}
+
+/// A seed for a run that was given none.
+fn seed_from_clock() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    now.as_secs() ^ u64::from(now.subsec_nanos())
+}

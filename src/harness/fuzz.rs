@@ -1,0 +1,687 @@
+//! Generated conversations run against an agent and judged by the oracle (`leakproof fuzz`); each failure shrunk to a minimal conversation and written as a scenario file that replays it.
+//!
+//! A case is drawn from [`Conversations`] with its own seed, derived from the
+//! run's seed and the case's number, so a case is the same whatever `--jobs`
+//! is. Its moves are carried out one at a time on a reused [`Rig`]: a move
+//! that cannot be made in what the agent actually did (a link from an empty
+//! mailbox, a cookie the customer does not have) is left out, and the steps
+//! that were made are what a scenario file of the case holds.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestRunner};
+use proptest_state_machine::ReferenceStateMachine;
+
+use super::oracle::FindingKind;
+use super::runner::{Live, Rig, RunResult};
+use super::scenario::{
+    Action, DEFAULT_START, Expect, FaultTarget, LinkChoice, MAIN_CONVERSATION, MailChoice, Scenario, Step,
+};
+use super::target::Target;
+use crate::config::Channel;
+use crate::generate::conversation::{self, Conversations, Link, Model, Move};
+
+/// How many moves a generated conversation has.
+pub const MOVES: std::ops::RangeInclusive<usize> = 1..=30;
+
+/// A generated case: the world it starts in and the moves made in it.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// The world and the model's starting state.
+    pub model: Model,
+    /// The moves, in order.
+    pub moves: Vec<Move>,
+}
+
+impl Case {
+    /// The case a seed draws: the same seed gives the same case on every machine.
+    pub fn generate(seed: u64) -> Case {
+        let mut runner = runner_for(seed);
+        let strategy = Conversations::sequential_strategy(MOVES);
+        loop {
+            // The strategy rejects nothing (every move it draws meets its
+            // preconditions); a rejection would only draw again.
+            if let Ok(tree) = strategy.new_tree(&mut runner) {
+                let (model, moves, _) = tree.current();
+                return Case { model, moves };
+            }
+        }
+    }
+}
+
+/// A proptest runner whose randomness comes from `seed` alone.
+fn runner_for(seed: u64) -> TestRunner {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8..16].copy_from_slice(&(!seed).to_le_bytes());
+    let config = RunnerConfig { failure_persistence: None, ..RunnerConfig::default() };
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+}
+
+/// The seed of case `index` (from 0) of a run seeded with `seed`.
+pub fn case_seed(seed: u64, index: usize) -> u64 {
+    // SplitMix64 of the pair: neighbouring cases get unrelated seeds.
+    let mut z = seed ^ (index as u64).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A case carried out: the scenario of the steps actually taken, and what was found.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The world and the steps taken, as a scenario that replays them.
+    pub scenario: Scenario,
+    /// The run's result, judged by the oracle.
+    pub result: RunResult,
+}
+
+impl Outcome {
+    /// The kinds of safety rule broken, in the order first found.
+    pub fn violations(&self) -> Vec<FindingKind> {
+        let mut kinds = Vec::new();
+        if self.result.error.is_some() {
+            kinds.push(FindingKind::StepFailed);
+        }
+        for finding in &self.result.findings {
+            if !kinds.contains(&finding.kind) {
+                kinds.push(finding.kind);
+            }
+        }
+        kinds
+    }
+
+    /// The number of customer steps (messages and links).
+    pub fn customer_steps(&self) -> usize {
+        self.scenario
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::Say(_) | Action::OpenLink(_)))
+            .count()
+    }
+}
+
+/// The scenario of a case's world, without steps.
+fn scenario_of(model: &Model, name: &str) -> Scenario {
+    scenario_of_world(&model.world, name)
+}
+
+fn scenario_of_world(world: &crate::generate::world::World, name: &str) -> Scenario {
+    Scenario {
+        name: name.to_owned(),
+        description: None,
+        path: PathBuf::new(),
+        tags: vec!["generated".to_owned()],
+        config: world.config.clone(),
+        fixtures: world.fixtures.clone(),
+        channel: world.channel,
+        visitor: world.visitor.clone(),
+        start: DEFAULT_START,
+        faults: Vec::new(),
+        steps: Vec::new(),
+        final_state: None,
+    }
+}
+
+/// Carries out `moves` in `model`'s world against `target` on `rig`.
+pub async fn run_case(rig: &Rig, target: &Target, model: &Model, moves: &[Move], name: &str) -> Outcome {
+    let mut scenario = scenario_of(model, name);
+    let mut live = match Live::start(rig, &scenario, target, 1).await {
+        Ok(live) => live,
+        Err(result) => return Outcome { scenario, result },
+    };
+    let world = &model.world;
+    let mut current = MAIN_CONVERSATION.to_owned();
+    let mut started = 1;
+    let mut steps = Vec::with_capacity(moves.len());
+    for mv in moves {
+        let action = match mv {
+            Move::OpenLink(link) => {
+                let (mailbox, mail, tamper) = match link {
+                    Link::Latest => (world.my_email(), MailChoice::Latest, false),
+                    Link::First => (world.my_email(), MailChoice::First, false),
+                    Link::Tampered => (world.my_email(), MailChoice::Latest, true),
+                    Link::VictimOpens => (world.victim_email(), MailChoice::Latest, false),
+                };
+                if live.mailbox_len(&mailbox) == 0 {
+                    continue;
+                }
+                Action::OpenLink(LinkChoice { mailbox, mail, tamper })
+            }
+            Move::SwitchChannel { channel, known } => {
+                let channel =
+                    Channel::ALL.get(*channel % Channel::ALL.len()).copied().unwrap_or(Channel::LiveChat);
+                started += 1;
+                current = format!("c{started}");
+                Action::NewConversation {
+                    name: current.clone(),
+                    channel: Some(channel),
+                    visitor: Some(world.visitor_on(channel, *known)),
+                }
+            }
+            Move::ReturnWithCookie => {
+                if world.my_cookie().is_none() {
+                    continue;
+                }
+                started += 1;
+                current = format!("c{started}");
+                Action::NewConversation {
+                    name: current.clone(),
+                    channel: Some(Channel::LiveChat),
+                    visitor: Some(world.visitor_on(Channel::LiveChat, true)),
+                }
+            }
+            Move::Wait(pause) => Action::Wait(pause.duration()),
+            Move::Outage(outage) => Action::Inject(outage.fault()),
+            Move::Mend => Action::ClearFaults(FaultTarget::All),
+            other => match conversation::text(world, other) {
+                Some(text) => Action::Say(text),
+                None => continue,
+            },
+        };
+        let conversation = match action {
+            Action::Say(_) | Action::OpenLink(_) => current.clone(),
+            Action::NewConversation { ref name, .. } => name.clone(),
+            _ => MAIN_CONVERSATION.to_owned(),
+        };
+        let step = Step { conversation, action, expect: Expect::default(), position: None };
+        live.step(steps.len() + 1, &step).await;
+        steps.push(step);
+    }
+    let result = live.finish();
+    scenario.steps = steps;
+    Outcome { scenario, result }
+}
+
+/// How a fuzz run goes.
+#[derive(Clone, Debug)]
+pub struct FuzzOptions {
+    /// How many cases.
+    pub cases: usize,
+    /// The run's seed.
+    pub seed: u64,
+    /// The agent under test.
+    pub target: Target,
+    /// Cases at once, at least 1.
+    pub jobs: usize,
+    /// The most runs spent shrinking one failure.
+    pub shrink_runs: usize,
+    /// Start no new case once a case shows a finding of this kind (for
+    /// self-tests that ask whether, and how soon, it is found).
+    pub stop_on: Option<FindingKind>,
+}
+
+/// Progress of a fuzz run, after each case.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Cases done.
+    pub done: usize,
+    /// Cases with a finding so far.
+    pub failing: usize,
+}
+
+/// A failing case, shrunk.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// The case's number, from 0.
+    pub case: usize,
+    /// The case's own seed.
+    pub case_seed: u64,
+    /// The kind of finding the shrunk case keeps.
+    pub kind: FindingKind,
+    /// Customer steps before shrinking.
+    pub original_steps: usize,
+    /// The shrunk case.
+    pub shrunk: Outcome,
+    /// Runs spent shrinking.
+    pub shrink_runs: usize,
+}
+
+/// What a fuzz run found.
+#[derive(Clone, Debug)]
+pub struct FuzzReport {
+    /// The run's seed.
+    pub seed: u64,
+    /// Cases run.
+    pub cases: usize,
+    /// Cases with a finding.
+    pub failing: usize,
+    /// Wall time of the cases (shrinking included).
+    pub elapsed: Duration,
+    /// One shrunk failure per kind of finding, in the order found.
+    pub failures: Vec<Failure>,
+    /// Customer steps made in all.
+    pub steps: usize,
+}
+
+impl FuzzReport {
+    /// Cases per second.
+    pub fn rate(&self) -> f64 {
+        self.cases as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Runs `options.cases` generated cases, `options.jobs` at once, each on a
+/// reused rig; the first failing case of each kind of finding is shrunk.
+/// `progress` is called after every case.
+pub async fn fuzz(
+    options: &FuzzOptions,
+    progress: impl Fn(Progress) + Send + Sync + 'static,
+) -> std::io::Result<FuzzReport> {
+    let started = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let failing = Arc::new(AtomicUsize::new(0));
+    let steps = Arc::new(AtomicUsize::new(0));
+    let kinds_taken = Arc::new(std::sync::Mutex::new(Vec::<FindingKind>::new()));
+    let progress = Arc::new(progress);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..options.jobs.max(1) {
+        let rig = Rig::start().await?;
+        let options = options.clone();
+        let (next, done, failing, steps, kinds_taken, progress) = (
+            next.clone(),
+            done.clone(),
+            failing.clone(),
+            steps.clone(),
+            kinds_taken.clone(),
+            progress.clone(),
+        );
+        // A worker is a thread of its own that drives each run on the runtime: the
+        // shrinking state of proptest-state-machine is not `Send`, so it stays put.
+        workers.spawn_blocking(move || {
+            let handle = tokio::runtime::Handle::current();
+            let mut failures = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= options.cases {
+                    break;
+                }
+                let seed = case_seed(options.seed, index);
+                let case = Case::generate(seed);
+                let name = format!("fuzz-seed{}-case{index}", options.seed);
+                let outcome =
+                    handle.block_on(run_case(&rig, &options.target, &case.model, &case.moves, &name));
+                steps.fetch_add(outcome.customer_steps(), Ordering::Relaxed);
+                let violations = outcome.violations();
+                if !violations.is_empty() {
+                    failing.fetch_add(1, Ordering::Relaxed);
+                    if options.stop_on.is_some_and(|kind| violations.contains(&kind)) {
+                        next.fetch_max(options.cases, Ordering::Relaxed);
+                    }
+                    let fresh: Vec<FindingKind> = {
+                        let mut taken = kinds_taken.lock().unwrap_or_else(|e| e.into_inner());
+                        let fresh: Vec<FindingKind> =
+                            violations.iter().filter(|k| !taken.contains(k)).copied().collect();
+                        taken.extend(&fresh);
+                        fresh
+                    };
+                    for kind in fresh {
+                        let outcome = outcome.clone();
+                        let original_steps = outcome.customer_steps();
+                        let (shrunk, runs) = shrink(
+                            &handle,
+                            &rig,
+                            &options.target,
+                            seed,
+                            kind,
+                            outcome,
+                            &name,
+                            options.shrink_runs,
+                        );
+                        failures.push(Failure {
+                            case: index,
+                            case_seed: seed,
+                            kind,
+                            original_steps,
+                            shrunk,
+                            shrink_runs: runs,
+                        });
+                    }
+                }
+                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress(Progress { done: finished, failing: failing.load(Ordering::Relaxed) });
+            }
+            handle.block_on(rig.close());
+            failures
+        });
+    }
+    let mut failures = Vec::new();
+    while let Some(joined) = workers.join_next().await {
+        match joined {
+            Ok(found) => failures.extend(found),
+            Err(error) => return Err(std::io::Error::other(format!("a fuzz worker stopped: {error}"))),
+        }
+    }
+    failures.sort_by_key(|f| f.case);
+    Ok(FuzzReport {
+        seed: options.seed,
+        cases: done.load(Ordering::Relaxed),
+        failing: failing.load(Ordering::Relaxed),
+        elapsed: started.elapsed(),
+        failures,
+        steps: steps.load(Ordering::Relaxed),
+    })
+}
+
+/// Shrinks the case drawn from `seed` while it still shows a finding of
+/// `kind`, in at most `budget` runs; returns the smallest failing outcome and
+/// the runs spent. Runs are driven on `handle` from the calling thread, which
+/// must not be one of the runtime's own.
+#[allow(clippy::too_many_arguments)]
+pub fn shrink(
+    handle: &tokio::runtime::Handle,
+    rig: &Rig,
+    target: &Target,
+    seed: u64,
+    kind: FindingKind,
+    failing: Outcome,
+    name: &str,
+    budget: usize,
+) -> (Outcome, usize) {
+    let mut runner = runner_for(seed);
+    let strategy = Conversations::sequential_strategy(MOVES);
+    let Ok(mut tree) = strategy.new_tree(&mut runner) else { return (failing, 0) };
+    let mut best = failing;
+    let mut runs = 0;
+    // Every move of a case is carried out (or left out as impossible), so all count as seen.
+    let (_, moves, seen) = tree.current();
+    if let Some(seen) = seen {
+        seen.fetch_add(moves.len(), Ordering::SeqCst);
+    }
+    if !tree.simplify() {
+        return (best, runs);
+    }
+    while runs < budget {
+        runs += 1;
+        let (model, moves, seen) = tree.current();
+        let outcome = handle.block_on(run_case(rig, target, &model, &moves, name));
+        if let Some(seen) = seen {
+            seen.fetch_add(moves.len(), Ordering::SeqCst);
+        }
+        if outcome.violations().contains(&kind) {
+            if outcome.scenario.steps.len() <= best.scenario.steps.len() {
+                best = outcome;
+            }
+            if !tree.simplify() {
+                break;
+            }
+        } else if !tree.complicate() {
+            break;
+        }
+    }
+    (best, runs)
+}
+
+/// The file name a shrunk failure is written under.
+pub fn file_name(seed: u64, failure: &Failure) -> String {
+    let kind = failure.kind.as_str().replace(' ', "-");
+    format!("fuzz-seed{seed}-case{}-{kind}.yaml", failure.case)
+}
+
+/// Writes the shrunk failure into `dir` (created if missing) as a scenario file.
+pub fn write_failure(dir: &Path, seed: u64, failure: &Failure) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(file_name(seed, failure));
+    let mut scenario = failure.shrunk.scenario.clone();
+    scenario.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let first = failure.shrunk.result.findings.iter().find(|f| f.kind == failure.kind);
+    scenario.description = Some(format!(
+        "{} found by `leakproof fuzz --seed {seed}` in case {} and shrunk from {} to {} customer steps{}",
+        failure.kind.as_str(),
+        failure.case,
+        failure.original_steps,
+        failure.shrunk.customer_steps(),
+        first.map(|f| format!(": {}", f.message)).unwrap_or_default(),
+    ));
+    scenario.tags =
+        vec!["generated".to_owned(), "regression".to_owned(), failure.kind.as_str().replace(' ', "_")];
+    let text = scenario_yaml(&scenario).map_err(std::io::Error::other)?;
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// `scenario` as a scenario file: the world in block YAML, then one line per step.
+pub fn scenario_yaml(scenario: &Scenario) -> Result<String, String> {
+    let mut head = scenario.clone();
+    let steps = std::mem::take(&mut head.steps);
+    let mut out = String::from(
+        "# Written by `leakproof fuzz`: a generated conversation, shrunk. Replay it with\n\
+         # `leakproof run <this file>`; the finding it shows is in the description.\n",
+    );
+    let body = serde_saphyr::to_string(&head).map_err(|e| format!("the scenario cannot be written: {e}"))?;
+    // `steps: []` from the empty list is replaced by the one-line steps.
+    for line in body.lines() {
+        if line.trim_end() == "steps: []" {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str("steps:\n");
+    for step in &steps {
+        let value = serde_json::to_value(step).map_err(|e| format!("a step cannot be written: {e}"))?;
+        out.push_str("  - ");
+        match value {
+            // One key stays a block entry; more (a step in another conversation) need braces.
+            serde_json::Value::Object(map) if map.len() == 1 => {
+                for (k, v) in &map {
+                    out.push_str(&format!("{k}: {}", flow(v)));
+                }
+            }
+            other => out.push_str(&flow(&other)),
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// A JSON value as YAML flow text on one line: plain words where YAML reads
+/// them back as the same string, double quotes otherwise.
+fn flow(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if plain(s) => s.clone(),
+        Value::Array(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) => {
+            format!(
+                "{{ {} }}",
+                map.iter().map(|(k, v)| format!("{k}: {}", flow(v))).collect::<Vec<_>>().join(", ")
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Whether `s` can stand unquoted in a flow collection and read back as itself.
+fn plain(s: &str) -> bool {
+    let reserved = ["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"];
+    !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | '-' | '+'))
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && !reserved.contains(&s.to_ascii_lowercase().as_str())
+}
+
+/// What an honest customer who proves who they are must get, and did not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shortfall {
+    /// The property, as `object.property`.
+    pub property: String,
+    /// What was missing.
+    pub message: String,
+}
+
+/// The liveness check: in `world`, on `channel` as `visitor`, an honest
+/// customer gives their own address, opens every link mailed to them, asks
+/// for every property the configuration lets the agent show and asks to
+/// change every property it lets the agent edit (confirming when asked).
+/// Every value shown must be the customer's value on record, and every
+/// permitted change must reach the CRM. The expectations come from the
+/// configuration and fixtures, never from the agent's policy code.
+pub async fn liveness(
+    rig: &Rig,
+    target: &Target,
+    world: &crate::generate::world::World,
+    channel: Channel,
+    visitor: crate::agent::Visitor,
+) -> (Outcome, Vec<Shortfall>) {
+    use crate::config::ObjectType;
+    use crate::generate::world::catalogue_entry;
+
+    let mut scenario =
+        Scenario { channel, visitor, ..scenario_of_world(world, &format!("liveness-{}", channel.as_str())) };
+    let mut live = match Live::start(rig, &scenario, target, 1).await {
+        Ok(live) => live,
+        Err(result) => {
+            let shortfall =
+                Shortfall { property: String::new(), message: result.error.clone().unwrap_or_default() };
+            return (Outcome { scenario, result }, vec![shortfall]);
+        }
+    };
+    let me = world.me().cloned();
+    let my_email = world.my_email();
+    let mut steps: Vec<Step> = Vec::new();
+    let say = |text: String| Step {
+        conversation: MAIN_CONVERSATION.to_owned(),
+        action: Action::Say(text),
+        expect: Expect::default(),
+        position: None,
+    };
+    let open = |mailbox: &str| Step {
+        conversation: MAIN_CONVERSATION.to_owned(),
+        action: Action::OpenLink(LinkChoice {
+            mailbox: mailbox.to_owned(),
+            mail: MailChoice::Latest,
+            tamper: false,
+        }),
+        expect: Expect::default(),
+        position: None,
+    };
+    let mut mails = live.mailbox_len(&my_email);
+    let go = async |live: &mut Live<'_>, steps: &mut Vec<Step>, step: Step| {
+        live.step(steps.len() + 1, &step).await;
+        steps.push(step);
+    };
+    go(&mut live, &mut steps, say(format!("my email is {my_email}"))).await;
+
+    // Every viewable property, opening the link whenever one arrives.
+    for rule in world.config.properties.iter().filter(|r| r.view.enabled) {
+        go(&mut live, &mut steps, say(format!("what is my {}?", rule.label))).await;
+        if live.mailbox_len(&my_email) > mails {
+            mails = live.mailbox_len(&my_email);
+            go(&mut live, &mut steps, open(&my_email)).await;
+            go(&mut live, &mut steps, say(format!("I opened the link. What is my {}?", rule.label))).await;
+        }
+    }
+    // Every editable property whose record is unambiguous.
+    let mut changes = Vec::new();
+    for rule in world.config.properties.iter().filter(|r| r.edit.enabled) {
+        let Some(entry) = catalogue_entry(rule) else { continue };
+        let Some(me) = me.as_ref() else { continue };
+        let record = match rule.object {
+            ObjectType::Contact => Some((ObjectType::Contact, me.id.0)),
+            ObjectType::Ticket => (me.tickets.len() == 1).then(|| (ObjectType::Ticket, me.tickets[0].0)),
+            ObjectType::Company => {
+                (me.companies.len() == 1).then(|| (ObjectType::Company, me.companies[0].0))
+            }
+        };
+        let Some(record) = record else { continue };
+        let value = entry.valid.first().copied().unwrap_or("x").to_owned();
+        go(&mut live, &mut steps, say(format!("change my {} to {value}", rule.label))).await;
+        if live.mailbox_len(&my_email) > mails {
+            mails = live.mailbox_len(&my_email);
+            go(&mut live, &mut steps, open(&my_email)).await;
+            go(&mut live, &mut steps, say("I opened the link".to_owned())).await;
+        }
+        if rule.edit.confirm {
+            go(&mut live, &mut steps, say("yes".to_owned())).await;
+        }
+        changes.push((rule, record, value));
+    }
+    let result = live.finish();
+    scenario.steps = steps;
+
+    let mut shortfalls = Vec::new();
+    let replies: String = result
+        .observed
+        .entries
+        .iter()
+        .filter_map(|e| match &e.what {
+            super::transcript::What::Turn(turn) => Some(turn.reply_text()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    if let Some(me) = me.as_ref() {
+        for rule in world.config.properties.iter().filter(|r| r.view.enabled) {
+            let records = match rule.object {
+                ObjectType::Contact => vec![me.properties.get(&rule.property).cloned()],
+                ObjectType::Ticket => me
+                    .tickets
+                    .iter()
+                    .map(|id| {
+                        world.fixtures.ticket(*id).and_then(|r| r.properties.get(&rule.property).cloned())
+                    })
+                    .collect(),
+                ObjectType::Company => me
+                    .companies
+                    .iter()
+                    .map(|id| {
+                        world.fixtures.company(*id).and_then(|r| r.properties.get(&rule.property).cloned())
+                    })
+                    .collect(),
+            };
+            for value in records.into_iter().flatten().filter(|v| !v.trim().is_empty()) {
+                if !replies.contains(&value) {
+                    shortfalls.push(Shortfall {
+                        property: format!("{}.{}", rule.object, rule.property),
+                        message: format!("the customer's own value {value:?} was never shown"),
+                    });
+                }
+            }
+        }
+    }
+    for (rule, (object, id), value) in changes {
+        let now = rig.mocks.crm.record(object, id).and_then(|r| r.get(&rule.property).cloned());
+        if now.as_deref() != Some(value.as_str()) {
+            shortfalls.push(Shortfall {
+                property: format!("{}.{}", rule.object, rule.property),
+                message: format!(
+                    "the permitted change to {value:?} did not reach the CRM (it holds {now:?})"
+                ),
+            });
+        }
+    }
+    (Outcome { scenario, result }, shortfalls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_draws_the_same_case_and_neighbours_differ() {
+        let a = Case::generate(case_seed(1, 0));
+        let b = Case::generate(case_seed(1, 0));
+        assert_eq!(a.moves, b.moves);
+        assert_eq!(a.model.seed, b.model.seed);
+        let c = Case::generate(case_seed(1, 1));
+        assert!(a.moves != c.moves || a.model.seed != c.model.seed);
+    }
+
+    #[test]
+    fn plain_words_stay_plain_and_the_rest_is_quoted() {
+        assert_eq!(flow(&serde_json::json!("latest")), "latest");
+        assert_eq!(flow(&serde_json::json!("ann@example.com")), "ann@example.com");
+        assert_eq!(flow(&serde_json::json!("yes")), "\"yes\"");
+        assert_eq!(flow(&serde_json::json!("what is my city?")), "\"what is my city?\"");
+        assert_eq!(
+            flow(&serde_json::json!({"mailbox": "a@b.c", "tamper": true})),
+            "{ mailbox: a@b.c, tamper: true }"
+        );
+    }
+}

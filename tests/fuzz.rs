@@ -1,0 +1,231 @@
+//! Generated conversations (DESIGN §6) as CI-gating properties, and the fuzzer's self-test.
+//!
+//! - `safety`: in any generated world and conversation, by an honest customer or an attacker, the
+//!   in-process reference agent with the wiremock mocks leaks nothing, writes nothing unauthorised,
+//!   mails no link to the wrong address and asks for no address where capture forbids it — judged
+//!   by the independent oracle.
+//! - `liveness`: an honest customer who proves who they are gets every value the configuration
+//!   lets the agent show and every change it lets the agent make, on every channel.
+//! - `every_faulty_agent_is_caught`: `fuzz` finds each planted bug within 2,000 cases and shrinks
+//!   it to at most 8 customer steps, written as a scenario file that replays to the same finding.
+//!
+//! Case counts keep `cargo test` quick; `LEAKPROOF_FUZZ_CASES=N` raises the properties' counts for
+//! long runs. Failing cases are persisted in `proptest-regressions/fuzz.txt` (committed) and
+//! replayed first on every run.
+
+use std::sync::atomic::Ordering;
+use std::sync::{LazyLock, Mutex};
+
+use leakproof::agent::faulty::Bug;
+use leakproof::config::Channel;
+use leakproof::generate::conversation::Conversations;
+use leakproof::generate::world::{Persona, World, world_seed};
+use leakproof::harness::fuzz::{FuzzOptions, fuzz, liveness, run_case, scenario_yaml, write_failure};
+use leakproof::harness::runner::{Rig, run};
+use leakproof::harness::{FindingKind, Target, scenario};
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+use proptest_state_machine::ReferenceStateMachine;
+
+/// One runtime for every case of this binary, and rigs reused across cases.
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime")
+});
+static RIGS: Mutex<Vec<Rig>> = Mutex::new(Vec::new());
+
+/// Runs `body` with a rig of its own (taken from the pool, or started).
+fn with_rig<T>(body: impl AsyncFnOnce(&Rig) -> T) -> T {
+    let rig = RIGS.lock().unwrap().pop();
+    RUNTIME.block_on(async {
+        let rig = match rig {
+            Some(rig) => rig,
+            None => Rig::start().await.expect("the mocks start"),
+        };
+        let value = body(&rig).await;
+        RIGS.lock().unwrap().push(rig);
+        value
+    })
+}
+
+fn cases(default: u32) -> u32 {
+    std::env::var("LEAKPROOF_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/fuzz.txt"))),
+        max_shrink_iters: 2000,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config(cases(300)))]
+
+    #[test]
+    fn safety((model, moves, seen) in Conversations::sequential_strategy(1..=30)) {
+        let outcome = with_rig(async |rig: &Rig| run_case(rig, &Target::Reference, &model, &moves, "safety").await);
+        if let Some(seen) = seen {
+            seen.fetch_add(moves.len(), Ordering::SeqCst);
+        }
+        let violations: Vec<_> = outcome.result.findings.iter().filter(|f| f.kind.is_violation()).collect();
+        prop_assert!(
+            violations.is_empty() && outcome.result.error.is_none(),
+            "{:#?}\n{}\n{:?}",
+            violations,
+            scenario_yaml(&outcome.scenario).unwrap_or_default(),
+            outcome.result.error,
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(config(cases(60)))]
+
+    #[test]
+    fn liveness_on_every_channel(seed in world_seed()) {
+        let world = World::build(&leakproof::generate::world::WorldSeed { persona: Persona::Honest, ..seed });
+        for channel in Channel::ALL {
+            for known in [false, true] {
+                let visitor = world.visitor_on(channel, known);
+                let (outcome, shortfalls) =
+                    with_rig(async |rig: &Rig| liveness(rig, &Target::Reference, &world, channel, visitor).await);
+                prop_assert!(
+                    shortfalls.is_empty() && outcome.result.passed(),
+                    "on {} (known visitor: {known}): {:#?}\nfindings: {:#?}\n{}",
+                    channel.as_str(),
+                    shortfalls,
+                    outcome.result.findings,
+                    scenario_yaml(&outcome.scenario).unwrap_or_default(),
+                );
+            }
+        }
+    }
+}
+
+/// The finding kind that betrays `bug`.
+fn expected(bug: Bug) -> FindingKind {
+    match bug {
+        Bug::SharesVerifyAfterMatch
+        | Bug::SharesPreviousIdentity
+        | Bug::AcceptsExpiredLinks
+        | Bug::DisclosesOnCrmError => FindingKind::Leak,
+        Bug::WritesWithoutEditPermission | Bug::WritesUnrequestedValue => FindingKind::UnauthorisedWrite,
+        Bug::MailsTypedAddress => FindingKind::MisdirectedVerification,
+        Bug::AsksCookieVisitorForEmail => FindingKind::EmailCaptureViolation,
+    }
+}
+
+#[test]
+fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
+    let out = tempfile::tempdir().unwrap();
+    let mut problems = Vec::new();
+    for bug in Bug::ALL {
+        let kind = expected(bug);
+        let options = FuzzOptions {
+            cases: 2000,
+            seed: 1,
+            target: Target::Faulty(bug),
+            jobs: 2,
+            shrink_runs: 2000,
+            stop_on: Some(kind),
+        };
+        let report = RUNTIME.block_on(fuzz(&options, |_| {})).unwrap();
+        let Some(failure) = report.failures.iter().find(|f| f.kind == kind) else {
+            problems.push(format!(
+                "{bug:?}: no {} in {} cases (found: {:?})",
+                kind.as_str(),
+                report.cases,
+                report.failures.iter().map(|f| f.kind).collect::<Vec<_>>()
+            ));
+            continue;
+        };
+        let steps = failure.shrunk.customer_steps();
+        let path = write_failure(out.path(), report.seed, failure).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        println!(
+            "{bug:?}: case {} of seed 1, {} -> {steps} customer steps in {} shrink runs\n{}",
+            failure.case,
+            failure.original_steps,
+            failure.shrink_runs,
+            text.lines().skip_while(|l| !l.starts_with("steps:")).collect::<Vec<_>>().join("\n")
+        );
+        if steps > 8 {
+            problems.push(format!("{bug:?}: shrunk to {steps} customer steps, more than 8:\n{text}"));
+        }
+        // One line per step: every step line is a single `- key: value` line.
+        let after_steps: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("steps:")).skip(1).collect();
+        assert_eq!(
+            after_steps.len(),
+            failure.shrunk.scenario.steps.len(),
+            "{bug:?}: one line per step:\n{text}"
+        );
+        // The file replays: against the faulty agent to the same kind of finding, and the
+        // reference agent passes it.
+        let loaded = scenario::load_file(&path).unwrap_or_else(|e| panic!("{bug:?}: {e}\n{text}"));
+        let replay = RUNTIME.block_on(run(&loaded, &Target::Faulty(bug), 1));
+        if !replay.findings.iter().any(|f| f.kind == kind) {
+            problems
+                .push(format!("{bug:?}: the written scenario replays without a {}:\n{text}", kind.as_str()));
+        }
+        let control = RUNTIME.block_on(run(&loaded, &Target::Reference, 1));
+        if !control.passed() {
+            problems.push(format!(
+                "{bug:?}: the reference agent fails the written scenario: {:#?}",
+                control.findings
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// A world where every catalogue property is shown and editable after an email match.
+fn open_world() -> World {
+    use leakproof::generate::world::{CATALOGUE, PropertySeed, WorldSeed};
+    let open = PropertySeed {
+        present: true,
+        view: true,
+        view_verify: false,
+        edit: true,
+        edit_verify: true,
+        confirm: true,
+    };
+    World::build(&WorldSeed {
+        properties: vec![open; CATALOGUE.len()],
+        capture: [0, 0, 0],
+        contacts: 3,
+        fixture_seed: 7,
+        me: 0,
+        victim: 0,
+        persona: Persona::Honest,
+        channel: 0,
+        known_visitor: false,
+        capitalised_emails: false,
+    })
+}
+
+#[test]
+fn liveness_checks_every_value_and_change_and_notices_a_wrong_write() {
+    let world = open_world();
+    let visitor = world.visitor_on(Channel::LiveChat, false);
+    let (outcome, shortfalls) = with_rig(async |rig: &Rig| {
+        liveness(rig, &Target::Reference, &world, Channel::LiveChat, visitor.clone()).await
+    });
+    assert!(shortfalls.is_empty(), "{shortfalls:#?}\n{}", scenario_yaml(&outcome.scenario).unwrap());
+    // The customer proved who they are with the link, asked for all 13 properties and changed them.
+    assert!(outcome.scenario.steps.iter().any(|s| matches!(s.action, scenario::Action::OpenLink(_))));
+    assert!(outcome.result.observed.writes.len() >= 10, "{:#?}", outcome.result.observed.writes);
+    // An agent that writes a value the customer never gave falls short on every change.
+    let (_, shortfalls) = with_rig(async |rig: &Rig| {
+        liveness(
+            rig,
+            &Target::Faulty(Bug::WritesUnrequestedValue),
+            &world,
+            Channel::LiveChat,
+            visitor.clone(),
+        )
+        .await
+    });
+    assert!(shortfalls.len() >= 10, "{shortfalls:#?}");
+}
