@@ -303,11 +303,6 @@ impl Agent {
         conv.channel = channel;
         let mut intents = self.understander.understand(text);
         let gives_email = intents.iter().any(|i| matches!(i, Intent::ProvideEmail { .. }));
-        // A customer who types an address says who they are: a channel lookup that could
-        // not be made before is not made after it.
-        if !conv.visitor_looked_up && gives_email {
-            conv.visitor_looked_up = true;
-        }
         if !conv.visitor_looked_up {
             if !self.recognise_visitor(&mut conv, visitor, &mut out).await {
                 // Who this is cannot be told while the CRM fails, so nothing else is answered

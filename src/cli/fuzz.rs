@@ -26,7 +26,7 @@ pub struct FuzzArgs {
     #[arg(long, value_name = "DIR", default_value = "scenarios/regressions")]
     pub out: PathBuf,
     /// How many conversations at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
     /// The most runs spent shrinking one failure.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]

@@ -174,6 +174,8 @@ struct Conversation {
     /// The identity was claimed in a turn whose CRM requests failed: the agent
     /// could not confirm it, so asking for the address again is no violation.
     unconfirmed: bool,
+    /// Who the channel says is writing (a cookie or a WhatsApp number), if anyone.
+    by_channel: Option<ContactId>,
 }
 
 impl Conversation {
@@ -330,6 +332,7 @@ impl<'a> Oracle<'a> {
             turns: 0,
             epoch: 0,
             unconfirmed: false,
+            by_channel: trusted.map(|c| c.id),
         };
         self.conversations.insert(name.to_owned(), conversation);
     }
@@ -363,7 +366,13 @@ impl<'a> Oracle<'a> {
         let Some(conversation) = self.conversations.get_mut(&turn.conversation) else { return };
         conversation.typed.push(turn.customer.clone());
         conversation.turns += 1;
-        if let Some(&claimed) = claims.last()
+        let still_the_channels = conversation.epoch == 0
+            && conversation.by_channel.is_some_and(|c| conversation.identity.map(|(i, _)| i) == Some(c));
+        if claims.last().is_some() && backend_failed && still_the_channels {
+            // The agent could not look the claim up, nor perhaps the channel's visitor: it
+            // may go on as the channel's visitor or as no one, and may ask again.
+            conversation.unconfirmed = true;
+        } else if let Some(&claimed) = claims.last()
             && conversation.identity.map(|(c, _)| c) != claimed
         {
             // A claim of another address ends the previous identity's access; an
