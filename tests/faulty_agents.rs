@@ -7,26 +7,15 @@
 //! `cargo test`: `cargo test --test faulty_agents` runs it, and a filter picks one bug:
 //! `cargo test --test faulty_agents -- accepts_expired_links`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use leakproof::agent::faulty::Bug;
 use leakproof::harness::runner::{RunResult, SuiteOptions, run_suite};
-use leakproof::harness::{FindingKind, Scenario, Target, scenario};
-
-/// The finding kind the oracle must report for `bug`.
-fn expected(bug: Bug) -> FindingKind {
-    match bug {
-        Bug::SharesVerifyAfterMatch
-        | Bug::SharesPreviousIdentity
-        | Bug::AcceptsExpiredLinks
-        | Bug::DisclosesOnCrmError => FindingKind::Leak,
-        Bug::WritesWithoutEditPermission | Bug::WritesUnrequestedValue => FindingKind::UnauthorisedWrite,
-        Bug::MailsTypedAddress => FindingKind::MisdirectedVerification,
-        Bug::AsksCookieVisitorForEmail => FindingKind::EmailCaptureViolation,
-    }
-}
+use leakproof::harness::{Scenario, Target, scenario};
 
 /// The shipped suite, loaded once.
 static SUITE: LazyLock<Vec<Arc<Scenario>>> = LazyLock::new(|| {
@@ -67,7 +56,7 @@ fn describe(result: &RunResult) -> String {
 /// Asserts that the suite catches `bug` with the oracle's finding of the expected kind, and
 /// prints which scenarios caught it.
 fn caught(bug: Bug) {
-    let kind = expected(bug);
+    let kind = common::finding_for(bug);
     let results = run_against(Target::Faulty(bug));
     let failed: Vec<&RunResult> = results.iter().filter(|r| !r.passed()).collect();
     let by_oracle: Vec<&RunResult> =

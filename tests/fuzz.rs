@@ -13,6 +13,8 @@
 //! long runs. Failing cases are persisted in `proptest-regressions/fuzz.txt` (committed) and
 //! replayed first on every run.
 
+mod common;
+
 use std::sync::atomic::Ordering;
 use std::sync::{LazyLock, Mutex};
 
@@ -22,7 +24,7 @@ use leakproof::generate::conversation::Conversations;
 use leakproof::generate::world::{Persona, World, world_seed};
 use leakproof::harness::fuzz::{FuzzOptions, fuzz, liveness, run_case, scenario_yaml, write_failure};
 use leakproof::harness::runner::{Rig, run};
-use leakproof::harness::{FindingKind, Target, scenario};
+use leakproof::harness::{Target, scenario};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use proptest_state_machine::ReferenceStateMachine;
@@ -104,25 +106,12 @@ proptest! {
     }
 }
 
-/// The finding kind that betrays `bug`.
-fn expected(bug: Bug) -> FindingKind {
-    match bug {
-        Bug::SharesVerifyAfterMatch
-        | Bug::SharesPreviousIdentity
-        | Bug::AcceptsExpiredLinks
-        | Bug::DisclosesOnCrmError => FindingKind::Leak,
-        Bug::WritesWithoutEditPermission | Bug::WritesUnrequestedValue => FindingKind::UnauthorisedWrite,
-        Bug::MailsTypedAddress => FindingKind::MisdirectedVerification,
-        Bug::AsksCookieVisitorForEmail => FindingKind::EmailCaptureViolation,
-    }
-}
-
 #[test]
 fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
     let out = tempfile::tempdir().unwrap();
     let mut problems = Vec::new();
     for bug in Bug::ALL {
-        let kind = expected(bug);
+        let kind = common::finding_for(bug);
         let options = FuzzOptions {
             cases: 2000,
             seed: 1,

@@ -121,6 +121,9 @@ fn summarise(
             }
         }
     }
+    for error in &report.errors {
+        writeln!(err, "error: {error}")?;
+    }
     let s = if report.failing == 1 { "" } else { "s" };
     writeln!(
         out,

@@ -209,8 +209,7 @@ impl Transport {
         timeout: Duration,
         retry: RetryPolicy,
     ) -> Result<Self, HttpError> {
-        let authorization = check_settings(base_url, token, timeout)?;
-        Ok(Transport::assemble(&HttpClient::new()?, base_url, authorization, timeout, retry))
+        Transport::with_http(&HttpClient::new()?, base_url, token, timeout, retry)
     }
 
     /// Checks the settings and sends with `http`, shared with other transports.
@@ -222,24 +221,14 @@ impl Transport {
         retry: RetryPolicy,
     ) -> Result<Self, HttpError> {
         let authorization = check_settings(base_url, token, timeout)?;
-        Ok(Transport::assemble(http, base_url, authorization, timeout, retry))
-    }
-
-    fn assemble(
-        http: &HttpClient,
-        base_url: &Url,
-        authorization: HeaderValue,
-        timeout: Duration,
-        retry: RetryPolicy,
-    ) -> Self {
-        Transport {
+        Ok(Transport {
             client: http.0.clone(),
             base_url: base_url.clone(),
             authorization,
             timeout,
             retry,
             sleeper: Arc::new(TokioSleeper),
-        }
+        })
     }
 
     /// Replaces the sleeper that waits between attempts.

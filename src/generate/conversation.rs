@@ -19,7 +19,7 @@ use proptest::strategy::Union;
 use proptest_state_machine::ReferenceStateMachine;
 
 use super::world::{CatalogueEntry, Persona, World, WorldSeed, catalogue_entry, world_seed};
-use crate::config::{Channel, ObjectType, PropertyRule, Protection};
+use crate::config::{Channel, PropertyRule, Protection};
 use crate::mocks::{Endpoint, Fault, FaultKind};
 
 /// Whose data a question is about.
@@ -546,15 +546,6 @@ impl ReferenceStateMachine for Conversations {
             Move::ReturnWithCookie => state.conversations < MAX_CONVERSATIONS,
             _ => true,
         }
-    }
-}
-
-/// The object a property belongs to, in words for scenario names.
-pub fn object_word(object: ObjectType) -> &'static str {
-    match object {
-        ObjectType::Contact => "contact",
-        ObjectType::Ticket => "ticket",
-        ObjectType::Company => "company",
     }
 }
 

@@ -39,17 +39,13 @@ pub struct Case {
 
 impl Case {
     /// The case a seed draws: the same seed gives the same case on every machine.
-    pub fn generate(seed: u64) -> Case {
+    pub fn generate(seed: u64) -> Result<Case, String> {
         let mut runner = runner_for(seed);
-        let strategy = Conversations::sequential_strategy(MOVES);
-        loop {
-            // The strategy rejects nothing (every move it draws meets its
-            // preconditions); a rejection would only draw again.
-            if let Ok(tree) = strategy.new_tree(&mut runner) {
-                let (model, moves, _) = tree.current();
-                return Case { model, moves };
-            }
-        }
+        let (model, moves, _) = Conversations::sequential_strategy(MOVES)
+            .new_tree(&mut runner)
+            .map_err(|reason| format!("case seed {seed} draws no conversation: {reason}"))?
+            .current();
+        Ok(Case { model, moves })
     }
 }
 
@@ -105,11 +101,7 @@ impl Outcome {
     }
 }
 
-/// The scenario of a case's world, without steps.
-fn scenario_of(model: &Model, name: &str) -> Scenario {
-    scenario_of_world(&model.world, name)
-}
-
+/// The scenario of a world, without steps.
 fn scenario_of_world(world: &crate::generate::world::World, name: &str) -> Scenario {
     Scenario {
         name: name.to_owned(),
@@ -129,7 +121,7 @@ fn scenario_of_world(world: &crate::generate::world::World, name: &str) -> Scena
 
 /// Carries out `moves` in `model`'s world against `target` on `rig`.
 pub async fn run_case(rig: &Rig, target: &Target, model: &Model, moves: &[Move], name: &str) -> Outcome {
-    let mut scenario = scenario_of(model, name);
+    let mut scenario = scenario_of_world(&model.world, name);
     let mut live = match Live::start(rig, &scenario, target, 1).await {
         Ok(live) => live,
         Err(result) => return Outcome { scenario, result },
@@ -256,6 +248,8 @@ pub struct FuzzReport {
     pub failures: Vec<Failure>,
     /// Customer steps made in all.
     pub steps: usize,
+    /// Cases that could not be drawn (each also counts as failing).
+    pub errors: Vec<String>,
 }
 
 impl FuzzReport {
@@ -296,14 +290,25 @@ pub async fn fuzz(
         workers.spawn_blocking(move || {
             let handle = tokio::runtime::Handle::current();
             let mut failures = Vec::new();
+            let mut errors = Vec::new();
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 if index >= options.cases {
                     break;
                 }
                 let seed = case_seed(options.seed, index);
-                let case = Case::generate(seed);
                 let name = format!("fuzz-seed{}-case{index}", options.seed);
+                let case = match Case::generate(seed) {
+                    Ok(case) => case,
+                    Err(error) => {
+                        // A case that cannot be drawn counts as failing, never as passed.
+                        errors.push(error);
+                        failing.fetch_add(1, Ordering::Relaxed);
+                        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        progress(Progress { done: finished, failing: failing.load(Ordering::Relaxed) });
+                        continue;
+                    }
+                };
                 let outcome =
                     handle.block_on(run_case(&rig, &options.target, &case.model, &case.moves, &name));
                 steps.fetch_add(outcome.customer_steps(), Ordering::Relaxed);
@@ -347,13 +352,17 @@ pub async fn fuzz(
                 progress(Progress { done: finished, failing: failing.load(Ordering::Relaxed) });
             }
             handle.block_on(rig.close());
-            failures
+            (failures, errors)
         });
     }
     let mut failures = Vec::new();
+    let mut errors = Vec::new();
     while let Some(joined) = workers.join_next().await {
         match joined {
-            Ok(found) => failures.extend(found),
+            Ok((found, failed)) => {
+                failures.extend(found);
+                errors.extend(failed);
+            }
             Err(error) => return Err(std::io::Error::other(format!("a fuzz worker stopped: {error}"))),
         }
     }
@@ -365,6 +374,7 @@ pub async fn fuzz(
         elapsed: started.elapsed(),
         failures,
         steps: steps.load(Ordering::Relaxed),
+        errors,
     })
 }
 
@@ -665,11 +675,11 @@ mod tests {
 
     #[test]
     fn the_same_seed_draws_the_same_case_and_neighbours_differ() {
-        let a = Case::generate(case_seed(1, 0));
-        let b = Case::generate(case_seed(1, 0));
+        let a = Case::generate(case_seed(1, 0)).unwrap();
+        let b = Case::generate(case_seed(1, 0)).unwrap();
         assert_eq!(a.moves, b.moves);
         assert_eq!(a.model.seed, b.model.seed);
-        let c = Case::generate(case_seed(1, 1));
+        let c = Case::generate(case_seed(1, 1)).unwrap();
         assert!(a.moves != c.moves || a.model.seed != c.model.seed);
     }
 

@@ -45,3 +45,18 @@ pub fn assert_schema(file: &str, name: &str, instance: &Value) {
         validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{name} does not validate: {errors:#?}\n{instance:#}");
 }
+
+/// The finding kind the oracle must report for a planted `bug`.
+pub fn finding_for(bug: leakproof::agent::faulty::Bug) -> leakproof::harness::FindingKind {
+    use leakproof::agent::faulty::Bug;
+    use leakproof::harness::FindingKind;
+    match bug {
+        Bug::SharesVerifyAfterMatch
+        | Bug::SharesPreviousIdentity
+        | Bug::AcceptsExpiredLinks
+        | Bug::DisclosesOnCrmError => FindingKind::Leak,
+        Bug::WritesWithoutEditPermission | Bug::WritesUnrequestedValue => FindingKind::UnauthorisedWrite,
+        Bug::MailsTypedAddress => FindingKind::MisdirectedVerification,
+        Bug::AsksCookieVisitorForEmail => FindingKind::EmailCaptureViolation,
+    }
+}
