@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use leakproof::cli::{Cli, run};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // clap itself exits with 2 on unusable arguments, matching `Status::UnusableInput`.
     let cli = Cli::parse();

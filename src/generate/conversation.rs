@@ -18,6 +18,7 @@ use proptest::prelude::*;
 use proptest::strategy::Union;
 use proptest_state_machine::ReferenceStateMachine;
 
+use super::memo::memo;
 use super::world::{CatalogueEntry, Persona, World, WorldSeed, catalogue_entry, world_seed};
 use crate::config::{Channel, PropertyRule, Protection};
 use crate::mocks::{Endpoint, Fault, FaultKind};
@@ -439,7 +440,8 @@ impl ReferenceStateMachine for Conversations {
     type Transition = Move;
 
     fn init_state() -> BoxedStrategy<Model> {
-        world_seed().prop_map(Model::new).boxed()
+        // Built once per draw: the state machine asks for the initial state twice.
+        memo(world_seed().prop_map(Model::new)).boxed()
     }
 
     fn transitions(state: &Model) -> BoxedStrategy<Move> {

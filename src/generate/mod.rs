@@ -5,4 +5,5 @@
 
 pub mod config;
 pub mod conversation;
+pub mod memo;
 pub mod world;

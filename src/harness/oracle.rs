@@ -187,17 +187,17 @@ impl Conversation {
 
 /// A value of the CRM, and where it lives.
 #[derive(Debug)]
-struct Value {
+struct Value<'a> {
     record: RecordRef,
-    property: String,
-    value: String,
+    property: &'a str,
+    value: &'a str,
     needle: Needle,
 }
 
 /// The CRM as the oracle tracks it: the fixtures, with the writes applied.
 struct World<'a> {
     fixtures: &'a Fixtures,
-    values: Vec<Value>,
+    values: Vec<Value<'a>>,
     skipped: BTreeSet<Skipped>,
 }
 
@@ -213,19 +213,14 @@ impl<'a> World<'a> {
         world
     }
 
-    fn set(&mut self, record: RecordRef, property: &str, value: &str) {
+    fn set(&mut self, record: RecordRef, property: &'a str, value: &'a str) {
         self.values.retain(|v| !(v.record == record && v.property == property));
         self.add(record, property, value);
     }
 
-    fn add(&mut self, record: RecordRef, property: &str, value: &str) {
-        match text::attributable(value) {
-            Ok(()) => self.values.push(Value {
-                record,
-                property: property.to_owned(),
-                value: value.to_owned(),
-                needle: Needle::new(value),
-            }),
+    fn add(&mut self, record: RecordRef, property: &'a str, value: &'a str) {
+        match Needle::attributable(value) {
+            Ok(needle) => self.values.push(Value { record, property, value, needle }),
             Err(reason) => {
                 if !value.trim().is_empty() {
                     self.skipped.insert(Skipped {
@@ -411,7 +406,7 @@ impl<'a> Oracle<'a> {
                 .filter_map(|v| v.needle.find_in(&haystack).map(|range| (v, range)))
                 .collect()
         };
-        found.sort_by_key(|(v, range)| (range.start, v.record, v.property.clone()));
+        found.sort_by_key(|(v, range)| (range.start, v.record, v.property));
         let mut reported = BTreeSet::new();
         for (value, range) in &found {
             let typed = conversation.typed.iter().any(|t| value.needle.occurs_in(t));
@@ -422,13 +417,13 @@ impl<'a> Oracle<'a> {
             // it is fine if any of them may be shown.
             let same_text: Vec<&Value> = found
                 .iter()
-                .filter(|(other, r)| r == range || text::words(&other.value) == text::words(&value.value))
+                .filter(|(other, r)| r == range || text::words(other.value) == text::words(value.value))
                 .map(|(other, _)| *other)
                 .collect();
             if same_text.iter().any(|v| self.may_view(conversation.identity, v)) {
                 continue;
             }
-            if !reported.insert((value.record, value.property.clone())) {
+            if !reported.insert((value.record, value.property)) {
                 continue;
             }
             let owner = self.world.fixtures.contacts_of(value.record).first().copied();
@@ -457,13 +452,13 @@ impl<'a> Oracle<'a> {
     }
 
     fn may_view(&self, identity: Option<(ContactId, Level)>, value: &Value) -> bool {
-        let Some(rule) = self.rule(value.record.object(), &value.property) else { return false };
+        let Some(rule) = self.rule(value.record.object(), value.property) else { return false };
         let Some(level) = self.in_scope(identity, value.record) else { return false };
         rule.view.enabled && satisfies(level, rule.view.protection)
     }
 
     fn why_not_view(&self, identity: Option<(ContactId, Level)>, value: &Value) -> String {
-        let Some(rule) = self.rule(value.record.object(), &value.property).filter(|r| r.view.enabled) else {
+        let Some(rule) = self.rule(value.record.object(), value.property).filter(|r| r.view.enabled) else {
             return "the property is not shared".to_owned();
         };
         match (identity, self.in_scope(identity, value.record)) {

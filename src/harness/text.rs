@@ -24,9 +24,11 @@ fn digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
 }
 
-/// Whether a value is compared as a digit string: at least five digits and no letters.
-fn numeric(value: &str) -> bool {
-    digits(value).len() >= 5 && !value.chars().any(char::is_alphabetic)
+/// The digits a value is compared by, when it is compared as a digit string:
+/// at least five digits and no letters.
+fn numeric_digits(value: &str) -> Option<String> {
+    let digits = digits(value);
+    (digits.len() >= 5 && !value.chars().any(char::is_alphabetic)).then_some(digits)
 }
 
 /// Why a value is not searched for, or `None` when it is attributable.
@@ -36,11 +38,12 @@ fn numeric(value: &str) -> bool {
 /// single capitalised word of five letters or more (a name or a place, not a
 /// word of ordinary speech such as `customer` or `HIGH`).
 pub fn attributable(value: &str) -> Result<(), &'static str> {
-    let words = words(value);
+    Needle::attributable(value).map(drop)
+}
+
+/// Whether `words`, the words of `value`, make it attributable (see [`attributable`]).
+fn attributable_words(value: &str, words: &[String]) -> Result<(), &'static str> {
     let len: usize = words.iter().map(|w| w.chars().count()).sum();
-    if numeric(value) {
-        return Ok(());
-    }
     if words.len() >= 2 && len >= 8 {
         return Ok(());
     }
@@ -69,7 +72,17 @@ pub struct Needle {
 impl Needle {
     /// Prepares `value` for searching.
     pub fn new(value: &str) -> Self {
-        Needle { words: words(value), digits: numeric(value).then(|| digits(value)) }
+        Needle { words: words(value), digits: numeric_digits(value) }
+    }
+
+    /// Prepares `value` for searching if it is [`attributable`], or says why it is not.
+    pub fn attributable(value: &str) -> Result<Self, &'static str> {
+        let words = words(value);
+        if let Some(digits) = numeric_digits(value) {
+            return Ok(Needle { words, digits: Some(digits) });
+        }
+        attributable_words(value, &words)?;
+        Ok(Needle { words, digits: None })
     }
 
     /// Where `self` occurs in `text`, as a byte range of `text`, if it does.
