@@ -218,3 +218,123 @@ fn liveness_checks_every_value_and_change_and_notices_a_wrong_write() {
     });
     assert!(shortfalls.len() >= 10, "{shortfalls:#?}");
 }
+
+/// The reference agent with `bug` planted, served over the HTTP protocol (DESIGN §7) on this
+/// binary's runtime: an external agent with a known flaw. Returns its base URL.
+fn serve_faulty(bug: Bug) -> String {
+    use leakproof::protocol::{ServerOptions, faulty_router};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    let options = ServerOptions {
+        default_config: None,
+        public_url: base.parse().unwrap(),
+        crm_token: leakproof::mocks::DEFAULT_TOKEN.to_owned(),
+        mail_token: leakproof::mocks::DEFAULT_TOKEN.to_owned(),
+        email_id: 1,
+        backend_timeout: std::time::Duration::from_secs(5),
+    };
+    RUNTIME.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        axum::serve(listener, faulty_router(options, bug)).await.unwrap();
+    });
+    base
+}
+
+#[test]
+fn the_fuzz_command_finds_an_external_agents_leak_exits_1_and_writes_a_scenario_that_replays_it() {
+    use common::process::{Scratch, leakproof, text};
+    let base = serve_faulty(Bug::SharesVerifyAfterMatch);
+    let scratch = Scratch::new("fuzz-cli");
+    let out = scratch.0.join("regressions");
+    let output = leakproof(&[
+        "fuzz",
+        "--cases",
+        "5",
+        "--seed",
+        "1",
+        "--agent-url",
+        &base,
+        "--out",
+        out.to_str().unwrap(),
+        "--shrink-runs",
+        "150",
+    ]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{}", text(&output.stderr));
+    assert!(stdout.contains(&format!("against the agent at {base}")), "{stdout}");
+    assert!(stdout.contains("FAIL leak in case"), "{stdout}");
+    assert!(stdout.contains("seed 1"), "the seed is printed: {stdout}");
+    assert!(stdout.contains("conversations/s"), "the throughput is printed: {stdout}");
+    println!("{stdout}");
+
+    // Each failure names its file and a replay command against the same agent.
+    let written: Vec<std::path::PathBuf> =
+        std::fs::read_dir(&out).unwrap().map(|entry| entry.unwrap().path()).collect();
+    assert!(!written.is_empty(), "{stdout}");
+    let leak = written
+        .iter()
+        .find(|path| path.file_name().unwrap().to_str().unwrap().contains("leak"))
+        .unwrap_or_else(|| panic!("no leak scenario among {written:?}\n{stdout}"));
+    let file = leak.to_str().unwrap();
+    assert!(stdout.contains(&format!("(replay: leakproof run {file} --agent-url {base})")), "{stdout}");
+
+    // The file replays to the same finding against the faulty agent, and the reference agent
+    // (in process) passes it.
+    let replay = leakproof(&["run", file, "--agent-url", &base]);
+    let replayed = text(&replay.stdout);
+    assert_eq!(replay.status.code(), Some(1), "{replayed}");
+    assert!(replayed.contains("leak"), "{replayed}");
+    let control = leakproof(&["run", file]);
+    assert_eq!(control.status.code(), Some(0), "{}", text(&control.stdout));
+}
+
+/// An agent behind the HTTP protocol that answers every message politely and never shows or
+/// changes anything. Returns its base URL.
+fn serve_withholding_agent() -> String {
+    use axum::Json;
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/v1/sessions", post(|| async { StatusCode::NO_CONTENT })).route(
+        "/v1/sessions/{id}/messages",
+        post(|| async {
+            Json(serde_json::json!({ "replies": [{ "text": "Thanks for your message! How else can I help?" }] }))
+        }),
+    );
+    RUNTIME.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+    base
+}
+
+#[test]
+fn liveness_notices_an_agent_that_withholds_what_it_may_show() {
+    let world = open_world();
+    let visitor = world.visitor_on(Channel::LiveChat, false);
+    let target = Target::Remote(serve_withholding_agent().parse().unwrap());
+    let (outcome, shortfalls) =
+        with_rig(async |rig: &Rig| liveness(rig, &target, &world, Channel::LiveChat, visitor).await);
+    // Safe (it shows nothing), but short of every value and every change the policy allows.
+    assert!(outcome.result.findings.iter().all(|f| !f.kind.is_violation()), "{:#?}", outcome.result.findings);
+    let me = world.me().unwrap();
+    for rule in world.config.properties.iter().filter(|r| r.view.enabled) {
+        let on_record = match rule.object {
+            leakproof::config::ObjectType::Contact => me.properties.contains_key(&rule.property),
+            _ => true,
+        };
+        if on_record {
+            assert!(
+                shortfalls
+                    .iter()
+                    .any(|s| s.property.ends_with(&rule.property) && s.message.contains("shown")),
+                "no shortfall for showing {}: {shortfalls:#?}",
+                rule.property
+            );
+        }
+    }
+    assert!(shortfalls.len() >= 20, "{shortfalls:#?}");
+}

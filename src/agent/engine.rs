@@ -1044,7 +1044,6 @@ fn narrows_sharing(instructions: &str) -> bool {
     .any(|phrase| text.contains(phrase))
 }
 
-/// Why `value` is not acceptable for `rule`, if it is not.
 /// Ends the conversation's identity unless `email` is its address on record:
 /// the customer now claims to be someone else.
 fn end_identity_unless(conv: &mut Conversation, email: &str) {
@@ -1058,6 +1057,7 @@ fn end_identity_unless(conv: &mut Conversation, email: &str) {
     }
 }
 
+/// Why `value` is not acceptable for `rule`, if it is not.
 fn validate_value(rule: &PropertyRule, value: &str) -> Result<(), String> {
     let value = value.trim();
     if value.is_empty() {

@@ -83,25 +83,30 @@ pub fn execute(
             return Ok(Status::UnusableInput);
         }
     };
-    summarise(&report, args, out, err)
+    summarise(&report, args, &options.target, out, err)
 }
 
 fn summarise(
     report: &FuzzReport,
     args: &FuzzArgs,
+    target: &Target,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
+    // The replay command names the agent the failure was found against.
+    let against =
+        if let Target::Remote(url) = target { format!(" --agent-url {url}") } else { String::new() };
     for failure in &report.failures {
         writeln!(
             out,
-            "\nFAIL {} in case {} (seed {}), shrunk from {} to {} customer steps in {} runs",
+            "\nFAIL {} in case {} (seed {}), shrunk from {} to {} customer steps in {} runs ({:.1}s)",
             failure.kind.as_str(),
             failure.case,
             report.seed,
             failure.original_steps,
             failure.shrunk.customer_steps(),
             failure.shrink_runs,
+            failure.shrink_time.as_secs_f64(),
         )?;
         for finding in failure.shrunk.result.findings.iter().filter(|f| f.kind == failure.kind) {
             writeln!(out, "  step {}: {}", finding.step, finding.message)?;
@@ -114,7 +119,8 @@ fn summarise(
         }
         match write_failure(&args.out, report.seed, failure) {
             Ok(path) => {
-                writeln!(out, "  written to {} (replay: leakproof run {})", path.display(), path.display())?
+                let path = path.display();
+                writeln!(out, "  written to {path} (replay: leakproof run {path}{against})")?
             }
             Err(error) => {
                 writeln!(err, "error: could not write the shrunk case into {}: {error}", args.out.display())?
@@ -127,15 +133,20 @@ fn summarise(
     let s = if report.failing == 1 { "" } else { "s" };
     writeln!(
         out,
-        "\n{} conversations ({} customer steps) in {:.1}s: {:.0} conversations/s; {} failing case{s}; seed {}",
+        "\n{} conversations ({} customer steps) in {:.1}s: {} conversations/s; {} failing case{s}; seed {}",
         report.cases,
         report.steps,
         report.elapsed.as_secs_f64(),
-        report.rate(),
+        rate(report.rate()),
         report.failing,
         report.seed,
     )?;
     Ok(if report.failing == 0 { Status::Ok } else { Status::CheckFailed })
+}
+
+/// A rate to two significant figures or more: `1185`, `45`, `0.49`.
+fn rate(per_second: f64) -> String {
+    if per_second >= 10.0 { format!("{per_second:.0}") } else { format!("{per_second:.2}") }
 }
 
 /// A seed for a run that was given none.

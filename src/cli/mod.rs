@@ -123,8 +123,10 @@ pub struct AgentServeArgs {
     /// The transactional email template id of the verification mail.
     #[arg(long, default_value_t = 1)]
     pub email_id: i64,
-    /// How long one CRM or mail request may take (each of up to 3 attempts): `10s`, `750ms`.
-    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    /// How long one CRM or mail request may take (each of up to 3 attempts): `5s`, `750ms`.
+    /// The default keeps a turn whose backend hangs (3 attempts and their backoff) well within
+    /// the harness's 30 s per step.
+    #[arg(long, default_value = "5s", value_parser = parse_timeout)]
     pub backend_timeout: jiff::SignedDuration,
 }
 

@@ -231,6 +231,8 @@ pub struct Failure {
     pub shrunk: Outcome,
     /// Runs spent shrinking.
     pub shrink_runs: usize,
+    /// Wall time spent shrinking.
+    pub shrink_time: Duration,
 }
 
 /// What a fuzz run found.
@@ -328,6 +330,7 @@ pub async fn fuzz(
                     for kind in fresh {
                         let outcome = outcome.clone();
                         let original_steps = outcome.customer_steps();
+                        let shrinking = Instant::now();
                         let (shrunk, runs) = shrink(
                             &handle,
                             &rig,
@@ -345,6 +348,7 @@ pub async fn fuzz(
                             original_steps,
                             shrunk,
                             shrink_runs: runs,
+                            shrink_time: shrinking.elapsed(),
                         });
                     }
                 }

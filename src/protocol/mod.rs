@@ -13,6 +13,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+#[cfg(feature = "faulty-agents")]
+pub use server::faulty_router;
 pub use server::{ServerOptions, router};
 
 use crate::agent::{DecisionEvent, Visitor};

@@ -52,11 +52,40 @@ struct Session {
 struct ServerState {
     options: ServerOptions,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// The planted bug of every session's agent, when the server serves a faulty agent.
+    #[cfg(feature = "faulty-agents")]
+    bug: Option<crate::agent::faulty::Bug>,
+}
+
+impl ServerState {
+    fn agent(&self, settings: AgentSettings) -> Result<Agent, crate::agent::AgentError> {
+        #[cfg(feature = "faulty-agents")]
+        if let Some(bug) = self.bug {
+            return Agent::with_bug(settings, bug);
+        }
+        Agent::new(settings)
+    }
 }
 
 /// The protocol's routes, ready to serve.
 pub fn router(options: ServerOptions) -> Router {
-    let state = Arc::new(ServerState { options, sessions: Mutex::default() });
+    routes(ServerState {
+        options,
+        sessions: Mutex::default(),
+        #[cfg(feature = "faulty-agents")]
+        bug: None,
+    })
+}
+
+/// The protocol's routes, serving the reference agent with `bug` planted: an
+/// external agent with a known flaw, for the harness's own tests.
+#[cfg(feature = "faulty-agents")]
+pub fn faulty_router(options: ServerOptions, bug: crate::agent::faulty::Bug) -> Router {
+    routes(ServerState { options, sessions: Mutex::default(), bug: Some(bug) })
+}
+
+fn routes(state: ServerState) -> Router {
+    let state = Arc::new(state);
     Router::new()
         .route("/v1/sessions", post(start_session))
         .route("/v1/sessions/{session_id}/messages", post(message))
@@ -113,7 +142,7 @@ async fn start_session(
         },
         signing_key,
     };
-    let agent = match Agent::new(settings) {
+    let agent = match state.agent(settings) {
         Ok(agent) => agent,
         Err(error) => return problem(StatusCode::BAD_REQUEST, error.to_string()),
     };
