@@ -338,3 +338,32 @@ fn liveness_notices_an_agent_that_withholds_what_it_may_show() {
     }
     assert!(shortfalls.len() >= 20, "{shortfalls:#?}");
 }
+
+#[test]
+fn the_fuzz_command_against_an_agent_it_cannot_reach_says_so_once_and_writes_nothing() {
+    use common::process::{Scratch, leakproof, text};
+    // A port nobody listens on any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}/");
+    let scratch = Scratch::new("fuzz-unreachable");
+    let out = scratch.0.join("regressions");
+    let output = leakproof(&[
+        "fuzz",
+        "--cases",
+        "6",
+        "--seed",
+        "1",
+        "--agent-url",
+        &base,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    // Never a pass: every case fails, with one line saying why, and no scenario is written.
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("6 failing cases"), "{stdout}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("case 0 (and 5 more case(s)): the agent did not start a session"), "{stderr}");
+    assert!(!out.exists(), "nothing to replay was written");
+}

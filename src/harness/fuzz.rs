@@ -250,7 +250,8 @@ pub struct FuzzReport {
     pub failures: Vec<Failure>,
     /// Customer steps made in all.
     pub steps: usize,
-    /// Cases that could not be drawn (each also counts as failing).
+    /// Cases that could not be drawn or whose session could not start, one
+    /// message each, in no particular order (each also counts as failing).
     pub errors: Vec<String>,
 }
 
@@ -304,7 +305,7 @@ pub async fn fuzz(
                     Ok(case) => case,
                     Err(error) => {
                         // A case that cannot be drawn counts as failing, never as passed.
-                        errors.push(error);
+                        errors.push(format!("case {index}: {error}"));
                         failing.fetch_add(1, Ordering::Relaxed);
                         let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
                         progress(Progress { done: finished, failing: failing.load(Ordering::Relaxed) });
@@ -314,6 +315,17 @@ pub async fn fuzz(
                 let outcome =
                     handle.block_on(run_case(&rig, &options.target, &case.model, &case.moves, &name));
                 steps.fetch_add(outcome.customer_steps(), Ordering::Relaxed);
+                if outcome.scenario.steps.is_empty()
+                    && let Some(error) = &outcome.result.error
+                {
+                    // No session at all (an agent that cannot be reached): nothing of the
+                    // conversation to shrink. It counts as failing, never as passed.
+                    errors.push(format!("case {index}: {error}"));
+                    failing.fetch_add(1, Ordering::Relaxed);
+                    let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    progress(Progress { done: finished, failing: failing.load(Ordering::Relaxed) });
+                    continue;
+                }
                 let violations = outcome.violations();
                 if !violations.is_empty() {
                     failing.fetch_add(1, Ordering::Relaxed);
