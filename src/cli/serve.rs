@@ -1,6 +1,5 @@
 //! `leakproof mocks serve` and `leakproof agent serve`: long-running servers on loopback, stopped by Ctrl-C or SIGTERM.
 
-use axum::serve::ListenerExt as _;
 use std::io::Write;
 
 use super::{AgentServeArgs, ServeArgs, Status, report_unusable};
@@ -112,13 +111,7 @@ pub(super) fn agent_serve(
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        // Replies leave at once: with Nagle's algorithm on, a reply written in
-        // two segments waits for the client's delayed acknowledgement (40 ms).
-        let listener = tokio::net::TcpListener::from_std(listener)?.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!("could not set TCP_NODELAY on a connection: {error}");
-            }
-        });
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         writeln!(out, "leakproof agent: Ctrl-C stops")?;
         writeln!(out, "agent: http://{address}")?;
         out.flush()?;
