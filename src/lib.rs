@@ -57,10 +57,12 @@
 //! - [`policy`]: the policy path, `Policy::compile` once, `Policy::decide` per
 //!   access; pure and allocation-free.
 //! - [`generate`]: proptest strategies for configurations, identities and
-//!   requests, shared by property tests, benchmarks and generated conversations.
+//!   requests, and the generated worlds and conversations (a reference state
+//!   machine of customer moves) that `leakproof fuzz` and the properties run.
 //! - [`protocol`]: the external agent protocol (HTTP + JSON) and the server
 //!   that puts the reference agent behind it.
-//! - [`harness`]: the scenario harness: scenario files, the runner, the oracle, reports.
+//! - [`harness`]: the scenario harness: scenario files, the runner, the oracle,
+//!   reports, and the fuzzer (`harness::fuzz`: cases, shrinking, liveness).
 //! - [`yaml`]: reading the YAML files people write, with every error placed
 //!   at its file, line, column and field.
 //! - [`cli`]: the `leakproof` command line.

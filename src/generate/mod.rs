@@ -1,4 +1,4 @@
-//! Generators (proptest strategies) for configurations, identities and requests.
+//! Generators (proptest strategies) for configurations, identities, requests, worlds and conversations.
 //!
 //! Property tests, benchmarks and generated conversations draw their worlds
 //! from here, so each is built the same way everywhere.
