@@ -174,6 +174,10 @@ struct Conversation {
     /// The identity was claimed in a turn whose CRM requests failed: the agent
     /// could not confirm it, so asking for the address again is no violation.
     unconfirmed: bool,
+    /// Mails before this index were sent before a claim the agent could not look
+    /// up cast doubt on the channel's visitor: the agent may have dropped the
+    /// identity they were mailed under, so their links need not settle who this is.
+    doubted_before_mail: Option<usize>,
     /// Who the channel says is writing (a cookie or a WhatsApp number), if anyone.
     by_channel: Option<ContactId>,
 }
@@ -327,6 +331,7 @@ impl<'a> Oracle<'a> {
             turns: 0,
             epoch: 0,
             unconfirmed: false,
+            doubted_before_mail: None,
             by_channel: trusted.map(|c| c.id),
         };
         self.conversations.insert(name.to_owned(), conversation);
@@ -367,6 +372,7 @@ impl<'a> Oracle<'a> {
             // The agent could not look the claim up, nor perhaps the channel's visitor: it
             // may go on as the channel's visitor or as no one, and may ask again.
             conversation.unconfirmed = true;
+            conversation.doubted_before_mail = Some(entry.mails.start);
         } else if let Some(&claimed) = claims.last()
             && conversation.identity.map(|(c, _)| c) != claimed
         {
@@ -413,11 +419,16 @@ impl<'a> Oracle<'a> {
             if typed {
                 continue;
             }
-            // The same text may be the value of several records (a shared company name):
-            // it is fine if any of them may be shown.
+            // The same text may be the value of several records (a shared company name),
+            // or lie inside a longer value shown whole (a value written as "Waiting on us"
+            // inside another record's "Waiting on us (case …)"): it is fine if any of them
+            // may be shown, since that value alone accounts for the text.
             let same_text: Vec<&Value> = found
                 .iter()
-                .filter(|(other, r)| r == range || text::words(other.value) == text::words(value.value))
+                .filter(|(other, r)| {
+                    (r.start <= range.start && range.end <= r.end)
+                        || text::words(other.value) == text::words(value.value)
+                })
                 .map(|(other, _)| *other)
                 .collect();
             if same_text.iter().any(|v| self.may_view(conversation.identity, v)) {
@@ -564,7 +575,10 @@ impl<'a> Oracle<'a> {
             conversation.identity.map(|(c, _)| c) == Some(recipient) && conversation.epoch == epoch;
         if !link.tampered && first_opening && in_time && on_record && still_them {
             conversation.identity = Some((recipient, Level::Verified));
-            conversation.unconfirmed = false;
+            // A link mailed before the doubt may verify the channel's visitor, or may be
+            // refused by an agent that dropped them: either way it may still ask.
+            let mailed_before_doubt = conversation.doubted_before_mail.is_some_and(|n| link.mail < n);
+            conversation.unconfirmed = conversation.unconfirmed && mailed_before_doubt;
         }
     }
 
