@@ -223,22 +223,38 @@ fn liveness_checks_every_value_and_change_and_notices_a_wrong_write() {
 /// binary's runtime: an external agent with a known flaw. Returns its base URL.
 fn serve_faulty(bug: Bug) -> String {
     use leakproof::protocol::{ServerOptions, faulty_router};
+    serve(|base| {
+        let options = ServerOptions {
+            default_config: None,
+            public_url: base.parse().unwrap(),
+            crm_token: leakproof::mocks::DEFAULT_TOKEN.to_owned(),
+            mail_token: leakproof::mocks::DEFAULT_TOKEN.to_owned(),
+            email_id: 1,
+            backend_timeout: std::time::Duration::from_secs(5),
+        };
+        faulty_router(options, bug)
+    })
+}
+
+/// Serves the routes `app` makes for its own base URL on a free loopback port, on this binary's
+/// runtime. Returns the base URL.
+fn serve(app: impl FnOnce(&str) -> axum::Router) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let base = format!("http://{}/", listener.local_addr().unwrap());
-    let options = ServerOptions {
-        default_config: None,
-        public_url: base.parse().unwrap(),
-        crm_token: leakproof::mocks::DEFAULT_TOKEN.to_owned(),
-        mail_token: leakproof::mocks::DEFAULT_TOKEN.to_owned(),
-        email_id: 1,
-        backend_timeout: std::time::Duration::from_secs(5),
-    };
+    let app = app(&base);
     RUNTIME.spawn(async move {
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        axum::serve(listener, faulty_router(options, bug)).await.unwrap();
+        axum::serve(listener, app).await.unwrap();
     });
     base
+}
+
+/// `leakproof fuzz` against the agent at `base`, seed 1, writing into `out`, with `extra` arguments.
+fn fuzz_cli(base: &str, cases: &str, out: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let out = out.to_str().unwrap();
+    let args = ["fuzz", "--cases", cases, "--seed", "1", "--agent-url", base, "--out", out];
+    common::process::leakproof(&[&args[..], extra].concat())
 }
 
 #[test]
@@ -247,26 +263,13 @@ fn the_fuzz_command_finds_an_external_agents_leak_exits_1_and_writes_a_scenario_
     let base = serve_faulty(Bug::SharesVerifyAfterMatch);
     let scratch = Scratch::new("fuzz-cli");
     let out = scratch.0.join("regressions");
-    let output = leakproof(&[
-        "fuzz",
-        "--cases",
-        "5",
-        "--seed",
-        "1",
-        "--agent-url",
-        &base,
-        "--out",
-        out.to_str().unwrap(),
-        "--shrink-runs",
-        "150",
-    ]);
+    let output = fuzz_cli(&base, "5", &out, &["--shrink-runs", "150"]);
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{}", text(&output.stderr));
     assert!(stdout.contains(&format!("against the agent at {base}")), "{stdout}");
     assert!(stdout.contains("FAIL leak in case"), "{stdout}");
     assert!(stdout.contains("seed 1"), "the seed is printed: {stdout}");
     assert!(stdout.contains("conversations/s"), "the throughput is printed: {stdout}");
-    println!("{stdout}");
 
     // Each failure names its file and a replay command against the same agent.
     let written: Vec<std::path::PathBuf> =
@@ -295,20 +298,14 @@ fn serve_withholding_agent() -> String {
     use axum::Json;
     use axum::http::StatusCode;
     use axum::routing::post;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let base = format!("http://{}/", listener.local_addr().unwrap());
-    let app = axum::Router::new().route("/v1/sessions", post(|| async { StatusCode::NO_CONTENT })).route(
-        "/v1/sessions/{id}/messages",
-        post(|| async {
-            Json(serde_json::json!({ "replies": [{ "text": "Thanks for your message! How else can I help?" }] }))
-        }),
-    );
-    RUNTIME.spawn(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        axum::serve(listener, app).await.unwrap();
-    });
-    base
+    serve(|_| {
+        axum::Router::new().route("/v1/sessions", post(|| async { StatusCode::NO_CONTENT })).route(
+            "/v1/sessions/{id}/messages",
+            post(|| async {
+                Json(serde_json::json!({ "replies": [{ "text": "Thanks for your message! How else can I help?" }] }))
+            }),
+        )
+    })
 }
 
 #[test]
@@ -341,23 +338,13 @@ fn liveness_notices_an_agent_that_withholds_what_it_may_show() {
 
 #[test]
 fn the_fuzz_command_against_an_agent_it_cannot_reach_says_so_once_and_writes_nothing() {
-    use common::process::{Scratch, leakproof, text};
+    use common::process::{Scratch, text};
     // A port nobody listens on any more.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}/");
     let scratch = Scratch::new("fuzz-unreachable");
     let out = scratch.0.join("regressions");
-    let output = leakproof(&[
-        "fuzz",
-        "--cases",
-        "6",
-        "--seed",
-        "1",
-        "--agent-url",
-        &base,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let output = fuzz_cli(&base, "6", &out, &[]);
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     // Never a pass: every case fails, with one line saying why, and no scenario is written.
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");

@@ -188,9 +188,8 @@ impl Agent {
     /// Builds the agent: compiles the policy and sets up the clients, which
     /// share one HTTP client built for this agent.
     pub fn new(settings: AgentSettings) -> Result<Agent, AgentError> {
-        let policy = Policy::compile(&settings.config)?;
         let http = HttpClient::new().map_err(|error| AgentError::Crm(error.into()))?;
-        Agent::build(settings, policy, &http)
+        Agent::with_http(settings, &http)
     }
 
     /// Builds the agent with clients that send with `http`, shared with other
@@ -198,11 +197,6 @@ impl Agent {
     /// one connection pool.
     pub fn with_http(settings: AgentSettings, http: &HttpClient) -> Result<Agent, AgentError> {
         let policy = Policy::compile(&settings.config)?;
-        Agent::build(settings, policy, http)
-    }
-
-    /// The agent for `settings` and its compiled `policy`, sending with `http`.
-    fn build(settings: AgentSettings, policy: Policy, http: &HttpClient) -> Result<Agent, AgentError> {
         let understander = Understander::new(&policy);
         let crm = Crm::with_http(settings.crm, http).map_err(AgentError::Crm)?;
         let mailer = Mailer::with_http(settings.mail, http).map_err(AgentError::Mail)?;

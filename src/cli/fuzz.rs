@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Status;
 use crate::harness::Target;
-use crate::harness::fuzz::{FuzzOptions, FuzzReport, Progress, fuzz, write_failure};
+use crate::harness::fuzz::{CaseError, FuzzOptions, FuzzReport, Progress, fuzz, write_failure};
 
 /// Arguments of `leakproof fuzz`.
 #[derive(Debug, Args)]
@@ -127,20 +127,20 @@ fn summarise(
             }
         }
     }
-    // The same trouble (an agent that cannot be reached) usually stops every case: once each.
-    let mut errors = report.errors.clone();
-    errors.sort_by_key(|e| e.split_once(": ").map_or(0, |(case, _)| case_number(case)));
-    let mut shown: Vec<(&str, &str, usize)> = Vec::new();
-    for error in &errors {
-        let (case, message) = error.split_once(": ").unwrap_or(("", error));
-        match shown.iter_mut().find(|(_, m, _)| *m == message) {
-            Some((_, _, more)) => *more += 1,
-            None => shown.push((case, message, 0)),
+    // The same trouble (an agent that cannot be reached) usually stops every case: once each,
+    // with the first case it stopped and how many more.
+    let mut errors: Vec<&CaseError> = report.errors.iter().collect();
+    errors.sort_by_key(|e| e.case);
+    let mut shown: Vec<(&CaseError, usize)> = Vec::new();
+    for error in errors {
+        match shown.iter_mut().find(|(first, _)| first.message == error.message) {
+            Some((_, more)) => *more += 1,
+            None => shown.push((error, 0)),
         }
     }
-    for (case, message, more) in shown {
+    for (error, more) in shown {
         let also = if more > 0 { format!(" (and {more} more case(s))") } else { String::new() };
-        writeln!(err, "error: {case}{also}: {message}")?;
+        writeln!(err, "error: case {}{also}: {}", error.case, error.message)?;
     }
     let s = if report.failing == 1 { "" } else { "s" };
     writeln!(
@@ -154,11 +154,6 @@ fn summarise(
         report.seed,
     )?;
     Ok(if report.failing == 0 { Status::Ok } else { Status::CheckFailed })
-}
-
-/// The number in `case N`, for ordering.
-fn case_number(case: &str) -> usize {
-    case.strip_prefix("case ").and_then(|n| n.parse().ok()).unwrap_or(usize::MAX)
 }
 
 /// A rate to two significant figures or more: `1185`, `45`, `0.49`.

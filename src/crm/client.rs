@@ -182,9 +182,7 @@ impl Crm {
     /// Fails with [`HttpError::InvalidSettings`] for a base URL that is not
     /// http(s), a zero timeout, or a token that cannot be a header value.
     pub fn new(settings: CrmSettings) -> Result<Self, CrmError> {
-        let transport =
-            Transport::new(&settings.base_url, &settings.token, settings.timeout, settings.retry)?;
-        Ok(Crm { transport })
+        Crm::with_http(settings, &HttpClient::new()?)
     }
 
     /// A client for the settings' base URL and token that sends with `http`,
@@ -192,13 +190,8 @@ impl Crm {
     ///
     /// Fails as [`Crm::new`] does.
     pub fn with_http(settings: CrmSettings, http: &HttpClient) -> Result<Self, CrmError> {
-        let transport = Transport::with_http(
-            http,
-            &settings.base_url,
-            &settings.token,
-            settings.timeout,
-            settings.retry,
-        )?;
+        let transport =
+            Transport::new(http, &settings.base_url, &settings.token, settings.timeout, settings.retry)?;
         Ok(Crm { transport })
     }
 

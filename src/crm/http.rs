@@ -202,18 +202,8 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    /// Checks the settings and builds an HTTP client of its own.
+    /// Checks the settings; the transport sends with `http`, shared with other transports.
     pub(crate) fn new(
-        base_url: &Url,
-        token: &str,
-        timeout: Duration,
-        retry: RetryPolicy,
-    ) -> Result<Self, HttpError> {
-        Transport::with_http(&HttpClient::new()?, base_url, token, timeout, retry)
-    }
-
-    /// Checks the settings and sends with `http`, shared with other transports.
-    pub(crate) fn with_http(
         http: &HttpClient,
         base_url: &Url,
         token: &str,
@@ -529,15 +519,29 @@ mod tests {
     fn settings_are_checked() {
         let bad_scheme = Url::parse("ftp://example.com").unwrap();
         assert!(matches!(
-            Transport::new(&bad_scheme, "t", DEFAULT_TIMEOUT, RetryPolicy::default()),
+            Transport::new(
+                &HttpClient::new().unwrap(),
+                &bad_scheme,
+                "t",
+                DEFAULT_TIMEOUT,
+                RetryPolicy::default()
+            ),
             Err(HttpError::InvalidSettings { .. })
         ));
         let base = Url::parse("http://127.0.0.1:1").unwrap();
-        let Err(error) = Transport::new(&base, "pat-sec\nret", DEFAULT_TIMEOUT, RetryPolicy::default())
-        else {
+        let Err(error) = Transport::new(
+            &HttpClient::new().unwrap(),
+            &base,
+            "pat-sec\nret",
+            DEFAULT_TIMEOUT,
+            RetryPolicy::default(),
+        ) else {
             panic!("a newline in the token must be refused")
         };
         assert!(!error.to_string().contains("pat-sec"));
-        assert!(Transport::new(&base, "t", Duration::ZERO, RetryPolicy::default()).is_err());
+        assert!(
+            Transport::new(&HttpClient::new().unwrap(), &base, "t", Duration::ZERO, RetryPolicy::default())
+                .is_err()
+        );
     }
 }

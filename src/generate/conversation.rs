@@ -19,7 +19,7 @@ use proptest::strategy::Union;
 use proptest_state_machine::ReferenceStateMachine;
 
 use super::memo::memo;
-use super::world::{CatalogueEntry, Persona, World, WorldSeed, catalogue_entry, world_seed};
+use super::world::{CatalogueEntry, Persona, World, WorldSeed, capitalised, catalogue_entry, world_seed};
 use crate::config::{Channel, PropertyRule, Protection};
 use crate::mocks::{Endpoint, Fault, FaultKind};
 
@@ -357,22 +357,7 @@ pub fn text(world: &World, mv: &Move) -> Option<String> {
 
 /// `email` as a careless customer types it: capitals and spaces around.
 fn recase(email: &str) -> String {
-    let mut out = String::with_capacity(email.len() + 2);
-    out.push(' ');
-    let mut upper = true;
-    for c in email.chars() {
-        if upper && c.is_ascii_alphabetic() {
-            out.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-        if matches!(c, '.' | '@') {
-            upper = true;
-        }
-    }
-    out.push(' ');
-    out
+    format!(" {} ", capitalised(email))
 }
 
 /// The reference state machine's state: the world, and what the customer has

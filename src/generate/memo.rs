@@ -7,7 +7,6 @@
 //! [`memo`] keeps the last value until the tree is simplified or complicated.
 
 use std::cell::OnceCell;
-use std::fmt;
 
 use proptest::strategy::{NewTree, Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
@@ -37,18 +36,10 @@ where
 }
 
 /// The value tree of [`Memo`].
+#[derive(Debug)]
 pub struct MemoTree<T: ValueTree> {
     inner: T,
     current: OnceCell<T::Value>,
-}
-
-impl<T: ValueTree> fmt::Debug for MemoTree<T>
-where
-    T: fmt::Debug,
-{
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoTree").field("inner", &self.inner).finish_non_exhaustive()
-    }
 }
 
 impl<T: ValueTree> ValueTree for MemoTree<T>

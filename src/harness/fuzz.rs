@@ -250,9 +250,18 @@ pub struct FuzzReport {
     pub failures: Vec<Failure>,
     /// Customer steps made in all.
     pub steps: usize,
-    /// Cases that could not be drawn or whose session could not start, one
-    /// message each, in no particular order (each also counts as failing).
-    pub errors: Vec<String>,
+    /// Cases that could not be drawn or whose session could not start, in
+    /// no particular order (each also counts as failing).
+    pub errors: Vec<CaseError>,
+}
+
+/// A case that could not be run: not a finding about the agent, but never a pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseError {
+    /// The case's number, from 0.
+    pub case: usize,
+    /// What went wrong.
+    pub message: String,
 }
 
 impl FuzzReport {
@@ -294,6 +303,14 @@ pub async fn fuzz(
             let handle = tokio::runtime::Handle::current();
             let mut failures = Vec::new();
             let mut errors = Vec::new();
+            // Counts a case as done, and as failing when it failed, then reports progress.
+            let finish = |failed: bool| {
+                if failed {
+                    failing.fetch_add(1, Ordering::Relaxed);
+                }
+                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress(Progress { done: finished, failing: failing.load(Ordering::Relaxed) });
+            };
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 if index >= options.cases {
@@ -303,12 +320,10 @@ pub async fn fuzz(
                 let name = format!("fuzz-seed{}-case{index}", options.seed);
                 let case = match Case::generate(seed) {
                     Ok(case) => case,
-                    Err(error) => {
+                    Err(message) => {
                         // A case that cannot be drawn counts as failing, never as passed.
-                        errors.push(format!("case {index}: {error}"));
-                        failing.fetch_add(1, Ordering::Relaxed);
-                        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        progress(Progress { done: finished, failing: failing.load(Ordering::Relaxed) });
+                        errors.push(CaseError { case: index, message });
+                        finish(true);
                         continue;
                     }
                 };
@@ -316,56 +331,49 @@ pub async fn fuzz(
                     handle.block_on(run_case(&rig, &options.target, &case.model, &case.moves, &name));
                 steps.fetch_add(outcome.customer_steps(), Ordering::Relaxed);
                 if outcome.scenario.steps.is_empty()
-                    && let Some(error) = &outcome.result.error
+                    && let Some(message) = &outcome.result.error
                 {
                     // No session at all (an agent that cannot be reached): nothing of the
                     // conversation to shrink. It counts as failing, never as passed.
-                    errors.push(format!("case {index}: {error}"));
-                    failing.fetch_add(1, Ordering::Relaxed);
-                    let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    progress(Progress { done: finished, failing: failing.load(Ordering::Relaxed) });
+                    errors.push(CaseError { case: index, message: message.clone() });
+                    finish(true);
                     continue;
                 }
                 let violations = outcome.violations();
-                if !violations.is_empty() {
-                    failing.fetch_add(1, Ordering::Relaxed);
-                    if options.stop_on.is_some_and(|kind| violations.contains(&kind)) {
-                        next.fetch_max(options.cases, Ordering::Relaxed);
-                    }
-                    let fresh: Vec<FindingKind> = {
-                        let mut taken = kinds_taken.lock().unwrap_or_else(|e| e.into_inner());
-                        let fresh: Vec<FindingKind> =
-                            violations.iter().filter(|k| !taken.contains(k)).copied().collect();
-                        taken.extend(&fresh);
-                        fresh
-                    };
-                    for kind in fresh {
-                        let outcome = outcome.clone();
-                        let original_steps = outcome.customer_steps();
-                        let shrinking = Instant::now();
-                        let (shrunk, runs) = shrink(
-                            &handle,
-                            &rig,
-                            &options.target,
-                            seed,
-                            kind,
-                            outcome,
-                            &name,
-                            options.shrink_runs,
-                        );
-                        failures.push(Failure {
-                            case: index,
-                            case_seed: seed,
-                            kind,
-                            original_steps,
-                            shrunk,
-                            shrink_runs: runs,
-                            shrink_time: shrinking.elapsed(),
-                        });
-                    }
+                if options.stop_on.is_some_and(|kind| violations.contains(&kind)) {
+                    next.fetch_max(options.cases, Ordering::Relaxed);
                 }
-                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                progress(Progress { done: finished, failing: failing.load(Ordering::Relaxed) });
+                let fresh: Vec<FindingKind> = {
+                    let mut taken = kinds_taken.lock().unwrap_or_else(|e| e.into_inner());
+                    let fresh: Vec<FindingKind> =
+                        violations.iter().filter(|k| !taken.contains(k)).copied().collect();
+                    taken.extend(&fresh);
+                    fresh
+                };
+                for kind in fresh {
+                    let original_steps = outcome.customer_steps();
+                    let shrinking = Instant::now();
+                    let (shrunk, runs) = shrink(
+                        &handle,
+                        &rig,
+                        &options.target,
+                        seed,
+                        kind,
+                        outcome.clone(),
+                        &name,
+                        options.shrink_runs,
+                    );
+                    failures.push(Failure {
+                        case: index,
+                        case_seed: seed,
+                        kind,
+                        original_steps,
+                        shrunk,
+                        shrink_runs: runs,
+                        shrink_time: shrinking.elapsed(),
+                    });
+                }
+                finish(!violations.is_empty());
             }
             handle.block_on(rig.close());
             (failures, errors)
@@ -555,7 +563,6 @@ pub async fn liveness(
     channel: Channel,
     visitor: crate::agent::Visitor,
 ) -> (Outcome, Vec<Shortfall>) {
-    use crate::config::ObjectType;
     use crate::generate::world::catalogue_entry;
 
     let mut scenario =
@@ -568,7 +575,7 @@ pub async fn liveness(
             return (Outcome { scenario, result }, vec![shortfall]);
         }
     };
-    let me = world.me().cloned();
+    let me = world.me();
     let my_email = world.my_email();
     let mut steps: Vec<Step> = Vec::new();
     let say = |text: String| Step {
@@ -607,14 +614,10 @@ pub async fn liveness(
     let mut changes = Vec::new();
     for rule in world.config.properties.iter().filter(|r| r.edit.enabled) {
         let Some(entry) = catalogue_entry(rule) else { continue };
-        let Some(me) = me.as_ref() else { continue };
-        let record = match rule.object {
-            ObjectType::Contact => Some((ObjectType::Contact, me.id.0)),
-            ObjectType::Ticket => (me.tickets.len() == 1).then(|| (ObjectType::Ticket, me.tickets[0].0)),
-            ObjectType::Company => {
-                (me.companies.len() == 1).then(|| (ObjectType::Company, me.companies[0].0))
-            }
-        };
+        let Some(me) = me else { continue };
+        // The customer's one record of the property's object (a second ticket would be ambiguous).
+        let mut records = world.fixtures.scope_of(me.id).into_iter().filter(|r| r.object() == rule.object);
+        let record = records.next().filter(|_| records.next().is_none());
         let Some(record) = record else { continue };
         let value = entry.valid.first().copied().unwrap_or("x").to_owned();
         go(&mut live, &mut steps, say(format!("change my {} to {value}", rule.label))).await;
@@ -642,27 +645,19 @@ pub async fn liveness(
         })
         .collect::<Vec<_>>()
         .join("\n");
-    if let Some(me) = me.as_ref() {
+    if let Some(me) = me {
         for rule in world.config.properties.iter().filter(|r| r.view.enabled) {
-            let records = match rule.object {
-                ObjectType::Contact => vec![me.properties.get(&rule.property).cloned()],
-                ObjectType::Ticket => me
-                    .tickets
-                    .iter()
-                    .map(|id| {
-                        world.fixtures.ticket(*id).and_then(|r| r.properties.get(&rule.property).cloned())
-                    })
-                    .collect(),
-                ObjectType::Company => me
-                    .companies
-                    .iter()
-                    .map(|id| {
-                        world.fixtures.company(*id).and_then(|r| r.properties.get(&rule.property).cloned())
-                    })
-                    .collect(),
-            };
-            for value in records.into_iter().flatten().filter(|v| !v.trim().is_empty()) {
-                if !replies.contains(&value) {
+            // The values of every record of the customer's that has the property.
+            let values: Vec<&str> = world
+                .fixtures
+                .scope_of(me.id)
+                .into_iter()
+                .filter(|record| record.object() == rule.object)
+                .filter_map(|record| world.fixtures.values(record))
+                .flat_map(|values| values.into_iter().filter(|(p, _)| *p == rule.property).map(|(_, v)| v))
+                .collect();
+            for value in values.into_iter().filter(|v| !v.trim().is_empty()) {
+                if !replies.contains(value) {
                     shortfalls.push(Shortfall {
                         property: format!("{}.{}", rule.object, rule.property),
                         message: format!("the customer's own value {value:?} was never shown"),
@@ -671,8 +666,9 @@ pub async fn liveness(
             }
         }
     }
-    for (rule, (object, id), value) in changes {
-        let now = rig.mocks.crm.record(object, id).and_then(|r| r.get(&rule.property).cloned());
+    for (rule, record, value) in changes {
+        let now =
+            rig.mocks.crm.record(record.object(), record.id()).and_then(|r| r.get(&rule.property).cloned());
         if now.as_deref() != Some(value.as_str()) {
             shortfalls.push(Shortfall {
                 property: format!("{}.{}", rule.object, rule.property),

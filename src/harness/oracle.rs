@@ -171,13 +171,12 @@ struct Conversation {
     turns: usize,
     /// Counts changes of identity: a link mailed under an earlier one verifies nothing.
     epoch: usize,
-    /// The identity was claimed in a turn whose CRM requests failed: the agent
-    /// could not confirm it, so asking for the address again is no violation.
-    unconfirmed: bool,
-    /// Mails before this index were sent before a claim the agent could not look
-    /// up cast doubt on the channel's visitor: the agent may have dropped the
-    /// identity they were mailed under, so their links need not settle who this is.
-    doubted_before_mail: Option<usize>,
+    /// Set when the identity was claimed in a turn whose CRM requests failed:
+    /// the agent could not confirm it, so asking for the address again is no
+    /// violation. It holds the number of mails sent before that turn: a link
+    /// mailed since may settle who this is, but not one mailed before, under an
+    /// identity the agent may have dropped.
+    unconfirmed_since: Option<usize>,
     /// Who the channel says is writing (a cookie or a WhatsApp number), if anyone.
     by_channel: Option<ContactId>,
 }
@@ -185,7 +184,7 @@ struct Conversation {
 impl Conversation {
     /// Whether the visitor counts as identified for email capture.
     fn identified(&self) -> bool {
-        self.identity.is_some() && !self.unconfirmed
+        self.identity.is_some() && self.unconfirmed_since.is_none()
     }
 }
 
@@ -330,8 +329,7 @@ impl<'a> Oracle<'a> {
             typed: Vec::new(),
             turns: 0,
             epoch: 0,
-            unconfirmed: false,
-            doubted_before_mail: None,
+            unconfirmed_since: None,
             by_channel: trusted.map(|c| c.id),
         };
         self.conversations.insert(name.to_owned(), conversation);
@@ -371,8 +369,7 @@ impl<'a> Oracle<'a> {
         if claims.last().is_some() && backend_failed && still_the_channels {
             // The agent could not look the claim up, nor perhaps the channel's visitor: it
             // may go on as the channel's visitor or as no one, and may ask again.
-            conversation.unconfirmed = true;
-            conversation.doubted_before_mail = Some(entry.mails.start);
+            conversation.unconfirmed_since = Some(entry.mails.start);
         } else if let Some(&claimed) = claims.last()
             && conversation.identity.map(|(c, _)| c) != claimed
         {
@@ -382,11 +379,11 @@ impl<'a> Oracle<'a> {
             conversation.epoch += 1;
             // A claim the agent could not look up still ends the previous identity's
             // access, but the agent may ask for the address again.
-            conversation.unconfirmed = backend_failed;
+            conversation.unconfirmed_since = backend_failed.then_some(entry.mails.start);
         } else if claims.last().is_some() {
             // Typed again: looked up this time, or again not (then the agent may
             // still not know who this is, and may ask).
-            conversation.unconfirmed = backend_failed;
+            conversation.unconfirmed_since = backend_failed.then_some(entry.mails.start);
         }
         let identified = conversation.identified();
         let identity = conversation.identity;
@@ -575,10 +572,11 @@ impl<'a> Oracle<'a> {
             conversation.identity.map(|(c, _)| c) == Some(recipient) && conversation.epoch == epoch;
         if !link.tampered && first_opening && in_time && on_record && still_them {
             conversation.identity = Some((recipient, Level::Verified));
-            // A link mailed before the doubt may verify the channel's visitor, or may be
-            // refused by an agent that dropped them: either way it may still ask.
-            let mailed_before_doubt = conversation.doubted_before_mail.is_some_and(|n| link.mail < n);
-            conversation.unconfirmed = conversation.unconfirmed && mailed_before_doubt;
+            // A link mailed before the doubt may verify the visitor, or may be refused by
+            // an agent that dropped them: either way it may still ask.
+            if conversation.unconfirmed_since.is_some_and(|since| link.mail >= since) {
+                conversation.unconfirmed_since = None;
+            }
         }
     }
 

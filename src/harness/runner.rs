@@ -4,7 +4,6 @@
 //! it after, [`run_on`] reuses one, and [`Live`] carries out a run a step at a
 //! time for callers that make the steps up as they go.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -146,7 +145,7 @@ pub async fn run_on(rig: &Rig, scenario: &Scenario, target: &Target, run: usize)
         Ok(opened) => opened,
         Err(result) => return result,
     };
-    let mut live = Live::new(rig, Cow::Borrowed(scenario), session, session_id, run);
+    let mut live = Live::new(rig, scenario, session, session_id, run);
     for (index, step) in scenario.steps.iter().enumerate() {
         live.step(index + 1, step).await;
     }
@@ -184,7 +183,7 @@ async fn open(
 /// ([`Live::mailbox_len`], [`Live::has_conversation`], the rig's mocks).
 pub struct Live<'r> {
     rig: &'r Rig,
-    scenario: Cow<'r, Scenario>,
+    scenario: &'r Scenario,
     session: Session,
     session_id: String,
     run: usize,
@@ -210,21 +209,15 @@ impl<'r> Live<'r> {
     /// [`RunResult::error`] set.
     pub async fn start(
         rig: &'r Rig,
-        scenario: &Scenario,
+        scenario: &'r Scenario,
         target: &Target,
         run: usize,
     ) -> Result<Live<'r>, RunResult> {
         let (session, session_id) = open(rig, scenario, target, run).await?;
-        Ok(Live::new(rig, Cow::Owned(scenario.clone()), session, session_id, run))
+        Ok(Live::new(rig, scenario, session, session_id, run))
     }
 
-    fn new(
-        rig: &'r Rig,
-        scenario: Cow<'r, Scenario>,
-        session: Session,
-        session_id: String,
-        run: usize,
-    ) -> Self {
+    fn new(rig: &'r Rig, scenario: &'r Scenario, session: Session, session_id: String, run: usize) -> Self {
         let (channel, visitor) = (scenario.channel, scenario.visitor.clone());
         let mut live = Live {
             rig,
@@ -264,7 +257,7 @@ impl<'r> Live<'r> {
         };
         let judgement = oracle::judge(&scenario.config, &scenario.fixtures, &observed);
         let mut findings = judgement.findings;
-        findings.extend(expect::check(&scenario, &observed, mocks));
+        findings.extend(expect::check(scenario, &observed, mocks));
         findings.sort_by_key(|f| (f.step == 0, f.step));
         drop(session);
         RunResult {
@@ -273,7 +266,7 @@ impl<'r> Live<'r> {
             observed,
             latencies,
             session: session_id,
-            ..blank(&scenario, run)
+            ..blank(scenario, run)
         }
     }
 

@@ -207,9 +207,7 @@ impl Mailer {
     /// for a base URL that is not http(s), a zero timeout, or a token that
     /// cannot be a header value.
     pub fn new(settings: MailSettings) -> Result<Self, MailError> {
-        let transport =
-            Transport::new(&settings.base_url, &settings.token, settings.timeout, settings.retry)?;
-        Ok(Mailer { transport, email_id: settings.email_id, from: settings.from })
+        Mailer::with_http(settings, &HttpClient::new()?)
     }
 
     /// A client for the settings' base URL, token and template that sends
@@ -217,13 +215,8 @@ impl Mailer {
     ///
     /// Fails as [`Mailer::new`] does.
     pub fn with_http(settings: MailSettings, http: &HttpClient) -> Result<Self, MailError> {
-        let transport = Transport::with_http(
-            http,
-            &settings.base_url,
-            &settings.token,
-            settings.timeout,
-            settings.retry,
-        )?;
+        let transport =
+            Transport::new(http, &settings.base_url, &settings.token, settings.timeout, settings.retry)?;
         Ok(Mailer { transport, email_id: settings.email_id, from: settings.from })
     }
 
