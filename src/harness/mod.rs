@@ -22,7 +22,7 @@ pub mod target;
 pub mod text;
 pub mod transcript;
 
-pub use oracle::{Finding, FindingKind, Judgement};
+pub use oracle::{Check, Finding, FindingKind, Judgement};
 pub use report::Report;
 pub use runner::{RunResult, SuiteOptions, run, run_suite};
 pub use scenario::Scenario;

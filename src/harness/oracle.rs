@@ -85,11 +85,68 @@ impl std::fmt::Display for FindingKind {
     }
 }
 
+/// Which check found a finding: reports name it, so a reader knows whether a
+/// value was seen in the agent's words or inferred from two worlds that differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// The text oracle: a CRM value found, in some form, in what the agent said or showed.
+    Text,
+    /// The twin-world check: what the customer saw differs from a run in a world whose
+    /// secret values were replaced.
+    Twin,
+    /// The write check: a CRM write without the right, the value or the request to make it.
+    Write,
+    /// The mail check: a verification mail to the wrong address.
+    Mail,
+    /// The email-capture check.
+    Capture,
+    /// A scenario's stated expectation.
+    Expectation,
+    /// A step that could not be carried out.
+    Step,
+}
+
+impl Check {
+    /// The check that finds `kind`, unless said otherwise (a twin leak).
+    pub fn of(kind: FindingKind) -> Check {
+        match kind {
+            FindingKind::Leak => Check::Text,
+            FindingKind::UnauthorisedWrite => Check::Write,
+            FindingKind::MisdirectedVerification => Check::Mail,
+            FindingKind::EmailCaptureViolation => Check::Capture,
+            FindingKind::Expectation => Check::Expectation,
+            FindingKind::StepFailed => Check::Step,
+        }
+    }
+
+    /// The check as written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Text => "text",
+            Check::Twin => "twin",
+            Check::Write => "write",
+            Check::Mail => "mail",
+            Check::Capture => "capture",
+            Check::Expectation => "expectation",
+            Check::Step => "step",
+        }
+    }
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One thing found wrong, placed at its step.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// What kind of thing.
     pub kind: FindingKind,
+    /// Which check found it.
+    pub check: Check,
     /// The step, from 1 (0 for the end of the scenario).
     pub step: usize,
     /// The scenario's line of the step, when known.
@@ -116,6 +173,7 @@ impl Finding {
     pub fn at(kind: FindingKind, entry: &Entry, message: impl Into<String>) -> Self {
         Finding {
             kind,
+            check: Check::of(kind),
             step: entry.step,
             line: entry.line,
             conversation: None,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
-use super::oracle::{FindingKind, count_by_kind};
+use super::oracle::{Finding, FindingKind, count_by_kind};
 use super::runner::RunResult;
 
 /// Latency percentiles of agent turns.
@@ -180,7 +180,7 @@ impl Report {
                     } else {
                         paint("33", finding.kind.as_str())
                     };
-                    let _ = writeln!(out, "     {prefix}{place}: {kind}: {}", finding.message);
+                    let _ = writeln!(out, "     {prefix}{place}: {kind}{}: {}", by(finding), finding.message);
                     let mut details = Vec::new();
                     if let Some(conversation) = &finding.conversation {
                         details.push(format!("conversation {conversation}"));
@@ -261,8 +261,11 @@ impl Report {
                     for finding in &result.findings {
                         let _ = writeln!(
                             description,
-                            "step {}: {}: {}",
-                            finding.step, finding.kind, finding.message
+                            "step {}: {}{}: {}",
+                            finding.step,
+                            finding.kind,
+                            by(finding),
+                            finding.message
                         );
                         if let Some(excerpt) = &finding.excerpt {
                             let _ = writeln!(description, "  reply: {excerpt}");
@@ -284,6 +287,12 @@ impl Report {
         report.add_test_suite(suite);
         report.to_string()
     }
+}
+
+/// Which check found a leak, as the reports write it: ` (twin check)`. The other kinds of
+/// finding have one check each, named by the kind itself.
+pub fn by(finding: &Finding) -> String {
+    if finding.kind == FindingKind::Leak { format!(" ({} check)", finding.check) } else { String::new() }
 }
 
 #[cfg(test)]
