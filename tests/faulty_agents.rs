@@ -39,7 +39,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 fn run_against(target: Target) -> Vec<RunResult> {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
-    let options = SuiteOptions { target, repeat: 1, jobs: 8 };
+    let options = SuiteOptions { twin: target.twin_by_default(), target, repeat: 1, jobs: 8 };
     runtime.block_on(run_suite(&SUITE, &options, |_| {})).into_iter().flatten().collect()
 }
 

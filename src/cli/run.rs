@@ -40,6 +40,14 @@ pub struct RunArgs {
     /// How many runs at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
+    /// Replay every run in a twin world whose secret values are replaced, and report any
+    /// difference the customer could see as a leak (the default for the in-process agent; an
+    /// agent over HTTP runs each world twice first, to show it is deterministic).
+    #[arg(long, conflicts_with = "no_twin")]
+    pub twin: bool,
+    /// Do not run the twin-world check.
+    #[arg(long)]
+    pub no_twin: bool,
 }
 
 /// How `leakproof run` prints its report.
@@ -86,8 +94,9 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> s
     }
 
     let target = args.agent_url.clone().map_or(Target::Reference, Target::Remote);
+    let twin = if args.no_twin { false } else { args.twin || target.twin_by_default() };
     let options =
-        SuiteOptions { target: target.clone(), repeat: args.repeat as usize, jobs: args.jobs as usize };
+        SuiteOptions { target: target.clone(), repeat: args.repeat as usize, jobs: args.jobs as usize, twin };
     let scenarios: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
     let total = (scenarios.len() * options.repeat) as u64;
     let progress = if args.format == Format::Text && std::io::stderr().is_terminal() {

@@ -82,6 +82,7 @@ fn end_finding(message: String) -> Finding {
         property: None,
         excerpt: None,
         message,
+        twin: None,
     }
 }
 

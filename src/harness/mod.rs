@@ -9,6 +9,7 @@
 //! - [`text`]: finding CRM values, addresses and requests in free text.
 //! - [`report`]: terminal, JSON and JUnit reports, pass^k and latency.
 //! - [`snapshot`]: the transcript and decisions of a run, redacted, for insta.
+//! - [`twin`]: the twin-world check: the same steps in a world whose secrets are replaced must look the same.
 //! - [`fuzz`]: generated conversations on a reused rig, shrunk failures written as scenario files, and the liveness check.
 
 pub mod expect;
@@ -21,6 +22,7 @@ pub mod snapshot;
 pub mod target;
 pub mod text;
 pub mod transcript;
+pub mod twin;
 
 pub use oracle::{Check, Finding, FindingKind, Judgement};
 pub use report::Report;

@@ -166,6 +166,9 @@ pub struct Finding {
     pub excerpt: Option<String>,
     /// What is wrong, in a sentence.
     pub message: String,
+    /// For a leak the twin check found: what the customer saw here and in the twin world.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twin: Option<Box<super::twin::TwinDiff>>,
 }
 
 impl Finding {
@@ -181,6 +184,7 @@ impl Finding {
             property: None,
             excerpt: None,
             message: message.into(),
+            twin: None,
         }
     }
 }
@@ -203,6 +207,27 @@ pub struct Judgement {
     pub findings: Vec<Finding>,
     /// The values not searched for, and why.
     pub skipped: Vec<Skipped>,
+    /// What the customer was entitled to at some moment of the run, by the oracle's own
+    /// identity model: the twin check replaces everything else.
+    #[serde(skip)]
+    pub exposure: Exposure,
+}
+
+/// What a run let the customer learn, by the oracle's identity model: the values they could
+/// see at some moment and the contacts whose existence they could know. Everything outside it
+/// is secret for the whole run, so a world in which it is different must look the same to them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Exposure {
+    /// The (record, property) values shared with the customer's identity, at the level its
+    /// protection needs, at some moment of the run.
+    pub viewable: BTreeSet<(RecordRef, String)>,
+    /// Contacts the customer was verified as, in some conversation.
+    pub verified: BTreeSet<ContactId>,
+    /// Contacts a channel identified without asking (a live-chat cookie, a WhatsApp number).
+    pub by_channel: BTreeSet<ContactId>,
+    /// Contacts whose address the customer typed (as their own or about someone else) or
+    /// wrote from (an email's `From`).
+    pub probed: BTreeSet<ContactId>,
 }
 
 /// How far a contact has proven itself in a conversation.
@@ -330,6 +355,9 @@ struct Oracle<'a> {
     config: &'a AgentConfig,
     observed: &'a Observed,
     world: World<'a>,
+    exposure: Exposure,
+    /// The identities whose data is already in `exposure.viewable`.
+    exposed: BTreeSet<(ContactId, Level)>,
     conversations: HashMap<String, Conversation>,
     /// Per mail index: the conversation it was sent in, its identity epoch then,
     /// and how often its link was opened.
@@ -344,6 +372,8 @@ impl<'a> Oracle<'a> {
             config,
             observed,
             world: World::new(fixtures),
+            exposure: Exposure::default(),
+            exposed: BTreeSet::new(),
             conversations: HashMap::new(),
             mails: HashMap::new(),
             applied: Vec::new(),
@@ -365,17 +395,50 @@ impl<'a> Oracle<'a> {
             let conversation = match &entry.what {
                 What::Turn(turn) => Some(turn.conversation.clone()),
                 What::LinkOpened(link) => self.mails.get(&link.mail).map(|(c, ..)| c.clone()),
+                What::ConversationStarted { conversation, .. } => Some(conversation.clone()),
                 _ => None,
             };
             self.writes(entry, conversation.as_deref());
+            if let Some(conversation) = conversation {
+                self.expose(&conversation);
+            }
         }
         let mut skipped: Vec<Skipped> = self.world.skipped.into_iter().collect();
         skipped.sort();
-        Judgement { findings: self.findings, skipped }
+        Judgement { findings: self.findings, skipped, exposure: self.exposure }
+    }
+
+    /// Notes what the current identity of `conversation` may see: every value of its records
+    /// whose property is shared at the level it has reached.
+    fn expose(&mut self, conversation: &str) {
+        let Some(conversation) = self.conversations.get(conversation) else { return };
+        if let Some(contact) = conversation.by_channel {
+            self.exposure.by_channel.insert(contact);
+        }
+        let Some((contact, level)) = conversation.identity else { return };
+        if level == Level::Verified {
+            self.exposure.verified.insert(contact);
+        }
+        if !self.exposed.insert((contact, level)) {
+            return;
+        }
+        let fixtures = self.world.fixtures;
+        for record in fixtures.scope_of(contact) {
+            let object = record.object();
+            let shared = self.config.properties.iter().filter(|rule| {
+                rule.object == object && rule.view.enabled && satisfies(level, rule.view.protection)
+            });
+            for rule in shared {
+                self.exposure.viewable.insert((record, rule.property.clone()));
+            }
+        }
     }
 
     fn start(&mut self, name: &str, channel: Channel, visitor: &Visitor) {
         let fixtures = self.world.fixtures;
+        if let Some(from) = visitor.from_email.as_deref().and_then(|from| fixtures.contact_by_email(from)) {
+            self.exposure.probed.insert(from.id);
+        }
         let trusted = match channel {
             Channel::LiveChat => visitor.cookie.as_deref().and_then(|c| fixtures.contact_by_cookie(c)),
             Channel::Whatsapp => visitor.phone.as_deref().and_then(|p| fixtures.contact_by_whatsapp(p)),
@@ -414,7 +477,13 @@ impl<'a> Oracle<'a> {
 
         // What the customer's message proves: the last address they claim, and
         // whose it is (`None`: no contact's).
-        let claims: Vec<Option<ContactId>> = text::emails(&turn.customer)
+        let typed = text::emails(&turn.customer);
+        for email in &typed {
+            if let Some(contact) = self.contact_with_address(&email.address) {
+                self.exposure.probed.insert(contact);
+            }
+        }
+        let claims: Vec<Option<ContactId>> = typed
             .into_iter()
             .filter(|typed| typed.claimed)
             .map(|typed| self.contact_with_address(&typed.address))

@@ -12,10 +12,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::expect;
-use super::oracle::{self, Finding, FindingKind, Skipped};
+use super::oracle::{self, Exposure, Finding, FindingKind, Skipped};
 use super::scenario::{Action, FaultTarget, LinkChoice, MAIN_CONVERSATION, MailChoice, Scenario, Step};
 use super::target::{self, Session, Target};
 use super::transcript::{Entry, LinkOpened, Observed, Turn, What};
+use super::twin::{self, Attribution, TwinCheck};
 use crate::agent::Visitor;
 use crate::clock::{Clock, ManualClock};
 use crate::config::Channel;
@@ -44,6 +45,11 @@ pub struct RunResult {
     /// Why the run could not start, if it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the twin-world check made of the run.
+    pub twin: TwinCheck,
+    /// What the oracle's identity model let the customer see: what the twin check keeps.
+    #[serde(skip)]
+    pub exposure: Exposure,
 }
 
 impl RunResult {
@@ -118,12 +124,21 @@ fn blank(scenario: &Scenario, run: usize) -> RunResult {
         observed: Observed::default(),
         latencies: Vec::new(),
         error: None,
+        twin: TwinCheck::Off,
+        exposure: Exposure::default(),
     }
 }
 
 /// Runs `scenario` once (run number `run`, from 1) against `target`, in a
-/// world of its own: a rig started for it and closed after.
+/// world of its own: a rig started for it and closed after. The twin check
+/// runs when it does by default for `target` (the in-process agents; see
+/// [`Target::twin_by_default`]).
 pub async fn run(scenario: &Scenario, target: &Target, run: usize) -> RunResult {
+    run_with(scenario, target, run, target.twin_by_default()).await
+}
+
+/// [`run`], with the twin check on or off.
+pub async fn run_with(scenario: &Scenario, target: &Target, run: usize, twin: bool) -> RunResult {
     let rig = match Rig::start().await {
         Ok(rig) => rig,
         Err(error) => {
@@ -133,9 +148,31 @@ pub async fn run(scenario: &Scenario, target: &Target, run: usize) -> RunResult 
             };
         }
     };
-    let result = run_on(&rig, scenario, target, run).await;
+    let mut result = run_on(&rig, scenario, target, run).await;
+    if twin {
+        twin::check(&rig, scenario, target, &mut result, Attribution::Find).await;
+    }
     rig.close().await;
     result
+}
+
+/// Runs `scenario` once on `rig` against `target` and returns what was observed and the
+/// session id, judging nothing: the twin check's replays.
+pub(crate) async fn observe_on(
+    rig: &Rig,
+    scenario: &Scenario,
+    target: &Target,
+    run: usize,
+) -> Result<(Observed, String), String> {
+    let (session, session_id) = match open(rig, scenario, target, run).await {
+        Ok(opened) => opened,
+        Err(result) => return Err(result.error.unwrap_or_default()),
+    };
+    let mut live = Live::new(rig, scenario, session, session_id, run);
+    for (index, step) in scenario.steps.iter().enumerate() {
+        live.step(index + 1, step).await;
+    }
+    Ok(live.observed())
 }
 
 /// Runs `scenario` once (run number `run`, from 1) against `target` on
@@ -244,6 +281,20 @@ impl<'r> Live<'r> {
         self.conversations.contains_key(name)
     }
 
+    /// What was observed, and the session id, without judging it.
+    fn observed(self) -> (Observed, String) {
+        let Live { rig, session, session_id, entries, .. } = self;
+        let mocks = &rig.mocks;
+        let observed = Observed {
+            entries,
+            crm_requests: mocks.crm.requests(),
+            writes: mocks.crm.writes(),
+            mails: mocks.mail.all(),
+        };
+        drop(session);
+        (observed, session_id)
+    }
+
     /// Judges what was observed, by the oracle and by the scenario's
     /// expectations, and returns the run's result.
     pub fn finish(self) -> RunResult {
@@ -263,6 +314,7 @@ impl<'r> Live<'r> {
         RunResult {
             findings,
             skipped: judgement.skipped,
+            exposure: judgement.exposure,
             observed,
             latencies,
             session: session_id,
@@ -463,6 +515,8 @@ pub struct SuiteOptions {
     pub repeat: usize,
     /// Runs at once (`--jobs`), at least 1.
     pub jobs: usize,
+    /// Whether each run gets the twin-world check.
+    pub twin: bool,
 }
 
 /// Runs every scenario `options.repeat` times, `options.jobs` at once, and
@@ -480,9 +534,10 @@ pub async fn run_suite(
             let scenario = Arc::clone(scenario);
             let target = options.target.clone();
             let limit = Arc::clone(&limit);
+            let twin = options.twin;
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                (index, run(&scenario, &target, run_number).await)
+                (index, run_with(&scenario, &target, run_number, twin).await)
             });
         }
     }
@@ -527,7 +582,7 @@ mod tests {
     async fn reused_rigs_run_every_scenario_as_fresh_worlds_do() {
         let suite = suite();
         assert!(suite.len() > 50, "the shipped suite: {}", suite.len());
-        let options = SuiteOptions { target: Target::Reference, repeat: 1, jobs: 8 };
+        let options = SuiteOptions { target: Target::Reference, repeat: 1, jobs: 8, twin: false };
         let fresh: Vec<RunResult> = run_suite(&suite, &options, |_| {}).await.into_iter().flatten().collect();
         assert_eq!(fresh.len(), suite.len());
 

@@ -41,6 +41,21 @@ impl std::fmt::Display for Target {
     }
 }
 
+impl Target {
+    /// Whether the agent is known to answer the same world the same way every time: only the
+    /// in-process reference agent. Any other agent's determinism is tested before the twin
+    /// check trusts a difference (its base world is run twice).
+    pub fn known_deterministic(&self) -> bool {
+        matches!(self, Target::Reference)
+    }
+
+    /// Whether runs against this agent get the twin check unless told otherwise: the agents in
+    /// this process, whose replays cost microseconds. An agent over HTTP gets it with `--twin`.
+    pub fn twin_by_default(&self) -> bool {
+        !matches!(self, Target::Remote(_))
+    }
+}
+
 /// The agent's answer to one message.
 #[derive(Clone, Debug, Default)]
 pub struct Answer {
