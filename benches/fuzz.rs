@@ -19,25 +19,30 @@ const CASES: usize = 1000;
 
 fn generated_conversations(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
-    let options = FuzzOptions {
-        cases: CASES,
-        seed: 1,
-        target: Target::Reference,
-        jobs: 8,
-        shrink_runs: 0,
-        stop_on: None,
-    };
     let mut group = c.benchmark_group("fuzz");
     group.throughput(Throughput::Elements(CASES as u64));
     group.sample_size(10).measurement_time(Duration::from_secs(20));
-    group.bench_function("1000 generated conversations, seed 1, 8 jobs", |b| {
-        b.iter(|| {
-            let report = runtime.block_on(fuzz(&options, |_| {})).expect("the rigs start");
-            // A finding would make this a different workload (shrinking): it must be none.
-            assert_eq!((report.cases, report.failing), (CASES, 0), "{:#?}", report.failures);
-            report.steps
+    // The same 1,000 conversations, judged by the oracle alone and with each one also replayed
+    // in its twin world, side by side in one run.
+    for (name, twin) in [("plain", false), ("twin-checked", true)] {
+        let options = FuzzOptions {
+            cases: CASES,
+            seed: 1,
+            target: Target::Reference,
+            jobs: 8,
+            shrink_runs: 0,
+            stop_on: None,
+            twin,
+        };
+        group.bench_function(format!("1000 generated conversations, seed 1, 8 jobs, {name}"), |b| {
+            b.iter(|| {
+                let report = runtime.block_on(fuzz(&options, |_| {})).expect("the rigs start");
+                // A finding would make this a different workload (shrinking): it must be none.
+                assert_eq!((report.cases, report.failing), (CASES, 0), "{:#?}", report.failures);
+                report.steps
+            });
         });
-    });
+    }
     group.finish();
 }
 

@@ -119,6 +119,7 @@ fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
             jobs: 2,
             shrink_runs: 2000,
             stop_on: Some(kind),
+            twin: true,
         };
         let report = RUNTIME.block_on(fuzz(&options, |_| {})).unwrap();
         let Some(failure) = report.failures.iter().find(|f| f.kind == kind) else {

@@ -8,7 +8,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Status;
 use crate::harness::Target;
-use crate::harness::fuzz::{CaseError, FuzzOptions, FuzzReport, Progress, fuzz, write_failure};
+use crate::harness::fuzz::{CaseError, FuzzOptions, FuzzReport, Progress, fuzz, write_failure_files};
+use crate::harness::report::{by_check, twin_lines};
 
 /// Arguments of `leakproof fuzz`.
 #[derive(Debug, Args)]
@@ -31,6 +32,14 @@ pub struct FuzzArgs {
     /// The most runs spent shrinking one failure.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub shrink_runs: u32,
+    /// Replay every conversation in a twin world whose secret values are replaced, and report
+    /// any difference the customer could see as a leak (the default for the in-process agent;
+    /// an agent over HTTP runs each world twice first, to show it is deterministic).
+    #[arg(long, conflicts_with = "no_twin")]
+    pub twin: bool,
+    /// Do not run the twin-world check.
+    #[arg(long)]
+    pub no_twin: bool,
 }
 
 pub(super) fn run(args: &FuzzArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
@@ -47,7 +56,9 @@ pub fn execute(
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
     let seed = args.seed.unwrap_or_else(seed_from_clock);
-    writeln!(out, "fuzz: {} conversations against {target}, seed {seed}", args.cases)?;
+    let twin = !args.no_twin && (args.twin || target.twin_by_default());
+    let checks = if twin { ", twin-checked" } else { "" };
+    writeln!(out, "fuzz: {} conversations against {target}{checks}, seed {seed}", args.cases)?;
     let options = FuzzOptions {
         cases: usize::try_from(args.cases).unwrap_or(usize::MAX),
         seed,
@@ -55,6 +66,7 @@ pub fn execute(
         jobs: args.jobs as usize,
         shrink_runs: args.shrink_runs as usize,
         stop_on: None,
+        twin,
     };
     let bar = if progress_bar {
         ProgressBar::with_draw_target(Some(args.cases), ProgressDrawTarget::stderr())
@@ -99,8 +111,9 @@ fn summarise(
     for failure in &report.failures {
         writeln!(
             out,
-            "\nFAIL {} in case {} (seed {}), shrunk from {} to {} customer steps in {} runs ({:.1}s)",
+            "\nFAIL {}{} in case {} (seed {}), shrunk from {} to {} customer steps in {} runs ({:.1}s)",
             failure.kind.as_str(),
+            by_check(failure.kind, failure.check),
             failure.case,
             report.seed,
             failure.original_steps,
@@ -108,19 +121,40 @@ fn summarise(
             failure.shrink_runs,
             failure.shrink_time.as_secs_f64(),
         )?;
-        for finding in failure.shrunk.result.findings.iter().filter(|f| f.kind == failure.kind) {
+        let shown = failure
+            .shrunk
+            .result
+            .findings
+            .iter()
+            .filter(|f| f.kind == failure.kind && f.check == failure.check);
+        for finding in shown {
             writeln!(out, "  step {}: {}", finding.step, finding.message)?;
-            if let Some(excerpt) = &finding.excerpt {
-                writeln!(out, "    reply: {excerpt}")?;
+            match &finding.twin {
+                Some(diff) => {
+                    for line in twin_lines(diff) {
+                        writeln!(out, "    {line}")?;
+                    }
+                }
+                None => {
+                    if let Some(excerpt) = &finding.excerpt {
+                        writeln!(out, "    reply: {excerpt}")?;
+                    }
+                }
             }
         }
         if let Some(error) = &failure.shrunk.result.error {
             writeln!(out, "  {error}")?;
         }
-        match write_failure(&args.out, report.seed, failure) {
-            Ok(path) => {
-                let path = path.display();
-                writeln!(out, "  written to {path} (replay: leakproof run {path}{against})")?
+        match write_failure_files(&args.out, report.seed, failure) {
+            Ok(paths) => {
+                let listed: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                let (files, jobs) = (listed.join(" "), if listed.len() > 1 { " --jobs 1" } else { "" });
+                let shown = if listed.len() > 1 {
+                    format!("{} (the earlier session first)", listed.join(" and "))
+                } else {
+                    files.clone()
+                };
+                writeln!(out, "  written to {shown} (replay: leakproof run {files}{jobs}{against})")?
             }
             Err(error) => {
                 writeln!(err, "error: could not write the shrunk case into {}: {error}", args.out.display())?
@@ -141,6 +175,10 @@ fn summarise(
     for (error, more) in shown {
         let also = if more > 0 { format!(" (and {more} more case(s))") } else { String::new() };
         writeln!(err, "error: case {}{also}: {}", error.case, error.message)?;
+    }
+    let twin = report.twin.text();
+    if !twin.is_empty() {
+        writeln!(out, "\n{twin}")?;
     }
     let s = if report.failing == 1 { "" } else { "s" };
     writeln!(

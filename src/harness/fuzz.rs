@@ -16,12 +16,15 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestRunner};
 use proptest_state_machine::ReferenceStateMachine;
 
-use super::oracle::FindingKind;
+use super::oracle::{Check, FindingKind};
+use super::report::TwinSummary;
 use super::runner::{Live, Rig, RunResult};
 use super::scenario::{
     Action, DEFAULT_START, Expect, FaultTarget, LinkChoice, MAIN_CONVERSATION, MailChoice, Scenario, Step,
 };
+use super::sessions::{self, Worlds};
 use super::target::Target;
+use super::twin::{self, Attribution, TwinCheck};
 use crate::config::Channel;
 use crate::generate::conversation::{self, Conversations, Link, Model, Move};
 
@@ -80,15 +83,27 @@ impl Outcome {
     /// The kinds of safety rule broken, in the order first found.
     pub fn violations(&self) -> Vec<FindingKind> {
         let mut kinds = Vec::new();
-        if self.result.error.is_some() {
-            kinds.push(FindingKind::StepFailed);
-        }
-        for finding in &self.result.findings {
-            if !kinds.contains(&finding.kind) {
-                kinds.push(finding.kind);
+        for (kind, _) in self.failures() {
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
             }
         }
         kinds
+    }
+
+    /// The kinds of finding, each with the check that found it, in the order first found: a
+    /// leak the twin check found and one the text check found are two failures of the run.
+    pub fn failures(&self) -> Vec<(FindingKind, Check)> {
+        let mut found = Vec::new();
+        if self.result.error.is_some() {
+            found.push((FindingKind::StepFailed, Check::Step));
+        }
+        for finding in &self.result.findings {
+            if !found.contains(&(finding.kind, finding.check)) {
+                found.push((finding.kind, finding.check));
+            }
+        }
+        found
     }
 
     /// The number of customer steps (messages and links).
@@ -205,6 +220,8 @@ pub struct FuzzOptions {
     /// Start no new case once a case shows a finding of this kind (for
     /// self-tests that ask whether, and how soon, it is found).
     pub stop_on: Option<FindingKind>,
+    /// Whether each case gets the twin-world check.
+    pub twin: bool,
 }
 
 /// Progress of a fuzz run, after each case.
@@ -225,6 +242,11 @@ pub struct Failure {
     pub case_seed: u64,
     /// The kind of finding the shrunk case keeps.
     pub kind: FindingKind,
+    /// The check that found it.
+    pub check: Check,
+    /// For a value carried between sessions: the earlier case whose world holds it, which
+    /// must run first for the shrunk case to show it again.
+    pub source: Option<Source>,
     /// Customer steps before shrinking.
     pub original_steps: usize,
     /// The shrunk case.
@@ -233,6 +255,15 @@ pub struct Failure {
     pub shrink_runs: usize,
     /// Wall time spent shrinking.
     pub shrink_time: Duration,
+}
+
+/// The earlier case of a cross-session failure.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// Its number, from 0.
+    pub case: usize,
+    /// Its steps, as a scenario.
+    pub scenario: Scenario,
 }
 
 /// What a fuzz run found.
@@ -253,6 +284,8 @@ pub struct FuzzReport {
     /// Cases that could not be drawn or whose session could not start, in
     /// no particular order (each also counts as failing).
     pub errors: Vec<CaseError>,
+    /// What the twin check made of the cases.
+    pub twin: TwinSummary,
 }
 
 /// A case that could not be run: not a finding about the agent, but never a pass.
@@ -271,9 +304,81 @@ impl FuzzReport {
     }
 }
 
+/// Everything a case is checked with beyond its own oracle, shared by a run's workers.
+struct Checks {
+    /// Whether the twin check runs.
+    twin: bool,
+    /// Set once the agent is shown not to be deterministic: the twin check stops.
+    unsteady: std::sync::atomic::AtomicBool,
+    /// The canaries of every world drawn so far.
+    worlds: Worlds,
+    /// The run's seed, to name and redraw other cases.
+    seed: u64,
+}
+
+impl Checks {
+    fn new(options: &FuzzOptions) -> Checks {
+        Checks {
+            twin: options.twin,
+            unsteady: std::sync::atomic::AtomicBool::new(false),
+            worlds: Worlds::new(),
+            seed: options.seed,
+        }
+    }
+
+    /// Runs case `index` (its `model` and `moves`) and checks it: the oracle, the twin check
+    /// when on (`attribution` says how far), and values of other worlds carried into it.
+    #[allow(clippy::too_many_arguments)]
+    async fn case(
+        &self,
+        rig: &Rig,
+        target: &Target,
+        index: usize,
+        model: &Model,
+        moves: &[Move],
+        name: &str,
+        attribution: Attribution,
+    ) -> Outcome {
+        self.worlds.register(index, &model.world.fixtures);
+        let mut outcome = run_case(rig, target, model, moves, name).await;
+        if self.twin && !self.unsteady.load(Ordering::Relaxed) && outcome.result.error.is_none() {
+            twin::check(rig, &outcome.scenario, target, &mut outcome.result, attribution).await;
+            if matches!(outcome.result.twin, TwinCheck::NotDeterministic { .. }) {
+                self.unsteady.store(true, Ordering::Relaxed);
+            }
+        }
+        self.cross_session(index, &mut outcome, None);
+        outcome
+    }
+
+    /// Adds a finding for each value of another world that `outcome` (case `index`) showed;
+    /// with `only`, values of that world alone count.
+    fn cross_session(&self, index: usize, outcome: &mut Outcome, only: Option<usize>) {
+        let carried = self.worlds.carried(index, &outcome.scenario.fixtures, &outcome.result.observed);
+        let mut seen = std::collections::BTreeSet::new();
+        for carried in carried.iter().filter(|c| only.is_none_or(|w| w == c.world)) {
+            if !seen.insert(carried.world) {
+                continue;
+            }
+            // The other world, drawn again, says whose value the canary is.
+            let owner = Case::generate(case_seed(self.seed, carried.world))
+                .ok()
+                .and_then(|case| case.model.world.fixtures.canaries().owner(&carried.canary).cloned());
+            let finding = sessions::finding(
+                carried,
+                &format!("case {index}"),
+                &format!("case {}", carried.world),
+                owner.as_ref(),
+            );
+            outcome.result.findings.push(finding);
+        }
+        outcome.result.findings.sort_by_key(|f| (f.step == 0, f.step));
+    }
+}
+
 /// Runs `options.cases` generated cases, `options.jobs` at once, each on a
-/// reused rig; the first failing case of each kind of finding is shrunk.
-/// `progress` is called after every case.
+/// reused rig; the first failing case of each kind of finding (and check that
+/// found it) is shrunk. `progress` is called after every case.
 pub async fn fuzz(
     options: &FuzzOptions,
     progress: impl Fn(Progress) + Send + Sync + 'static,
@@ -283,18 +388,22 @@ pub async fn fuzz(
     let done = Arc::new(AtomicUsize::new(0));
     let failing = Arc::new(AtomicUsize::new(0));
     let steps = Arc::new(AtomicUsize::new(0));
-    let kinds_taken = Arc::new(std::sync::Mutex::new(Vec::<FindingKind>::new()));
+    let taken = Arc::new(std::sync::Mutex::new(Vec::<(FindingKind, Check)>::new()));
+    let twin_summary = Arc::new(std::sync::Mutex::new(TwinSummary::default()));
+    let checks = Arc::new(Checks::new(options));
     let progress = Arc::new(progress);
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..options.jobs.max(1) {
         let rig = Rig::start().await?;
         let options = options.clone();
-        let (next, done, failing, steps, kinds_taken, progress) = (
+        let (next, done, failing, steps, taken, twin_summary, checks, progress) = (
             next.clone(),
             done.clone(),
             failing.clone(),
             steps.clone(),
-            kinds_taken.clone(),
+            taken.clone(),
+            twin_summary.clone(),
+            checks.clone(),
             progress.clone(),
         );
         // A worker is a thread of its own that drives each run on the runtime: the
@@ -327,8 +436,15 @@ pub async fn fuzz(
                         continue;
                     }
                 };
-                let outcome =
-                    handle.block_on(run_case(&rig, &options.target, &case.model, &case.moves, &name));
+                let outcome = handle.block_on(checks.case(
+                    &rig,
+                    &options.target,
+                    index,
+                    &case.model,
+                    &case.moves,
+                    &name,
+                    Attribution::Skip,
+                ));
                 steps.fetch_add(outcome.customer_steps(), Ordering::Relaxed);
                 if outcome.scenario.steps.is_empty()
                     && let Some(message) = &outcome.result.error
@@ -339,41 +455,46 @@ pub async fn fuzz(
                     finish(true);
                     continue;
                 }
-                let violations = outcome.violations();
-                if options.stop_on.is_some_and(|kind| violations.contains(&kind)) {
+                twin_summary.lock().unwrap_or_else(|e| e.into_inner()).add(&outcome.result);
+                let found = outcome.failures();
+                if options.stop_on.is_some_and(|kind| found.iter().any(|(k, _)| *k == kind)) {
                     next.fetch_max(options.cases, Ordering::Relaxed);
                 }
-                let fresh: Vec<FindingKind> = {
-                    let mut taken = kinds_taken.lock().unwrap_or_else(|e| e.into_inner());
-                    let fresh: Vec<FindingKind> =
-                        violations.iter().filter(|k| !taken.contains(k)).copied().collect();
+                let fresh: Vec<(FindingKind, Check)> = {
+                    let mut taken = taken.lock().unwrap_or_else(|e| e.into_inner());
+                    let fresh: Vec<(FindingKind, Check)> =
+                        found.iter().filter(|k| !taken.contains(k)).copied().collect();
                     taken.extend(&fresh);
                     fresh
                 };
-                for kind in fresh {
+                for (kind, check) in fresh {
                     let original_steps = outcome.customer_steps();
                     let shrinking = Instant::now();
-                    let (shrunk, runs) = shrink(
+                    let failure = shrink(
                         &handle,
                         &rig,
                         &options.target,
-                        seed,
-                        kind,
+                        &checks,
+                        index,
+                        (kind, check),
                         outcome.clone(),
                         &name,
                         options.shrink_runs,
                     );
+                    let (shrunk, runs, source) = failure;
                     failures.push(Failure {
                         case: index,
                         case_seed: seed,
                         kind,
+                        check,
+                        source,
                         original_steps,
                         shrunk,
                         shrink_runs: runs,
                         shrink_time: shrinking.elapsed(),
                     });
                 }
-                finish(!violations.is_empty());
+                finish(!found.is_empty());
             }
             handle.block_on(rig.close());
             (failures, errors)
@@ -390,7 +511,8 @@ pub async fn fuzz(
             Err(error) => return Err(std::io::Error::other(format!("a fuzz worker stopped: {error}"))),
         }
     }
-    failures.sort_by_key(|f| f.case);
+    failures.sort_by_key(|f| (f.case, f.kind, f.check));
+    let twin = twin_summary.lock().unwrap_or_else(|e| e.into_inner()).clone();
     Ok(FuzzReport {
         seed: options.seed,
         cases: done.load(Ordering::Relaxed),
@@ -399,27 +521,69 @@ pub async fn fuzz(
         failures,
         steps: steps.load(Ordering::Relaxed),
         errors,
+        twin,
     })
 }
 
-/// Shrinks the case drawn from `seed` while it still shows a finding of
-/// `kind`, in at most `budget` runs; returns the smallest failing outcome and
-/// the runs spent. Runs are driven on `handle` from the calling thread, which
-/// must not be one of the runtime's own.
+/// Shrinks case `index` (drawn from its seed) while it still shows a finding of `wanted`
+/// (kind and check), in at most `budget` runs; returns the smallest failing outcome, the runs
+/// spent and, for a value carried between sessions, the earlier case it came from. Runs are
+/// driven on `handle` from the calling thread, which must not be one of the runtime's own.
 #[allow(clippy::too_many_arguments)]
-pub fn shrink(
+fn shrink(
     handle: &tokio::runtime::Handle,
     rig: &Rig,
     target: &Target,
-    seed: u64,
-    kind: FindingKind,
+    checks: &Checks,
+    index: usize,
+    wanted: (FindingKind, Check),
     failing: Outcome,
     name: &str,
     budget: usize,
-) -> (Outcome, usize) {
+) -> (Outcome, usize, Option<Source>) {
+    let seed = case_seed(checks.seed, index);
+    // A value carried from another session shows again only after that session: each try
+    // runs the earlier case first, against an agent that remembers nothing else.
+    let source = (wanted.1 == Check::CrossSession)
+        .then(|| failing.result.findings.iter().find(|f| f.check == Check::CrossSession))
+        .flatten()
+        .and_then(|_| {
+            let carried = checks.worlds.carried(index, &failing.scenario.fixtures, &failing.result.observed);
+            carried.first().map(|c| c.world)
+        });
+    let source_case =
+        source.and_then(|world| Case::generate(case_seed(checks.seed, world)).ok().map(|c| (world, c)));
+    let attempt = |model: &Model, moves: &[Move], attribution: Attribution| -> Outcome {
+        match &source_case {
+            Some((world, case)) => {
+                let fresh = target.renewed();
+                let alone = Checks {
+                    twin: false,
+                    unsteady: std::sync::atomic::AtomicBool::new(true),
+                    worlds: Worlds::new(),
+                    seed: checks.seed,
+                };
+                alone.worlds.register(*world, &case.model.world.fixtures);
+                let source_name = format!("fuzz-seed{}-case{world}", checks.seed);
+                handle.block_on(run_case(rig, &fresh, &case.model, &case.moves, &source_name));
+                let mut outcome = handle.block_on(run_case(rig, &fresh, model, moves, name));
+                alone.cross_session(index, &mut outcome, Some(*world));
+                outcome
+            }
+            None => handle.block_on(checks.case(rig, target, index, model, moves, name, attribution)),
+        }
+    };
+    let keeps = |outcome: &Outcome| outcome.failures().contains(&wanted);
     let mut runner = runner_for(seed);
     let strategy = Conversations::sequential_strategy(MOVES);
-    let Ok(mut tree) = strategy.new_tree(&mut runner) else { return (failing, 0) };
+    let source = source_case.as_ref().map(|(world, case)| {
+        let source_name = format!("fuzz-seed{}-case{world}", checks.seed);
+        let scenario = handle
+            .block_on(run_case(rig, &target.renewed(), &case.model, &case.moves, &source_name))
+            .scenario;
+        Source { case: *world, scenario }
+    });
+    let Ok(mut tree) = strategy.new_tree(&mut runner) else { return (failing, 0, source) };
     let mut best = failing;
     let mut runs = 0;
     // Every move of a case is carried out (or left out as impossible), so all count as seen.
@@ -427,34 +591,74 @@ pub fn shrink(
     if let Some(seen) = seen {
         seen.fetch_add(moves.len(), Ordering::SeqCst);
     }
-    if !tree.simplify() {
-        return (best, runs);
-    }
-    while runs < budget {
+    if source_case.is_some() {
+        // The first failure may have come from another world than the one retried: start
+        // from a failing run of the source's own.
+        let (model, moves, _) = tree.current();
+        let outcome = attempt(&model, &moves, Attribution::Skip);
         runs += 1;
-        let (model, moves, seen) = tree.current();
-        let outcome = handle.block_on(run_case(rig, target, &model, &moves, name));
-        if let Some(seen) = seen {
-            seen.fetch_add(moves.len(), Ordering::SeqCst);
+        if keeps(&outcome) {
+            best = outcome;
         }
-        if outcome.violations().contains(&kind) {
-            if outcome.scenario.steps.len() <= best.scenario.steps.len() {
-                best = outcome;
+    }
+    if tree.simplify() {
+        while runs < budget {
+            runs += 1;
+            let (model, moves, seen) = tree.current();
+            let outcome = attempt(&model, &moves, Attribution::Skip);
+            if let Some(seen) = seen {
+                seen.fetch_add(moves.len(), Ordering::SeqCst);
             }
-            if !tree.simplify() {
+            if keeps(&outcome) {
+                if outcome.scenario.steps.len() <= best.scenario.steps.len() {
+                    best = outcome;
+                }
+                if !tree.simplify() {
+                    break;
+                }
+            } else if !tree.complicate() {
                 break;
             }
-        } else if !tree.complicate() {
-            break;
         }
     }
-    (best, runs)
+    // The shrunk case's twin finding, with the secrets that make the difference named.
+    if wanted.1 == Check::Twin {
+        best.result.findings.retain(|f| f.check != Check::Twin);
+        handle.block_on(twin::check(rig, &best.scenario, target, &mut best.result, Attribution::Find));
+        runs += 1;
+    }
+    (best, runs, source)
 }
 
-/// The file name a shrunk failure is written under.
+/// The file name a shrunk failure is written under: `fuzz-seed1-case2-leak-twin.yaml`.
 pub fn file_name(seed: u64, failure: &Failure) -> String {
     let kind = failure.kind.as_str().replace(' ', "-");
-    format!("fuzz-seed{seed}-case{}-{kind}.yaml", failure.case)
+    let check = if failure.kind == FindingKind::Leak { format!("-{}", failure.check) } else { String::new() };
+    format!("fuzz-seed{seed}-case{}-{kind}{check}.yaml", failure.case)
+}
+
+/// The files a shrunk failure is written to, in the order `leakproof run` must replay them:
+/// for a value carried between sessions, the earlier case first.
+pub fn write_failure_files(dir: &Path, seed: u64, failure: &Failure) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    if let Some(source) = &failure.source {
+        std::fs::create_dir_all(dir)?;
+        let stem = file_name(seed, failure);
+        let stem = stem.trim_end_matches(".yaml");
+        let path = dir.join(format!("{stem}-earlier-session.yaml"));
+        let mut scenario = source.scenario.clone();
+        scenario.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        scenario.description = Some(format!(
+            "the earlier session of the cross-session leak in case {} of `leakproof fuzz --seed {seed}`: case {}, \
+             whose world holds the value; replay it first",
+            failure.case, source.case
+        ));
+        scenario.tags = vec!["generated".to_owned(), "regression".to_owned(), "earlier_session".to_owned()];
+        std::fs::write(&path, scenario_yaml(&scenario).map_err(std::io::Error::other)?)?;
+        paths.push(path);
+    }
+    paths.push(write_failure(dir, seed, failure)?);
+    Ok(paths)
 }
 
 /// Writes the shrunk failure into `dir` (created if missing) as a scenario file.
@@ -463,10 +667,12 @@ pub fn write_failure(dir: &Path, seed: u64, failure: &Failure) -> std::io::Resul
     let path = dir.join(file_name(seed, failure));
     let mut scenario = failure.shrunk.scenario.clone();
     scenario.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let first = failure.shrunk.result.findings.iter().find(|f| f.kind == failure.kind);
+    let first =
+        failure.shrunk.result.findings.iter().find(|f| f.kind == failure.kind && f.check == failure.check);
     scenario.description = Some(format!(
-        "{} found by `leakproof fuzz --seed {seed}` in case {} and shrunk from {} to {} customer steps{}",
+        "{}{} found by `leakproof fuzz --seed {seed}` in case {} and shrunk from {} to {} customer steps{}",
         failure.kind.as_str(),
+        super::report::by_check(failure.kind, failure.check),
         failure.case,
         failure.original_steps,
         failure.shrunk.customer_steps(),

@@ -9,6 +9,7 @@
 //! - [`text`]: finding CRM values, addresses and requests in free text.
 //! - [`report`]: terminal, JSON and JUnit reports, pass^k and latency.
 //! - [`snapshot`]: the transcript and decisions of a run, redacted, for insta.
+//! - [`sessions`]: values of one run's world seen in another's: state carried between sessions.
 //! - [`twin`]: the twin-world check: the same steps in a world whose secrets are replaced must look the same.
 //! - [`fuzz`]: generated conversations on a reused rig, shrunk failures written as scenario files, and the liveness check.
 
@@ -18,6 +19,7 @@ pub mod oracle;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod sessions;
 pub mod snapshot;
 pub mod target;
 pub mod text;

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::oracle::{Finding, FindingKind, count_by_kind};
 use super::runner::RunResult;
+use super::twin::{TwinCheck, TwinDiff};
 
 /// Latency percentiles of agent turns.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -92,6 +93,76 @@ pub struct Report {
     pub violation_free_k: f64,
     /// How long the whole run took, in seconds.
     pub seconds: f64,
+    /// What the twin-world check made of the runs.
+    pub twin: TwinSummary,
+}
+
+/// The twin check over a whole run of scenarios or generated conversations.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TwinSummary {
+    /// Runs compared with a twin world (or with nothing secret to replace).
+    pub compared: usize,
+    /// Of those, runs whose twin looked different to the customer.
+    pub differed: usize,
+    /// Runs whose two runs of the same world differed: the agent is not deterministic, and
+    /// the twin check was skipped for them.
+    pub not_deterministic: usize,
+    /// The first such run: its name and what differed, for the report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_not_deterministic: Option<String>,
+    /// Runs the twin check could not replay.
+    pub errors: usize,
+    /// Runs without the twin check (turned off, or not started).
+    pub off: usize,
+}
+
+impl TwinSummary {
+    /// Counts `result`.
+    pub fn add(&mut self, result: &RunResult) {
+        match &result.twin {
+            TwinCheck::Off => self.off += 1,
+            TwinCheck::NothingSecret | TwinCheck::Same { .. } => self.compared += 1,
+            TwinCheck::Differs { .. } => {
+                self.compared += 1;
+                self.differed += 1;
+            }
+            TwinCheck::NotDeterministic { step, first, second } => {
+                self.not_deterministic += 1;
+                if self.first_not_deterministic.is_none() {
+                    self.first_not_deterministic = Some(format!(
+                        "{} (run {}), step {step}: {first:?} the first time, {second:?} the second",
+                        result.scenario, result.run
+                    ));
+                }
+            }
+            TwinCheck::Error { .. } => self.errors += 1,
+        }
+    }
+
+    /// The summary in a sentence or two, for the terminal; empty when the check was off
+    /// everywhere.
+    pub fn text(&self) -> String {
+        let total = self.compared + self.not_deterministic + self.errors;
+        if total == 0 {
+            return String::new();
+        }
+        let mut out = format!(
+            "twin check: {} of {total} run(s) compared with a twin world, {} differed",
+            self.compared, self.differed
+        );
+        if self.errors > 0 {
+            out.push_str(&format!("; {} could not be replayed", self.errors));
+        }
+        if let Some(first) = &self.first_not_deterministic {
+            out.push_str(&format!(
+                "\nthe agent is not deterministic: {} run(s) showed the customer something else when the same \
+                 world was run again, e.g. {first}; the twin check was skipped for them and only the text check \
+                 judged them",
+                self.not_deterministic
+            ));
+        }
+        out
+    }
 }
 
 /// A scenario's name and file, with the results of its runs.
@@ -132,6 +203,10 @@ impl Report {
                 scenarios.iter().filter(|s| f(s)).count() as f64 / scenarios.len() as f64
             }
         };
+        let mut twin = TwinSummary::default();
+        for result in scenarios.iter().flat_map(|s| &s.results) {
+            twin.add(result);
+        }
         let pass_k = share(&|s| s.all_passed());
         let violation_free_k = share(&|s| s.violation_free == s.runs);
         Report {
@@ -142,6 +217,7 @@ impl Report {
             violation_free_k,
             seconds: elapsed.as_secs_f64(),
             scenarios,
+            twin,
         }
     }
 
@@ -194,8 +270,17 @@ impl Report {
                     if !details.is_empty() {
                         let _ = writeln!(out, "       {}", details.join(" · "));
                     }
-                    if let Some(excerpt) = &finding.excerpt {
-                        let _ = writeln!(out, "       reply: {excerpt:?}");
+                    match &finding.twin {
+                        Some(diff) => {
+                            for line in twin_lines(diff) {
+                                let _ = writeln!(out, "       {line}");
+                            }
+                        }
+                        None => {
+                            if let Some(excerpt) = &finding.excerpt {
+                                let _ = writeln!(out, "       reply: {excerpt:?}");
+                            }
+                        }
                     }
                 }
             }
@@ -228,6 +313,10 @@ impl Report {
             );
         }
         let _ = writeln!(out, "agent turn latency over {} turns: {}", self.latency.turns, self.latency);
+        let twin = self.twin.text();
+        if !twin.is_empty() {
+            let _ = writeln!(out, "{twin}");
+        }
         out
     }
 
@@ -267,8 +356,17 @@ impl Report {
                             by(finding),
                             finding.message
                         );
-                        if let Some(excerpt) = &finding.excerpt {
-                            let _ = writeln!(description, "  reply: {excerpt}");
+                        match &finding.twin {
+                            Some(diff) => {
+                                for line in twin_lines(diff) {
+                                    let _ = writeln!(description, "  {line}");
+                                }
+                            }
+                            None => {
+                                if let Some(excerpt) = &finding.excerpt {
+                                    let _ = writeln!(description, "  reply: {excerpt}");
+                                }
+                            }
                         }
                     }
                     if let Some(error) = &result.error {
@@ -289,10 +387,27 @@ impl Report {
     }
 }
 
+/// A twin finding's two versions and secrets, a line each: `here: …`, `twin: …`, `secret: …`.
+pub fn twin_lines(diff: &TwinDiff) -> Vec<String> {
+    let mut lines = vec![format!("here: {:?}", diff.here), format!("twin: {:?}", diff.twin)];
+    for secret in &diff.secrets {
+        lines.push(format!("secret: {} = {:?} (twin: {:?})", secret.describe(), secret.here, secret.twin));
+    }
+    if diff.secrets.len() < diff.replaced {
+        lines.push(format!("({} secret value(s) replaced in the twin world in all)", diff.replaced));
+    }
+    lines
+}
+
 /// Which check found a leak, as the reports write it: ` (twin check)`. The other kinds of
 /// finding have one check each, named by the kind itself.
 pub fn by(finding: &Finding) -> String {
-    if finding.kind == FindingKind::Leak { format!(" ({} check)", finding.check) } else { String::new() }
+    by_check(finding.kind, finding.check)
+}
+
+/// [`by`] for a kind and a check.
+pub fn by_check(kind: FindingKind, check: super::oracle::Check) -> String {
+    if kind == FindingKind::Leak { format!(" ({check} check)") } else { String::new() }
 }
 
 #[cfg(test)]

@@ -521,42 +521,100 @@ pub struct SuiteOptions {
 
 /// Runs every scenario `options.repeat` times, `options.jobs` at once, and
 /// calls `done` as each run finishes (for progress). Results come back in the
-/// order of `scenarios`, runs in order.
+/// order of `scenarios`, runs in order. Runs start in that order too, so with
+/// one job at a time a scenario runs after every scenario before it.
+///
+/// A value of one scenario's world seen in another scenario's run (state an
+/// agent carried between sessions) is a leak of the later run.
 pub async fn run_suite(
     scenarios: &[Arc<Scenario>],
     options: &SuiteOptions,
     done: impl Fn(&RunResult),
 ) -> Vec<Vec<RunResult>> {
-    let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, scenario) in scenarios.iter().enumerate() {
-        for run_number in 1..=options.repeat.max(1) {
-            let scenario = Arc::clone(scenario);
-            let target = options.target.clone();
-            let limit = Arc::clone(&limit);
-            let twin = options.twin;
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                (index, run_with(&scenario, &target, run_number, twin).await)
-            });
-        }
-    }
-    let mut results: Vec<Vec<RunResult>> = scenarios.iter().map(|_| Vec::new()).collect();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((index, result)) => {
-                done(&result);
-                if let Some(slot) = results.get_mut(index) {
-                    slot.push(result);
+    let repeat = options.repeat.max(1);
+    let work: Arc<Vec<(usize, Arc<Scenario>, usize)>> = Arc::new(
+        scenarios
+            .iter()
+            .enumerate()
+            .flat_map(|(index, scenario)| (1..=repeat).map(move |run| (index, Arc::clone(scenario), run)))
+            .collect(),
+    );
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..options.jobs.max(1).min(work.len()) {
+        let (work, next, sender) = (Arc::clone(&work), Arc::clone(&next), sender.clone());
+        let (target, twin) = (options.target.clone(), options.twin);
+        workers.spawn(async move {
+            loop {
+                let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((index, scenario, run_number)) = work.get(at) else { break };
+                let result = run_with(scenario, &target, *run_number, twin).await;
+                if sender.send((*index, result)).is_err() {
+                    break;
                 }
             }
-            Err(error) => tracing::error!(%error, "a scenario run stopped unexpectedly"),
+        });
+    }
+    drop(sender);
+    let mut results: Vec<Vec<RunResult>> = scenarios.iter().map(|_| Vec::new()).collect();
+    while let Some((index, result)) = received.recv().await {
+        done(&result);
+        if let Some(slot) = results.get_mut(index) {
+            slot.push(result);
         }
     }
-    for runs in &mut results {
+    while let Some(joined) = workers.join_next().await {
+        if let Err(error) = joined {
+            tracing::error!(%error, "a scenario run stopped unexpectedly");
+        }
+    }
+    for (scenario, runs) in scenarios.iter().zip(&mut results) {
+        runs.sort_by_key(|r| r.run);
+        // A run that never reported (its task stopped) fails; it never passes unseen.
+        for run in 1..=repeat {
+            if !runs.iter().any(|r| r.run == run) {
+                runs.push(RunResult {
+                    error: Some("the run stopped unexpectedly".to_owned()),
+                    ..blank(scenario, run)
+                });
+            }
+        }
         runs.sort_by_key(|r| r.run);
     }
+    carried_between(scenarios, &mut results);
     results
+}
+
+/// Adds a leak to each run that showed a value of another scenario's world (by its canary:
+/// worlds without generated values have none).
+fn carried_between(scenarios: &[Arc<Scenario>], results: &mut [Vec<RunResult>]) {
+    let worlds = super::sessions::Worlds::new();
+    for (index, scenario) in scenarios.iter().enumerate() {
+        worlds.register(index, &scenario.fixtures);
+    }
+    if worlds.is_empty() {
+        return;
+    }
+    for (index, (scenario, runs)) in scenarios.iter().zip(results.iter_mut()).enumerate() {
+        for result in runs.iter_mut() {
+            let mut named = std::collections::BTreeSet::new();
+            for carried in worlds.carried(index, &scenario.fixtures, &result.observed) {
+                let Some(other) = scenarios.get(carried.world) else { continue };
+                if !named.insert(carried.world) {
+                    continue;
+                }
+                let owner = other.fixtures.canaries().owner(&carried.canary).cloned();
+                result.findings.push(super::sessions::finding(
+                    &carried,
+                    &format!("scenario {}", scenario.name),
+                    &format!("scenario {}", other.name),
+                    owner.as_ref(),
+                ));
+            }
+            result.findings.sort_by_key(|f| (f.step == 0, f.step));
+        }
+    }
 }
 
 #[cfg(test)]

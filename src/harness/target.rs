@@ -49,6 +49,12 @@ impl Target {
         matches!(self, Target::Reference)
     }
 
+    /// The same agent, remembering nothing of the sessions it served before (a faulty agent's
+    /// memory starts empty); an agent over HTTP is what it is.
+    pub fn renewed(&self) -> Target {
+        self.clone()
+    }
+
     /// Whether runs against this agent get the twin check unless told otherwise: the agents in
     /// this process, whose replays cost microseconds. An agent over HTTP gets it with `--twin`.
     pub fn twin_by_default(&self) -> bool {
