@@ -88,12 +88,7 @@ impl Secret {
     pub fn describe(&self) -> String {
         match &self.what {
             Secretly::Value { record, property } => format!("the {property} of {record}"),
-            Secretly::Address { contact } => {
-                format!(
-                    "the address on record of contact {contact} (and whether {} has an account)",
-                    self.here
-                )
-            }
+            Secretly::Address { contact } => format!("the address on record of contact {contact}"),
         }
     }
 
@@ -628,7 +623,17 @@ pub async fn check(
     let shown_here = seen_here.map(|s| s.shown(&base.session)).unwrap_or_else(|| "(nothing)".to_owned());
     let shown_twin = seen_twin.map(|s| s.shown(&twin_session)).unwrap_or_else(|| "(nothing)".to_owned());
     let what = sight.map_or("reply", |s| s.kind.words());
-    let named = if culprits.len() == all.len() && culprits.len() > 1 {
+    let account = match culprits.as_slice() {
+        [secret] if matches!(secret.what, Secretly::Address { .. }) => Some(*secret),
+        _ => None,
+    };
+    let named = if let Some(secret) = account {
+        format!(
+            "whether {} has an account ({}), which the customer may not know until they open a link mailed there",
+            secret.here,
+            secret.describe()
+        )
+    } else if culprits.len() == all.len() && culprits.len() > 1 {
         format!("values it may not see ({} secret values replaced together)", all.len())
     } else {
         let listed: Vec<String> = culprits.iter().take(3).map(|s| s.describe()).collect();
@@ -647,8 +652,14 @@ pub async fn check(
         property: first.map(|s| s.property()),
         excerpt: Some(difference_excerpt(&shown_here, &shown_twin)),
         message: format!(
-            "the {what} depends on {named}: in a twin world where {} replaced, the customer sees something else",
-            if culprits.len() == 1 { "it is" } else { "they are" }
+            "the {what} depends on {named}: in a twin world where {}, the customer sees something else",
+            if account.is_some() {
+                "no contact has that address"
+            } else if culprits.len() == 1 {
+                "it is replaced"
+            } else {
+                "they are replaced"
+            }
         ),
         twin: Some(Box::new(TwinDiff {
             here: shown_here,
