@@ -255,6 +255,8 @@ struct Conversation {
     identity: Option<(ContactId, Level)>,
     /// Everything the customer typed here.
     typed: Vec<String>,
+    /// The agent's replies here, a turn's joined, in the order of `typed`.
+    replied: Vec<String>,
     turns: usize,
     /// Counts changes of identity: a link mailed under an earlier one verifies nothing.
     epoch: usize,
@@ -452,6 +454,7 @@ impl<'a> Oracle<'a> {
             channel,
             identity: trusted.map(|c| (c.id, Level::Matched)),
             typed: Vec::new(),
+            replied: Vec::new(),
             turns: 0,
             epoch: 0,
             unconfirmed_since: None,
@@ -494,6 +497,7 @@ impl<'a> Oracle<'a> {
             .collect();
         let Some(conversation) = self.conversations.get_mut(&turn.conversation) else { return };
         conversation.typed.push(turn.customer.clone());
+        conversation.replied.push(turn.reply_text());
         conversation.turns += 1;
         let still_the_channels = conversation.epoch == 0
             && conversation.by_channel.is_some_and(|c| conversation.identity.map(|(i, _)| i) == Some(c));
@@ -751,11 +755,17 @@ impl<'a> Oracle<'a> {
                         level_words(level)
                     ))
                 }
-                _ => {
+                (Some(rule), ..) => {
                     let needle = Needle::new(value);
                     let typed = conversation.is_some_and(|c| c.typed.iter().any(|t| needle.occurs_in(t)));
-                    (!typed || value.trim().is_empty())
-                        .then(|| format!("the customer never gave the value {value:?}"))
+                    if !typed || value.trim().is_empty() {
+                        Some(format!("the customer never gave the value {value:?}"))
+                    } else {
+                        let at_turn = matches!(entry.what, What::Turn(_));
+                        conversation.and_then(|c| self.not_asked(c, rule, &needle)).or_else(|| {
+                            rule.edit.confirm.then(|| unconfirmed(conversation, at_turn, &needle)).flatten()
+                        })
+                    }
                 }
             };
             if let Some(problem) = problem {
@@ -773,6 +783,113 @@ impl<'a> Oracle<'a> {
             }
         }
     }
+}
+
+impl Oracle<'_> {
+    /// Why a write of a value (`needle`) to `rule`'s property was not what the customer asked
+    /// for, if it was not: the message that gave the value, or the one before it (which may
+    /// have named the property the value was then asked for), names properties, and not this
+    /// one. A message that names no property at all says nothing either way.
+    fn not_asked(
+        &self,
+        conversation: &Conversation,
+        rule: &crate::config::PropertyRule,
+        needle: &Needle,
+    ) -> Option<String> {
+        let gave = conversation.typed.iter().rposition(|t| needle.occurs_in(t))?;
+        let asked: Vec<&crate::config::PropertyRule> = conversation.typed[gave.saturating_sub(1)..=gave]
+            .iter()
+            .rev()
+            .map(|message| self.named_in(message))
+            .find(|named| !named.is_empty())?;
+        if asked.iter().any(|r| r.object == rule.object && r.property == rule.property) {
+            return None;
+        }
+        let names: Vec<String> =
+            asked.iter().map(|r| format!("{} ({}.{})", r.label, r.object, r.property)).collect();
+        Some(format!("the customer asked to change their {}, not this property", names.join(" or ")))
+    }
+
+    /// The configured properties `message` names by label or synonym, as whole words.
+    fn named_in(&self, message: &str) -> Vec<&'_ crate::config::PropertyRule> {
+        let words = text::words(message);
+        self.config
+            .properties
+            .iter()
+            .filter(|rule| {
+                std::iter::once(&rule.label).chain(&rule.synonyms).any(|name| {
+                    let name = text::words(name);
+                    !name.is_empty() && words.windows(name.len()).any(|w| w == name.as_slice())
+                })
+            })
+            .collect()
+    }
+}
+
+/// Why a write to a property whose `edit.confirm` is on came before the customer confirmed,
+/// if it did: it must come in a turn whose message says yes to a reply of the agent's that
+/// read the new value back. A write when a link is opened, in the turn that asked for the
+/// change, or after a "no", is unconfirmed.
+fn unconfirmed(conversation: Option<&Conversation>, at_turn: bool, needle: &Needle) -> Option<String> {
+    let Some(conversation) = conversation.filter(|_| at_turn) else {
+        return Some(
+            "the property needs the customer's confirmation, and the write came without a message of theirs"
+                .to_owned(),
+        );
+    };
+    let said = conversation.typed.last().map(String::as_str).unwrap_or_default();
+    let read_back = conversation
+        .replied
+        .len()
+        .checked_sub(2)
+        .and_then(|i| conversation.replied.get(i))
+        .is_some_and(|reply| needle.occurs_in(reply));
+    if !affirmative(said) {
+        Some(format!(
+            "the property needs the customer's confirmation, and the write came in a turn where they said {said:?}"
+        ))
+    } else if !read_back {
+        Some("the property needs the customer's confirmation of the new value, and the agent's reply before the \"yes\" did not read it back".to_owned())
+    } else {
+        None
+    }
+}
+
+/// Whether a customer's message says yes ("yes please", "yep", "that's right", "go ahead")
+/// and nothing that says no.
+fn affirmative(message: &str) -> bool {
+    const YES: &[&str] = &[
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "yea",
+        "y",
+        "aye",
+        "sure",
+        "ok",
+        "okay",
+        "correct",
+        "right",
+        "confirm",
+        "confirmed",
+        "absolutely",
+        "definitely",
+        "affirmative",
+    ];
+    const YES_PHRASES: &[&str] = &["go ahead", "do it", "please do"];
+    const NO: &[&str] = &[
+        "no", "nope", "nah", "not", "don't", "dont", "never", "cancel", "stop", "leave", "wrong", "wait", "n",
+    ];
+    let words: Vec<String> = message
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase().replace('’', "'"))
+        .collect();
+    let joined = words.join(" ");
+    let yes = words.iter().any(|w| YES.contains(&w.as_str()))
+        || YES_PHRASES.iter().any(|p| format!(" {joined} ").contains(&format!(" {p} ")));
+    yes && !words.iter().any(|w| NO.contains(&w.as_str()))
 }
 
 fn protection_words(protection: Protection) -> &'static str {
