@@ -61,8 +61,12 @@
 //!   machine of customer moves) that `leakproof fuzz` and the properties run.
 //! - [`protocol`]: the external agent protocol (HTTP + JSON) and the server
 //!   that puts the reference agent behind it.
-//! - [`harness`]: the scenario harness: scenario files, the runner, the oracle,
-//!   reports, and the fuzzer (`harness::fuzz`: cases, shrinking, liveness).
+//! - [`harness`]: the scenario harness: scenario files, the runner, the oracle
+//!   (its text check reads values in any form, `harness::text`), the twin-world
+//!   check (`harness::twin`: the same steps in a world whose secrets are
+//!   replaced must look the same), values carried between sessions
+//!   (`harness::sessions`), reports, and the fuzzer (`harness::fuzz`: cases,
+//!   shrinking, liveness).
 //! - [`yaml`]: reading the YAML files people write, with every error placed
 //!   at its file, line, column and field.
 //! - [`cli`]: the `leakproof` command line.
