@@ -376,6 +376,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_lists_of_bugs_are_apart_and_the_random_one_is_in_neither() {
+        for bug in Bug::NEW {
+            assert!(!Bug::ALL.contains(&bug), "{bug:?}");
+        }
+        let all: std::collections::HashSet<Bug> = Bug::ALL.into_iter().chain(Bug::NEW).collect();
+        assert_eq!(all.len(), Bug::ALL.len() + Bug::NEW.len(), "a bug is listed twice");
+        assert!(!all.contains(&Bug::WordsAtRandom));
+    }
+
+    #[test]
     fn a_disguised_value_has_no_ascii_letter_or_digit_left() {
         let disguised = disguise_in_unicode("12 Kestrel Row, Flat 4B");
         assert!(!disguised.chars().any(|c| c.is_ascii_alphanumeric()), "{disguised}");
