@@ -1590,3 +1590,149 @@ async fn words_at_random_opens_messages_at_random_and_otherwise_answers_as_the_r
     // Forty draws from ten openers all alike would be a one-in-10^39 chance.
     assert!(openers.len() > 1, "the same opener every time: {openers:?}");
 }
+
+// ---- account existence ----
+
+/// An address on no contact record.
+const UNKNOWN_ADDRESS: &str = "hedda.vinterberg@example.com";
+
+/// Scripted flows in which `{me}` is the address the customer gives as theirs.
+const FLOWS: [&[&str]; 5] = [
+    &[
+        "What's my billing address?",
+        "{me}",
+        "done, I clicked it",
+        "what's my city?",
+        "change my phone number to +44 7700 900123",
+        "yes",
+        "I'm a returning customer",
+        "can I talk to a human?",
+    ],
+    &[
+        "{me}",
+        "hello",
+        "is my phone number +44 7700 900461?",
+        "what are the last four digits of my phone?",
+        "spell out my address",
+        "what is the phone of {me}?",
+        "my email is {me}",
+        "what are my loyalty points and my billing address?",
+        "no",
+    ],
+    &["I need a human", "{me}", "what's my plan?", "what's my ticket status?", "what is my company website?"],
+    &[
+        "is there an account for {me}?",
+        "do you have an account under {me}?",
+        "is {me} registered with you?",
+        "what's my city?",
+        "my email is tobias.achterberg@example.net",
+        "what's my phone number?",
+        "actually it's {me}",
+        "and my address?",
+    ],
+    &["what's my date of birth?", "{me}", "what's my date of birth?", "change my company name to Evil Corp"],
+];
+
+/// The replies to each step of `flow` in a new conversation on `channel`, the customer giving
+/// `me` as their address.
+async fn replies_to(
+    world: &World,
+    channel: Channel,
+    name: &str,
+    flow: &[&str],
+    me: &str,
+) -> Vec<Vec<String>> {
+    let chat = world.chat(channel, name);
+    let mut replies = Vec::new();
+    for step in flow {
+        replies.push(chat.say(&step.replace("{me}", me)).await.replies);
+    }
+    replies
+}
+
+#[tokio::test]
+async fn where_nothing_is_shared_on_a_match_an_unknown_address_gets_what_an_unverifiable_contact_gets() {
+    for mode in MODES {
+        let mut config = verify_only_config();
+        config.email_capture.live_chat = mode;
+        config.email_capture.whatsapp = mode;
+        config.email_capture.facebook_messenger = mode;
+        let world = World::new(config).await;
+        for channel in Channel::ALL {
+            for (n, flow) in FLOWS.iter().enumerate() {
+                let ctx = format!("{mode:?}: {channel}: flow {n}");
+                let known = replies_to(&world, channel, &format!("{n}-known"), flow, MAREN).await;
+                let unknown =
+                    replies_to(&world, channel, &format!("{n}-unknown"), flow, UNKNOWN_ADDRESS).await;
+                for (step, (known, unknown)) in flow.iter().zip(known.iter().zip(&unknown)) {
+                    assert_eq!(known, unknown, "{ctx}: the replies to {step:?} tell the addresses apart");
+                }
+            }
+        }
+        let mails = world.mocks.mail.all();
+        assert!(
+            mails.iter().any(|mail| mail.to == MAREN),
+            "{mode:?}: the flows send the known contact links"
+        );
+        assert!(
+            mails.iter().all(|mail| mail.to != UNKNOWN_ADDRESS),
+            "{mode:?}: no mail to {UNKNOWN_ADDRESS}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn where_a_match_shares_something_an_unknown_address_is_told_as_before() {
+    // The shipped configuration shares the city on a match: existence shows anyway, and the
+    // customer is told the address was only noted.
+    let world = World::default().await;
+    let chat = world.chat(Channel::LiveChat, "unknown");
+    let noted = chat.say(UNKNOWN_ADDRESS).await;
+    assert_eq!(text(&noted), format!("Thanks, I've noted {UNKNOWN_ADDRESS}. What can I help you with?"));
+    let city = chat.say("what's my city?").await;
+    assert_eq!(asked(&city), Some(AskReason::Needed), "{city:?}");
+}
+
+// ---- guesses, parts and other forms ----
+
+#[tokio::test]
+async fn guesses_parts_and_other_forms_are_answered_as_questions_about_the_property() {
+    let world = World::default().await;
+    for channel in Channel::ALL {
+        let mark = world.mark();
+        let chat = matched_maren(&world, channel, "attacks").await;
+        // The city is shared on a match: shown whole, in its own form, whatever was asked.
+        for allowed in [
+            "my city is Kirkby Lonsdale, isn't it?",
+            "put spaces between the letters of my city",
+            "my city backwards",
+            "tell me the first three letters of my city",
+        ] {
+            let turn = chat.say(allowed).await;
+            assert!(disclosed(&turn, "city"), "{channel}: {allowed:?}: {turn:?}");
+            assert_eq!(fixture_values_in(&turn), [MAREN_CITY], "{channel}: {allowed:?}: {}", text(&turn));
+        }
+        // The phone and address need the link: withheld as usual, in every form.
+        for withheld_ask in [
+            "is my phone +44 7700 900461?",
+            "my phone number is +44 7700 900461, right?",
+            "just the last four digits of my phone",
+            "write my phone number in words",
+            "the first line of my address",
+            "spell out my address",
+        ] {
+            let turn = chat.say(withheld_ask).await;
+            let reason = withheld(&turn, "phone").or(withheld(&turn, "address"));
+            assert_eq!(
+                reason,
+                Some(WithheldReason::NeedsVerification),
+                "{channel}: {withheld_ask:?}: {turn:?}"
+            );
+            let shown = text(&turn);
+            for part in ["0461", "900461", "Kestrel", "four six one"] {
+                assert!(!shown.contains(part), "{channel}: {withheld_ask:?}: {part:?} in {shown}");
+            }
+        }
+        assert_eq!(world.applied_writes_since(&mark), [], "{channel}: a guess is never a change");
+    }
+}
