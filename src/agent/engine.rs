@@ -640,6 +640,7 @@ impl Agent {
             return out.say("Thanks! What can I help you with?");
         }
         let transition = conv.identity.email_matched(id);
+        conv.claimed = None;
         conv.address_on_record = contact.property("email").map(str::to_owned);
         // Planted bug `MailsTypedAddress`: links go to the address as the customer typed it.
         if planted!(self, Bug::MailsTypedAddress) {
