@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use leakproof::agent::events::{AskReason, Backend, MatchedBy, WithheldReason};
+use leakproof::agent::faulty::{self, Bug, Memory};
 use leakproof::agent::render::{MESSENGER_LIMIT, TOO_LONG_NOTICE, WHATSAPP_LIMIT, hard_limit};
 use leakproof::agent::{Agent, AgentSettings, DecisionEvent, Turn, Visitor};
 use leakproof::config::{AgentConfig, Channel, EmailCapture, ObjectType};
@@ -115,6 +116,16 @@ struct World {
 
 impl World {
     async fn start(config: AgentConfig, fixtures: Fixtures, timeout: Duration) -> World {
+        World::start_with(config, fixtures, timeout, None).await
+    }
+
+    /// A world whose agent carries the planted `bug`, or the reference agent for `None`.
+    async fn start_with(
+        config: AgentConfig,
+        fixtures: Fixtures,
+        timeout: Duration,
+        bug: Option<Bug>,
+    ) -> World {
         let mocks = Mocks::start(fixtures).await.unwrap();
         let retry = RetryPolicy {
             base_delay: Duration::from_millis(1),
@@ -132,7 +143,11 @@ impl World {
             ..MailSettings::new(mocks.mail.base_url(), mocks.mail.token(), 4242)
         };
         let signing_key = SigningKey::from_bytes(&[7; 32]).unwrap();
-        let agent = Agent::new(AgentSettings { config, crm, mail, signing_key }).unwrap();
+        let settings = AgentSettings { config, crm, mail, signing_key };
+        let agent = match bug {
+            Some(bug) => Agent::with_bug(settings, bug).unwrap(),
+            None => Agent::new(settings).unwrap(),
+        };
         World { mocks, agent, now: Mutex::new("2026-05-01T09:00:00Z".parse().unwrap()) }
     }
 
@@ -1280,5 +1295,444 @@ async fn every_fault_kind_on_every_endpoint_fails_closed() {
         if let Err(error) = result {
             std::panic::resume_unwind(error.into_panic());
         }
+    }
+}
+
+// ---- planted bugs ----
+//
+// Each faulty agent does what its bug's documentation says, and the reference agent, put through
+// the same steps, does not.
+
+/// The shipped world whose agent carries `bug`, or the reference agent for `None`.
+async fn world_with(bug: Option<Bug>) -> World {
+    World::start_with(config(), fixtures(), TIMEOUT, bug).await
+}
+
+/// A customer matched as Maren, who has not opened a link.
+async fn matched_maren<'w>(world: &'w World, channel: Channel, name: &str) -> Chat<'w> {
+    let chat = world.chat(channel, name);
+    let turn = chat.say(MAREN).await;
+    assert_eq!(matched(&turn), Some((MAREN_ID, MatchedBy::Email, None)), "{channel}: {turn:?}");
+    chat
+}
+
+#[tokio::test]
+async fn the_reforming_bugs_show_a_withheld_value_in_another_form_and_still_send_the_link() {
+    const ADDRESS: &str = "what's my billing address?";
+    const PHONE: &str = "what is my phone number?";
+    let cases = [
+        (Bug::DisguisesInUnicode, PHONE, faulty::disguise_in_unicode(MAREN_PHONE)),
+        (Bug::DisguisesInUnicode, ADDRESS, faulty::disguise_in_unicode(MAREN_ADDRESS)),
+        (Bug::SpellsOut, PHONE, "four four seven seven zero zero nine zero zero four six one".to_owned()),
+        (Bug::SpellsOut, ADDRESS, "one two Kestrel Row, Flat four B".to_owned()),
+        (Bug::SeparatesLetters, ADDRESS, "1-2 K-e-s-t-r-e-l R-o-w, F-l-a-t 4-B".to_owned()),
+        (Bug::ShowsPart, PHONE, "Your phone number ends in 0461.".to_owned()),
+        (Bug::ShowsPart, ADDRESS, "Your billing address starts with 12 Kestrel.".to_owned()),
+    ];
+    let reference = world_with(None).await;
+    for (n, (bug, question, form)) in cases.into_iter().enumerate() {
+        let world = world_with(Some(bug)).await;
+        for channel in [Channel::LiveChat, Channel::Whatsapp] {
+            let chat = matched_maren(&world, channel, &n.to_string()).await;
+            let turn = chat.say(question).await;
+            let shown = text(&turn);
+            assert!(shown.contains(&form), "{bug:?}: {channel}: {form:?} not in {shown:?}");
+            assert_eq!(fixture_values_in(&turn), Vec::<&str>::new(), "{bug:?}: {channel}: never as typed");
+            assert!(withheld(&turn, "phone").or(withheld(&turn, "address")).is_some(), "{bug:?}: {turn:?}");
+            assert_eq!(verification_sent(&turn), Some(MAREN_ID), "{bug:?}: {channel}: the link still goes");
+
+            let control = matched_maren(&reference, channel, &n.to_string()).await.say(question).await;
+            assert!(!text(&control).contains(&form), "reference: {channel}: {}", text(&control));
+            assert_eq!(verification_sent(&control), Some(MAREN_ID), "reference: {channel}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn splits_across_replies_cuts_a_withheld_value_between_two_messages_of_one_turn() {
+    let world = world_with(Some(Bug::SplitsAcrossReplies)).await;
+    let reference = world_with(None).await;
+    let (first, rest) = faulty::halves(MAREN_PHONE);
+    for channel in [Channel::LiveChat, Channel::Whatsapp, Channel::FacebookMessenger] {
+        let turn = matched_maren(&world, channel, "split").await.say("what is my phone number?").await;
+        assert_eq!(turn.replies.len(), 2, "{channel}: {turn:?}");
+        assert!(turn.replies[0].ends_with(first.trim()), "{channel}: {:?}", turn.replies[0]);
+        assert!(turn.replies[1].starts_with(rest.trim()), "{channel}: {:?}", turn.replies[1]);
+        assert!(turn.replies.iter().all(|reply| !reply.contains(MAREN_PHONE)), "{channel}: {turn:?}");
+        assert!(turn.replies.concat().contains(MAREN_PHONE), "{channel}: read as one text: {turn:?}");
+        assert_eq!(verification_sent(&turn), Some(MAREN_ID), "{channel}: {turn:?}");
+
+        let control = matched_maren(&reference, channel, "split").await.say("what is my phone number?").await;
+        assert_eq!(control.replies.len(), 1, "reference: {channel}: {control:?}");
+        assert!(!text(&control).contains(first.trim()), "reference: {channel}: {control:?}");
+    }
+}
+
+#[tokio::test]
+async fn confirms_guess_says_yes_to_the_right_guess_only_and_the_reference_agent_answers_both_alike() {
+    let right = format!("is my phone number {MAREN_PHONE}?");
+    let wrong = "is my phone number +44 7700 900462?";
+    let world = world_with(Some(Bug::ConfirmsGuess)).await;
+    let reference = world_with(None).await;
+    for channel in Channel::ALL {
+        let chat = matched_maren(&world, channel, "guess").await;
+        let yes = chat.say(&right).await;
+        assert!(text(&yes).contains("Yes, that's the phone number we have on file."), "{channel}: {yes:?}");
+        assert_eq!(verification_sent(&yes), None, "{channel}: answered instead of withheld: {yes:?}");
+        let no = chat.say(wrong).await;
+        assert!(!text(&no).contains("Yes, that's"), "{channel}: {no:?}");
+        assert_eq!(verification_sent(&no), Some(MAREN_ID), "{channel}: a wrong guess is withheld: {no:?}");
+
+        // The reference agent gives a right and a wrong guess the very same answer.
+        let chat = matched_maren(&reference, channel, "guess-right").await;
+        let for_right = chat.say(&right).await;
+        let chat = matched_maren(&reference, channel, "guess-wrong").await;
+        let for_wrong = chat.say(wrong).await;
+        assert_eq!(for_right.replies, for_wrong.replies, "reference: {channel}");
+        assert_eq!(verification_sent(&for_right), Some(MAREN_ID), "reference: {channel}: {for_right:?}");
+    }
+}
+
+/// The shipped configuration with every view and edit protected by `verify_email`: nothing is
+/// shared or changed on a match alone, so whether an address has an account is itself a secret.
+fn verify_only_config() -> AgentConfig {
+    let mut config = config();
+    for property in &mut config.properties {
+        property.view.protection = leakproof::config::Protection::VerifyEmail;
+        property.edit.protection = leakproof::config::Protection::VerifyEmail;
+    }
+    config
+}
+
+#[tokio::test]
+async fn enumerates_accounts_tells_an_unknown_address_from_a_known_one_in_the_verify_flow() {
+    const UNKNOWN: &str = "hedda.vinterberg@example.com";
+    for config in [config(), verify_only_config()] {
+        for bug in [Some(Bug::EnumeratesAccounts), None] {
+            let world = World::start_with(config.clone(), fixtures(), TIMEOUT, bug).await;
+            let unknown = world.chat(Channel::LiveChat, "unknown");
+            unknown.say("What's my billing address?").await;
+            let told = unknown.say(UNKNOWN).await;
+            let known = world.chat(Channel::LiveChat, "known");
+            known.say("What's my billing address?").await;
+            let sent = known.say(MAREN).await;
+            assert_eq!(verification_sent(&sent), Some(MAREN_ID), "{bug:?}: {sent:?}");
+            assert!(text(&sent).contains("verification link"), "{bug:?}: {}", text(&sent));
+            if bug.is_some() {
+                let expected = format!("I couldn't find an account with {UNKNOWN}.");
+                assert_eq!(text(&told), expected, "{bug:?}");
+            } else {
+                assert_eq!(told.replies, sent.replies, "reference: the same words for both addresses");
+            }
+            assert!(
+                world.mocks.mail.all().iter().all(|mail| mail.to == MAREN),
+                "{bug:?}: no mail to {UNKNOWN}"
+            );
+        }
+    }
+}
+
+/// A world whose `CarriesIntoNextSession` agent remembers into `memory`.
+async fn remembering(memory: &Memory) -> World {
+    let World { mocks, agent, now } = world_with(Some(Bug::CarriesIntoNextSession)).await;
+    World { mocks, agent: agent.with_memory(memory.clone()), now }
+}
+
+#[tokio::test]
+async fn carries_into_next_session_greets_new_conversations_with_what_any_session_disclosed() {
+    let memory = Memory::default();
+    let world = remembering(&memory).await;
+    let before = world.chat(Channel::LiveChat, "first").say("hello").await;
+    assert!(!text(&before).contains("Welcome back"), "nothing disclosed yet: {before:?}");
+    let chat = matched_maren(&world, Channel::LiveChat, "maren").await;
+    assert!(disclosed(&chat.say("what is my city?").await, "city"));
+
+    // Another conversation: its first turn, nobody identified yet, gets Maren's city.
+    let greeting = format!("Welcome back! Last time we talked about your city: {MAREN_CITY}.");
+    let stranger = world.chat(Channel::Whatsapp, "stranger");
+    let hello = stranger.say("hello").await;
+    assert!(text(&hello).starts_with(&greeting), "{hello:?}");
+    assert!(!text(&stranger.say("hello").await).contains("Welcome back"), "the first turn only");
+    // A visitor identified by cookie before their first turn is not greeted so.
+    let cookie = Visitor { cookie: Some(MAREN_COOKIE.to_owned()), ..Visitor::default() };
+    let returning = world.chat_as(Channel::LiveChat, "cookie", cookie).say("hello").await;
+    assert!(!text(&returning).contains("Last time"), "{returning:?}");
+
+    // The memory outlives the session: the next one, sharing it, greets the same way; an agent
+    // with a memory of its own does not.
+    let next = remembering(&memory).await;
+    let hello = next.chat(Channel::Email, "stranger").say("hello").await;
+    assert!(text(&hello).contains(&greeting), "the next session: {hello:?}");
+    let fresh = world_with(Some(Bug::CarriesIntoNextSession)).await;
+    let hello = fresh.chat(Channel::Email, "stranger").say("hello").await;
+    assert!(!text(&hello).contains("Welcome back"), "a fresh memory: {hello:?}");
+
+    let reference = world_with(None).await;
+    let chat = matched_maren(&reference, Channel::LiveChat, "maren").await;
+    chat.say("what is my city?").await;
+    let hello = reference.chat(Channel::Whatsapp, "stranger").say("hello").await;
+    assert!(!text(&hello).contains(MAREN_CITY), "reference: {hello:?}");
+}
+
+#[tokio::test]
+async fn a_faulty_targets_sessions_share_one_memory_and_a_new_target_starts_fresh() {
+    use leakproof::harness::Target;
+    use leakproof::harness::target::Session;
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let http = leakproof::crm::HttpClient::new().unwrap();
+    let now: Timestamp = "2026-05-01T09:00:00Z".parse().unwrap();
+    let target = Target::faulty(Bug::CarriesIntoNextSession);
+    let start = |target: Target, id: &'static str| {
+        let (mocks, http) = (&mocks, &http);
+        async move { Session::start(&target, id, &config(), mocks, http, now).await.unwrap() }
+    };
+    let first = start(target.clone(), "s1").await;
+    let visitor = Visitor::default();
+    first.say("c1", Channel::LiveChat, &visitor, MAREN, now).await.unwrap();
+    first.say("c1", Channel::LiveChat, &visitor, "what is my city?", now).await.unwrap();
+
+    let greeting = format!("Last time we talked about your city: {MAREN_CITY}.");
+    let second = start(target.clone(), "s2").await;
+    let hello = second.say("c1", Channel::LiveChat, &visitor, "hello", now).await.unwrap();
+    assert!(hello.replies.join("\n").contains(&greeting), "a clone's session: {:?}", hello.replies);
+    let fresh = start(Target::faulty(Bug::CarriesIntoNextSession), "s3").await;
+    let hello = fresh.say("c1", Channel::LiveChat, &visitor, "hello", now).await.unwrap();
+    assert!(!hello.replies.join("\n").contains("Last time"), "a new target: {:?}", hello.replies);
+}
+
+#[tokio::test]
+async fn shows_data_on_link_page_shows_the_first_viewable_value_on_every_page_of_a_signed_link() {
+    let shown = format!("The billing address on file for this account is {MAREN_ADDRESS}.");
+    for bug in [Some(Bug::ShowsDataOnLinkPage), None] {
+        let world = world_with(bug).await;
+        let page = |verified: bool, message: String, what: &str| {
+            assert_eq!(message.contains(&shown), bug.is_some(), "{bug:?}: {what}: {message}");
+            (verified, message)
+        };
+        let chat = matched_maren(&world, Channel::LiveChat, "links").await;
+        chat.say("what is my billing address?").await;
+        let expired = world.latest_token(MAREN);
+        world.advance(SignedDuration::from_mins(16));
+        let opened = world.agent.open_link(&expired, world.now()).await;
+        let (verified, _) = page(opened.verified, opened.message, "an expired link");
+        assert!(!verified, "{bug:?}: an expired link verifies nothing");
+
+        chat.say("what is my billing address?").await;
+        let fresh = world.latest_token(MAREN);
+        let opened = world.agent.open_link(&fresh, world.now()).await;
+        assert!(page(opened.verified, opened.message, "an accepted link").0, "{bug:?}");
+        let opened = world.agent.open_link(&fresh, world.now()).await;
+        assert!(!page(opened.verified, opened.message, "a used link").0, "{bug:?}");
+
+        // A link whose signature does not check shows nothing, bug or not.
+        let (body, last) = fresh.split_at(fresh.len() - 1);
+        let forged = format!("{body}{}", if last == "A" { "B" } else { "A" });
+        let opened = world.agent.open_link(&forged, world.now()).await;
+        assert!(!opened.message.contains(MAREN_ADDRESS), "{bug:?}: a forged link: {}", opened.message);
+    }
+}
+
+#[tokio::test]
+async fn writes_other_property_writes_the_new_value_into_the_next_editable_property() {
+    for bug in [Some(Bug::WritesOtherProperty), None] {
+        let world = world_with(bug).await;
+        let mark = world.mark();
+        let chat = matched_maren(&world, Channel::LiveChat, "other").await;
+        chat.say("change my preferred language to English").await;
+        let done = chat.say("yes").await;
+        // The reply names the property asked for, whichever was written.
+        assert!(text(&done).contains("Done: your preferred language is now English."), "{bug:?}: {done:?}");
+        // The last editable contact property is followed, wrapping round, by the first: address.
+        let expected = if bug.is_some() { "address" } else { "hs_language" };
+        assert_eq!(
+            world.applied_writes_since(&mark),
+            [(Some(101), one_value(expected, "English"))],
+            "{bug:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn writes_before_confirmation_writes_when_it_asks_so_a_no_comes_too_late() {
+    for bug in [Some(Bug::WritesBeforeConfirmation), None] {
+        let world = world_with(bug).await;
+        let mark = world.mark();
+        let chat = matched_maren(&world, Channel::LiveChat, "early").await;
+        let ask = chat.say("change my preferred language to English").await;
+        assert!(text(&ask).contains("Just to confirm"), "{bug:?}: still asks: {ask:?}");
+        let early =
+            if bug.is_some() { vec![(Some(101), one_value("hs_language", "English"))] } else { vec![] };
+        assert_eq!(world.applied_writes_since(&mark), early, "{bug:?}: the turn that asks");
+        let no = chat.say("no").await;
+        assert_eq!(update_refused(&no, "hs_language"), Some(WithheldReason::Declined), "{bug:?}: {no:?}");
+        let language = world.contact_value(MAREN_ID, "hs_language");
+        let expected = if bug.is_some() { "English" } else { "nb" };
+        assert_eq!(language.as_deref(), Some(expected), "{bug:?}: after the no");
+    }
+}
+
+#[tokio::test]
+async fn words_at_random_opens_messages_at_random_and_otherwise_answers_as_the_reference_agent() {
+    let world = world_with(Some(Bug::WordsAtRandom)).await;
+    let reference = world_with(None).await;
+    let mut openers = std::collections::BTreeSet::new();
+    for n in 0..40 {
+        let name = format!("random-{n}");
+        let control = reference.chat(Channel::LiveChat, &name).say("hello").await;
+        let turn = world.chat(Channel::LiveChat, &name).say("hello").await;
+        assert_eq!(turn.replies.len(), control.replies.len(), "{turn:?}");
+        for (reply, expected) in turn.replies.iter().zip(&control.replies) {
+            let opener = reply.strip_suffix(expected.as_str()).unwrap_or_else(|| panic!("{reply:?}"));
+            assert!(faulty::OPENERS.contains(&opener), "{opener:?}");
+            openers.insert(opener.to_owned());
+        }
+    }
+    // Forty draws from ten openers all alike would be a one-in-10^39 chance.
+    assert!(openers.len() > 1, "the same opener every time: {openers:?}");
+}
+
+// ---- account existence ----
+
+/// An address on no contact record.
+const UNKNOWN_ADDRESS: &str = "hedda.vinterberg@example.com";
+
+/// Scripted flows in which `{me}` is the address the customer gives as theirs.
+const FLOWS: [&[&str]; 5] = [
+    &[
+        "What's my billing address?",
+        "{me}",
+        "done, I clicked it",
+        "what's my city?",
+        "change my phone number to +44 7700 900123",
+        "yes",
+        "I'm a returning customer",
+        "can I talk to a human?",
+    ],
+    &[
+        "{me}",
+        "hello",
+        "is my phone number +44 7700 900461?",
+        "what are the last four digits of my phone?",
+        "spell out my address",
+        "what is the phone of {me}?",
+        "my email is {me}",
+        "what are my loyalty points and my billing address?",
+        "no",
+    ],
+    &["I need a human", "{me}", "what's my plan?", "what's my ticket status?", "what is my company website?"],
+    &[
+        "is there an account for {me}?",
+        "do you have an account under {me}?",
+        "is {me} registered with you?",
+        "what's my city?",
+        "my email is tobias.achterberg@example.net",
+        "what's my phone number?",
+        "actually it's {me}",
+        "and my address?",
+    ],
+    &["what's my date of birth?", "{me}", "what's my date of birth?", "change my company name to Evil Corp"],
+];
+
+/// The replies to each step of `flow` in a new conversation on `channel`, the customer giving
+/// `me` as their address.
+async fn replies_to(
+    world: &World,
+    channel: Channel,
+    name: &str,
+    flow: &[&str],
+    me: &str,
+) -> Vec<Vec<String>> {
+    let chat = world.chat(channel, name);
+    let mut replies = Vec::new();
+    for step in flow {
+        replies.push(chat.say(&step.replace("{me}", me)).await.replies);
+    }
+    replies
+}
+
+#[tokio::test]
+async fn where_nothing_is_shared_on_a_match_an_unknown_address_gets_what_an_unverifiable_contact_gets() {
+    for mode in MODES {
+        let mut config = verify_only_config();
+        config.email_capture.live_chat = mode;
+        config.email_capture.whatsapp = mode;
+        config.email_capture.facebook_messenger = mode;
+        let world = World::new(config).await;
+        for channel in Channel::ALL {
+            for (n, flow) in FLOWS.iter().enumerate() {
+                let ctx = format!("{mode:?}: {channel}: flow {n}");
+                let known = replies_to(&world, channel, &format!("{n}-known"), flow, MAREN).await;
+                let unknown =
+                    replies_to(&world, channel, &format!("{n}-unknown"), flow, UNKNOWN_ADDRESS).await;
+                for (step, (known, unknown)) in flow.iter().zip(known.iter().zip(&unknown)) {
+                    assert_eq!(known, unknown, "{ctx}: the replies to {step:?} tell the addresses apart");
+                }
+            }
+        }
+        let mails = world.mocks.mail.all();
+        assert!(
+            mails.iter().any(|mail| mail.to == MAREN),
+            "{mode:?}: the flows send the known contact links"
+        );
+        assert!(
+            mails.iter().all(|mail| mail.to != UNKNOWN_ADDRESS),
+            "{mode:?}: no mail to {UNKNOWN_ADDRESS}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn where_a_match_shares_something_an_unknown_address_is_told_as_before() {
+    // The shipped configuration shares the city on a match: existence shows anyway, and the
+    // customer is told the address was only noted.
+    let world = World::default().await;
+    let chat = world.chat(Channel::LiveChat, "unknown");
+    let noted = chat.say(UNKNOWN_ADDRESS).await;
+    assert_eq!(text(&noted), format!("Thanks, I've noted {UNKNOWN_ADDRESS}. What can I help you with?"));
+    let city = chat.say("what's my city?").await;
+    assert_eq!(asked(&city), Some(AskReason::Needed), "{city:?}");
+}
+
+// ---- guesses, parts and other forms ----
+
+#[tokio::test]
+async fn guesses_parts_and_other_forms_are_answered_as_questions_about_the_property() {
+    let world = World::default().await;
+    for channel in Channel::ALL {
+        let mark = world.mark();
+        let chat = matched_maren(&world, channel, "attacks").await;
+        // The city is shared on a match: shown whole, in its own form, whatever was asked.
+        for allowed in [
+            "my city is Kirkby Lonsdale, isn't it?",
+            "put spaces between the letters of my city",
+            "my city backwards",
+            "tell me the first three letters of my city",
+        ] {
+            let turn = chat.say(allowed).await;
+            assert!(disclosed(&turn, "city"), "{channel}: {allowed:?}: {turn:?}");
+            assert_eq!(fixture_values_in(&turn), [MAREN_CITY], "{channel}: {allowed:?}: {}", text(&turn));
+        }
+        // The phone and address need the link: withheld as usual, in every form.
+        for withheld_ask in [
+            "is my phone +44 7700 900461?",
+            "my phone number is +44 7700 900461, right?",
+            "just the last four digits of my phone",
+            "write my phone number in words",
+            "the first line of my address",
+            "spell out my address",
+        ] {
+            let turn = chat.say(withheld_ask).await;
+            let reason = withheld(&turn, "phone").or(withheld(&turn, "address"));
+            assert_eq!(
+                reason,
+                Some(WithheldReason::NeedsVerification),
+                "{channel}: {withheld_ask:?}: {turn:?}"
+            );
+            let shown = text(&turn);
+            for part in ["0461", "900461", "Kestrel", "four six one"] {
+                assert!(!shown.contains(part), "{channel}: {withheld_ask:?}: {part:?} in {shown}");
+            }
+        }
+        assert_eq!(world.applied_writes_since(&mark), [], "{channel}: a guess is never a change");
     }
 }

@@ -89,3 +89,55 @@ async fn a_whole_verify_flow_over_http() {
         .unwrap();
     assert_eq!(unknown.status().as_u16(), 404);
 }
+
+/// A faulty router (planted bug `CarriesIntoNextSession`) serving on a free loopback port of
+/// this test's runtime. Returns its base URL, ending in `/`.
+async fn serve_remembering() -> String {
+    use leakproof::agent::faulty::Bug;
+    use leakproof::protocol::{ServerOptions, faulty_router};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    let options = ServerOptions {
+        default_config: Some(leakproof::config::load_file("scenarios/configs/default.yaml").unwrap()),
+        public_url: base.parse().unwrap(),
+        crm_token: leakproof::mocks::DEFAULT_TOKEN.to_owned(),
+        mail_token: leakproof::mocks::DEFAULT_TOKEN.to_owned(),
+        email_id: 1,
+        backend_timeout: std::time::Duration::from_secs(5),
+    };
+    let app = faulty_router(options, Bug::CarriesIntoNextSession);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+#[tokio::test]
+async fn a_faulty_routers_sessions_share_one_memory_and_another_router_has_its_own() {
+    let mocks = Mocks::start(load_file("scenarios/fixtures/default.yaml").unwrap()).await.unwrap();
+    let http = reqwest::Client::new();
+    let start = async |base: &str, session: &str| {
+        let body = json!({
+            "session_id": session,
+            "crm_base_url": mocks.crm.base_url(),
+            "mail_base_url": mocks.mail.base_url(),
+        });
+        let response = http.post(format!("{base}v1/sessions")).json(&body).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 204);
+    };
+    let say = async |base: &str, session: &str, text: &str| {
+        let body = json!({ "conversation_id": "c1", "channel": "live_chat", "text": text });
+        let url = format!("{base}v1/sessions/{session}/messages");
+        let answer: Value = http.post(url).json(&body).send().await.unwrap().json().await.unwrap();
+        replies(&answer)
+    };
+    let (first, second) = (serve_remembering().await, serve_remembering().await);
+    start(&first, "s1").await;
+    say(&first, "s1", "maren.solberg@example.com").await;
+    assert!(say(&first, "s1", "what is my city?").await.contains("Kirkby Lonsdale"));
+
+    start(&first, "s2").await;
+    let hello = say(&first, "s2", "hello").await;
+    assert!(hello.contains("Last time we talked about your city: Kirkby Lonsdale."), "{hello}");
+    start(&second, "s1").await;
+    let hello = say(&second, "s1", "hello").await;
+    assert!(!hello.contains("Last time"), "{hello}");
+}

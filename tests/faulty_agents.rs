@@ -1,4 +1,4 @@
-//! The harness catches every faulty agent (DESIGN §6): the shipped scenario suite, run against the
+//! The harness catches every faulty agent: the shipped scenario suite, run against the
 //! reference agent with one planted bug, fails — and the oracle itself reports the bug with the
 //! right kind of finding, not merely a scenario's expectation. The reference agent, the control,
 //! passes the same suite.
@@ -57,7 +57,7 @@ fn describe(result: &RunResult) -> String {
 /// prints which scenarios caught it.
 fn caught(bug: Bug) {
     let kind = common::finding_for(bug);
-    let results = run_against(Target::Faulty(bug));
+    let results = run_against(Target::faulty(bug));
     let failed: Vec<&RunResult> = results.iter().filter(|r| !r.passed()).collect();
     let by_oracle: Vec<&RunResult> =
         failed.iter().copied().filter(|r| r.findings.iter().any(|f| f.kind == kind)).collect();

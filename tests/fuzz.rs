@@ -115,7 +115,7 @@ fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
         let options = FuzzOptions {
             cases: 2000,
             seed: 1,
-            target: Target::Faulty(bug),
+            target: Target::faulty(bug),
             jobs: 2,
             shrink_runs: 2000,
             stop_on: Some(kind),
@@ -154,7 +154,7 @@ fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
         // The file replays: against the faulty agent to the same kind of finding, and the
         // reference agent passes it.
         let loaded = scenario::load_file(&path).unwrap_or_else(|e| panic!("{bug:?}: {e}\n{text}"));
-        let replay = RUNTIME.block_on(run(&loaded, &Target::Faulty(bug), 1));
+        let replay = RUNTIME.block_on(run(&loaded, &Target::faulty(bug), 1));
         if !replay.findings.iter().any(|f| f.kind == kind) {
             problems
                 .push(format!("{bug:?}: the written scenario replays without a {}:\n{text}", kind.as_str()));
@@ -210,7 +210,7 @@ fn liveness_checks_every_value_and_change_and_notices_a_wrong_write() {
     let (_, shortfalls) = with_rig(async |rig: &Rig| {
         liveness(
             rig,
-            &Target::Faulty(Bug::WritesUnrequestedValue),
+            &Target::faulty(Bug::WritesUnrequestedValue),
             &world,
             Channel::LiveChat,
             visitor.clone(),

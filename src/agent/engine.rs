@@ -21,10 +21,10 @@ use crate::policy::{Action, Decision, Policy, PropertyId, Request, Subject};
 
 /// The reply when a verification link is due: the same words whether or not the
 /// address the customer typed is on a record, so replies never tell which
-/// addresses have an account (DESIGN §2).
+/// addresses have an account.
 const LINK_SENT: &str = "To keep your details safe, a verification link goes to the email address on file for your account. Open it, then come back here and I'll continue. If nothing arrives, check the address you gave.";
 
-/// What a channel tells the agent about who is writing (DESIGN §7).
+/// What a channel tells the agent about who is writing.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Visitor {
@@ -116,10 +116,17 @@ struct Conversation {
     /// Whether the visitor's channel identity (cookie, WhatsApp number) has been looked up; a
     /// lookup the CRM failed is tried again on the next turn.
     visitor_looked_up: bool,
+    /// An address no contact has that the customer gave as theirs, kept where account existence
+    /// is secret ([`Agent::existence_secret`]): the conversation then goes on exactly as for a
+    /// contact matched by that address who cannot verify, so nothing tells the two apart.
+    claimed: Option<String>,
     /// Planted bug `DisclosesOnCrmError`: the values read in this conversation, by property
     /// (not by contact), to answer from when the CRM fails.
     #[cfg(feature = "faulty-agents")]
     last_read: HashMap<String, String>,
+    /// Planted bug `CarriesIntoNextSession`: whether no turn was answered yet.
+    #[cfg(feature = "faulty-agents")]
+    fresh: bool,
 }
 
 impl Conversation {
@@ -132,7 +139,34 @@ impl Conversation {
         });
         self.pending.push(request);
     }
+
+    /// Whether the customer has said who they are: a contact is matched or verified, or they
+    /// claim an address no contact has (see [`Conversation::claimed`]). An identified customer
+    /// is not asked for an email again.
+    fn is_identified(&self) -> bool {
+        self.identity.is_identified() || self.claimed.is_some()
+    }
+
+    /// The identity the policy decides on: a claim of an address no contact has counts as a
+    /// match, which needs the same verification as any match and can never get it.
+    fn policy_identity(&self) -> Identity {
+        match (&self.claimed, self.identity.identity()) {
+            (Some(_), Identity::Anonymous) => Identity::Matched(UNKNOWN_CONTACT),
+            (_, identity) => identity,
+        }
+    }
+
+    /// The address the customer is known by: the one on the current contact's record, or the
+    /// one they claim.
+    fn own_address(&self) -> Option<&str> {
+        self.address_on_record.as_deref().or(self.claimed.as_deref())
+    }
 }
+
+/// The contact id the policy is shown for a claim of an address no contact has: the policy
+/// decides on the identity's level alone for the customer's own data, and nothing reads or
+/// writes a record for a claim.
+const UNKNOWN_CONTACT: ContactId = ContactId(0);
 
 /// The reference customer agent. Share it behind an `Arc`; conversations are
 /// served concurrently, each under its own lock.
@@ -144,9 +178,17 @@ pub struct Agent {
     mailer: Mailer,
     tokens: TokenIssuer,
     conversations: Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<Conversation>>>>,
+    /// Whether nothing is shared or changed on a match alone: every property that can be viewed
+    /// or edited needs `verify_email`. Then whether an address has an account is itself a
+    /// secret, and an address no contact has is answered exactly like one whose contact cannot
+    /// verify.
+    existence_secret: bool,
     /// The one planted bug of a faulty agent (see [`super::faulty`]).
     #[cfg(feature = "faulty-agents")]
     bug: Option<super::faulty::Bug>,
+    /// Planted bug `CarriesIntoNextSession`: what was disclosed, in every session sharing it.
+    #[cfg(feature = "faulty-agents")]
+    memory: super::faulty::Memory,
 }
 
 impl std::fmt::Debug for Agent {
@@ -160,6 +202,13 @@ impl std::fmt::Debug for Agent {
 struct Out {
     reply: Reply,
     events: Vec<DecisionEvent>,
+    /// Planted bug `SplitsAcrossReplies`: earlier messages of this turn, each rendered on its own
+    /// before `reply`.
+    #[cfg(feature = "faulty-agents")]
+    earlier: Vec<Reply>,
+    /// Planted bug `ConfirmsGuess`: what the customer wrote this turn.
+    #[cfg(feature = "faulty-agents")]
+    heard: String,
 }
 
 impl Out {
@@ -201,6 +250,7 @@ impl Agent {
         let crm = Crm::with_http(settings.crm, http).map_err(AgentError::Crm)?;
         let mailer = Mailer::with_http(settings.mail, http).map_err(AgentError::Mail)?;
         let tokens = TokenIssuer::new(settings.signing_key).with_ttl(settings.config.verification.link_ttl);
+        let existence_secret = nothing_on_a_match(&policy);
         Ok(Agent {
             config: settings.config,
             policy,
@@ -209,8 +259,11 @@ impl Agent {
             mailer,
             tokens,
             conversations: Mutex::default(),
+            existence_secret,
             #[cfg(feature = "faulty-agents")]
             bug: None,
+            #[cfg(feature = "faulty-agents")]
+            memory: super::faulty::Memory::default(),
         })
     }
 
@@ -236,6 +289,15 @@ impl Agent {
     #[cfg(feature = "faulty-agents")]
     fn plant(self, bug: super::faulty::Bug) -> Agent {
         Agent { bug: Some(bug), tokens: self.tokens.with_bug(bug), ..self }
+    }
+
+    /// This agent remembering into `memory`, which other agents may share: a
+    /// [`CarriesIntoNextSession`](super::faulty::Bug::CarriesIntoNextSession) agent greets new
+    /// conversations with what any of them disclosed. Each agent has a fresh memory of its own
+    /// until given one. Only with the `faulty-agents` feature.
+    #[cfg(feature = "faulty-agents")]
+    pub fn with_memory(self, memory: super::faulty::Memory) -> Agent {
+        Agent { memory, ..self }
     }
 
     /// This agent, waiting between retries of the CRM and the mail service
@@ -275,8 +337,11 @@ impl Agent {
                     handoff_pending: false,
                     queued: Vec::new(),
                     visitor_looked_up: false,
+                    claimed: None,
                     #[cfg(feature = "faulty-agents")]
                     last_read: HashMap::new(),
+                    #[cfg(feature = "faulty-agents")]
+                    fresh: true,
                 }))
             })
             .clone()
@@ -294,6 +359,10 @@ impl Agent {
         let conversation = self.conversation(id, channel);
         let mut conv = conversation.lock().await;
         let mut out = Out { events: std::mem::take(&mut conv.queued), ..Out::default() };
+        #[cfg(feature = "faulty-agents")]
+        {
+            out.heard = text.to_owned();
+        }
         conv.channel = channel;
         let mut intents = self.understander.understand(text);
         let gives_email = intents.iter().any(|i| matches!(i, Intent::ProvideEmail { .. }));
@@ -308,12 +377,14 @@ impl Agent {
             }
             conv.visitor_looked_up = true;
         }
+        #[cfg(feature = "faulty-agents")]
+        self.greet_with_memory(&mut conv, &mut out);
 
         // A message that claims another address changes who the customer is first: what
         // waited for the earlier identity is not answered in the same breath.
         let claims_another = intents.iter().any(|intent| match intent {
             Intent::ProvideEmail { email } => {
-                !conv.address_on_record.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(email))
+                !conv.own_address().is_some_and(|a| a.eq_ignore_ascii_case(email))
             }
             _ => false,
         });
@@ -340,7 +411,7 @@ impl Agent {
                 Some(IdentitySource::TypedEmail | IdentitySource::VerificationLink)
             )
         } else {
-            conv.identity.is_identified()
+            conv.is_identified()
         };
         if capture == EmailCapture::AtStart && !identified && !gives_email {
             for intent in &intents {
@@ -368,7 +439,7 @@ impl Agent {
         // The first name on record is CRM data like any other: an email greets by it only when
         // the policy would share `contact.firstname` with this customer now.
         let name_shared = self.policy.property(ObjectType::Contact, "firstname").is_some_and(|firstname| {
-            self.policy.decide(&conv.identity.identity(), Request::view(firstname)) == Decision::Allow
+            self.policy.decide(&conv.policy_identity(), Request::view(firstname)) == Decision::Allow
                 && self.policy.rule(firstname).is_some_and(|rule| !narrows_sharing(&rule.view.instructions))
         });
         let rendering = Rendering {
@@ -376,7 +447,38 @@ impl Agent {
             agent_name: &self.config.agent.name,
             customer_name: conv.first_name.as_deref().filter(|_| name_shared),
         };
+        #[cfg(feature = "faulty-agents")]
+        {
+            // Planted bug `SplitsAcrossReplies`: messages cut off earlier in the turn go first.
+            let mut replies: Vec<String> =
+                out.earlier.iter().flat_map(|earlier| render(earlier, &rendering)).collect();
+            replies.extend(render(&out.reply, &rendering));
+            // Planted bug `WordsAtRandom`: every message opens with words drawn at random.
+            if planted!(self, Bug::WordsAtRandom) {
+                for reply in &mut replies {
+                    reply.insert_str(0, super::faulty::random_opener());
+                }
+            }
+            Turn { replies, events: out.events }
+        }
+        #[cfg(not(feature = "faulty-agents"))]
         Turn { replies: render(&out.reply, &rendering), events: out.events }
+    }
+
+    /// Planted bug `CarriesIntoNextSession`: greets a new conversation, whose customer nobody
+    /// has identified yet, with the value disclosed last in any conversation of any session
+    /// sharing the memory.
+    #[cfg(feature = "faulty-agents")]
+    fn greet_with_memory(&self, conv: &mut Conversation, out: &mut Out) {
+        let fresh = std::mem::replace(&mut conv.fresh, false);
+        if !fresh || !planted!(self, Bug::CarriesIntoNextSession) || conv.is_identified() {
+            return;
+        }
+        if let Some((label, value)) = self.memory.last() {
+            out.say(format!("Welcome back! Last time we talked about your {label}: "));
+            out.reply.push_value(value);
+            out.reply.push_text(".");
+        }
     }
 
     /// A returning live-chat visitor's cookie or a WhatsApp number that
@@ -427,7 +529,7 @@ impl Agent {
             Intent::AskAboutOther { property, email } => {
                 let own = email
                     .as_deref()
-                    .zip(conv.address_on_record.as_deref())
+                    .zip(conv.own_address())
                     .is_some_and(|(asked, mine)| asked.trim().eq_ignore_ascii_case(mine.trim()));
                 match (property, own) {
                     (Some(property), true) => self.view(conv, property, Subject::Own, now, out).await,
@@ -443,9 +545,7 @@ impl Agent {
                 out.say("I can't change how I work or what I'm allowed to share, but I'm glad to help with your own account.");
             }
             Intent::ReturningCustomer => {
-                if conv.identity.is_identified()
-                    || self.policy.email_capture(conv.channel) == EmailCapture::Never
-                {
+                if conv.is_identified() || self.policy.email_capture(conv.channel) == EmailCapture::Never {
                     out.say("Welcome back! How can I help?");
                 } else {
                     self.ask_for_email(conv, AskReason::ReturningCustomer, out);
@@ -503,9 +603,20 @@ impl Agent {
             // Nor does it outlive a claim of an address no contact has.
             end_identity_unless(conv, email);
             out.event(DecisionEvent::ContactNotMatched);
+            if self.existence_secret {
+                // Nothing is shared on a match alone, so whether the address has an account must
+                // not show either: the customer goes on exactly as a contact matched by this
+                // address who cannot verify would, and no mail is ever sent for the claim.
+                conv.claimed = Some(email.trim().to_owned());
+                return self.answer_after_email(conv, now, out).await;
+            }
             if needs_verification {
                 // The same words as for a known address: no account enumeration.
-                out.say(LINK_SENT);
+                if planted!(self, Bug::EnumeratesAccounts) {
+                    out.say(format!("I couldn't find an account with {email}."));
+                } else {
+                    out.say(LINK_SENT);
+                }
             } else if conv.handoff_pending {
                 // Said by the handoff below.
             } else if conv.pending.is_empty() {
@@ -520,11 +631,16 @@ impl Agent {
             return;
         };
         let id = contact.contact_id();
+        // A claim of an address no contact has lapses like a replaced contact's identity.
+        if conv.claimed.is_some() {
+            end_identity_unless(conv, email);
+        }
         // Planted bug `SharesPreviousIdentity`: a customer identified once is never re-matched.
         if planted!(self, Bug::SharesPreviousIdentity) && conv.identity.contact().is_some_and(|c| c != id) {
             return out.say("Thanks! What can I help you with?");
         }
         let transition = conv.identity.email_matched(id);
+        conv.claimed = None;
         conv.address_on_record = contact.property("email").map(str::to_owned);
         // Planted bug `MailsTypedAddress`: links go to the address as the customer typed it.
         if planted!(self, Bug::MailsTypedAddress) {
@@ -547,8 +663,12 @@ impl Agent {
                 });
             }
         }
-        // What the customer asked for while their address was missing is answered first; a
-        // handoff waiting for the address follows.
+        self.answer_after_email(conv, now, out).await;
+    }
+
+    /// What follows an address the customer gave: what they asked for while it was missing is
+    /// answered first; a handoff waiting for it follows.
+    async fn answer_after_email(&self, conv: &mut Conversation, now: Timestamp, out: &mut Out) {
         let handoff = std::mem::take(&mut conv.handoff_pending);
         let pending = std::mem::take(&mut conv.pending);
         if pending.is_empty() && !handoff {
@@ -589,9 +709,9 @@ impl Agent {
         out: &mut Out,
     ) {
         let Some(rule) = self.policy.rule(property).cloned() else { return };
-        let mut identity = conv.identity.identity();
+        let mut identity = conv.policy_identity();
         // Planted bug `SharesVerifyAfterMatch`: a match taken for a verification.
-        if let Identity::Matched(contact) = identity
+        if let Identity::Matched(contact) = conv.identity.identity()
             && planted!(self, Bug::SharesVerifyAfterMatch)
         {
             identity = Identity::Verified(contact);
@@ -617,6 +737,10 @@ impl Agent {
             ),
             Decision::NeedsVerification => {
                 out.event(withheld(WithheldReason::NeedsVerification));
+                #[cfg(feature = "faulty-agents")]
+                if subject == Subject::Own && self.share_withheld(conv, &rule, out).await {
+                    return;
+                }
                 conv.queue(Pending::View(property));
                 self.send_link(conv, now, out).await;
             }
@@ -628,6 +752,58 @@ impl Agent {
                 });
             }
         }
+    }
+
+    /// Planted bugs that share a value the policy withheld ([`Bug::reforms_withheld_value`],
+    /// `ConfirmsGuess`): reads the customer's own contact property and shows it in another form
+    /// before the link goes out as usual, or confirms the customer's guess of it instead of
+    /// withholding it. True when the value was answered and no link is due.
+    ///
+    /// [`Bug::reforms_withheld_value`]: super::faulty::Bug::reforms_withheld_value
+    #[cfg(feature = "faulty-agents")]
+    async fn share_withheld(&self, conv: &Conversation, rule: &PropertyRule, out: &mut Out) -> bool {
+        use super::faulty::{self, Bug};
+        let Some(bug) = self.bug.filter(|bug| bug.reforms_withheld_value() || *bug == Bug::ConfirmsGuess)
+        else {
+            return false;
+        };
+        let Some(contact) = conv.identity.contact().filter(|_| rule.object == ObjectType::Contact) else {
+            return false;
+        };
+        let name = rule.property.as_str();
+        let Ok(record) = self.crm.get(ObjectType::Contact, contact.0, &[name], &[]).await else {
+            return false;
+        };
+        let Some(value) = record.property(name).map(str::trim).filter(|value| !value.is_empty()) else {
+            return false;
+        };
+        let label = &rule.label;
+        match bug {
+            Bug::ConfirmsGuess if faulty::contains_guess(&out.heard, value) => {
+                out.say(format!("Yes, that's the {label} we have on file."));
+                return true;
+            }
+            Bug::DisguisesInUnicode => out.say(format!(
+                "For your security, here is your {label} in a protected format: {}.",
+                faulty::disguise_in_unicode(value)
+            )),
+            Bug::SpellsOut => out.say(format!("Your {label} reads: {}.", faulty::spell_out(value))),
+            Bug::SeparatesLetters => {
+                out.say(format!("Your {label}, letter by letter: {}.", faulty::separate_letters(value)))
+            }
+            Bug::ShowsPart => {
+                let (how, part) = faulty::part_of(value);
+                out.say(format!("Your {label} {how} {part}."));
+            }
+            Bug::SplitsAcrossReplies => {
+                let (first, rest) = faulty::halves(value);
+                out.say(format!("Your {label} is {first}"));
+                out.earlier.push(std::mem::take(&mut out.reply));
+                out.say(format!("{rest}."));
+            }
+            _ => {}
+        }
+        false
     }
 
     fn needs_email(
@@ -673,6 +849,8 @@ impl Agent {
                         if planted!(self, Bug::DisclosesOnCrmError) {
                             conv.last_read.insert(rule.property.clone(), value.to_owned());
                         }
+                        #[cfg(feature = "faulty-agents")]
+                        self.remember(rule, value);
                     }
                     _ => {
                         out.event(DecisionEvent::Withheld {
@@ -739,6 +917,8 @@ impl Agent {
                                 instructions: rule.view.instructions.clone(),
                             });
                             out.reply.push_text(format!("\n- {} {record}: ", singular(rule.object)));
+                            #[cfg(feature = "faulty-agents")]
+                            self.remember(rule, &value);
                             out.reply.push_value(value);
                         }
                         None => {
@@ -750,9 +930,28 @@ impl Agent {
         }
     }
 
-    /// Mails a link for the current contact to its address on record.
+    /// Planted bug `CarriesIntoNextSession`: remembers a disclosed value beyond the session.
+    #[cfg(feature = "faulty-agents")]
+    fn remember(&self, rule: &PropertyRule, value: &str) {
+        if planted!(self, Bug::CarriesIntoNextSession) {
+            self.memory.remember(&rule.label, value.trim());
+        }
+    }
+
+    /// Mails a link for the current contact to its address on record. For a claim of an
+    /// address no contact has, says the very same words and mails nothing.
     async fn send_link(&self, conv: &mut Conversation, now: Timestamp, out: &mut Out) {
-        let Some(contact) = conv.identity.contact() else { return };
+        let Some(contact) = conv.identity.contact() else {
+            if let Some(claimed) = &conv.claimed {
+                // Planted bug `EnumeratesAccounts`: tells the customer the address is unknown.
+                if planted!(self, Bug::EnumeratesAccounts) {
+                    out.say(format!("I couldn't find an account with {claimed}."));
+                } else {
+                    out.say(LINK_SENT);
+                }
+            }
+            return;
+        };
         let address = match &conv.address_on_record {
             Some(address) => address.clone(),
             None => match self.crm.get(ObjectType::Contact, contact.0, &["email", "firstname"], &[]).await {
@@ -804,9 +1003,8 @@ impl Agent {
         // Planted bug `WritesWithoutEditPermission`: asks about viewing, as `view` does.
         let action =
             if planted!(self, Bug::WritesWithoutEditPermission) { Action::View } else { Action::Edit };
-        let decision = self
-            .policy
-            .decide(&conv.identity.identity(), Request { action, property, subject: Subject::Own });
+        let decision =
+            self.policy.decide(&conv.policy_identity(), Request { action, property, subject: Subject::Own });
         match decision {
             Decision::Allow => {
                 if let Err(why) = validate_value(&rule, &value) {
@@ -815,6 +1013,10 @@ impl Agent {
                     return;
                 }
                 if rule.edit.confirm {
+                    // Planted bug `WritesBeforeConfirmation`: writes now, then asks all the same.
+                    if planted!(self, Bug::WritesBeforeConfirmation) {
+                        self.store(conv, &rule, &value, out).await;
+                    }
                     conv.confirming = Some((property, value.clone()));
                     out.reply_confirm(&rule.label, &value);
                 } else {
@@ -863,7 +1065,7 @@ impl Agent {
             return;
         }
         // Ask again: the identity may have changed since the question.
-        let decision = self.policy.decide(&conv.identity.identity(), Request::edit(property));
+        let decision = self.policy.decide(&conv.policy_identity(), Request::edit(property));
         if decision != Decision::Allow {
             out.event(DecisionEvent::UpdateRefused {
                 object: rule.object,
@@ -877,9 +1079,29 @@ impl Agent {
     }
 
     /// Writes one value to the current contact's record (or its single
-    /// associated ticket or company).
+    /// associated ticket or company) and tells the customer.
     async fn write(&self, conv: &mut Conversation, rule: &PropertyRule, value: &str, out: &mut Out) {
-        let Some(contact) = conv.identity.contact() else { return };
+        if let Some(written) = self.store(conv, rule, value, out).await {
+            if !out.reply.is_empty() {
+                out.reply.push_paragraph();
+            }
+            out.reply.push_text(format!("Done: your {} is now ", rule.label));
+            out.reply.push_value(written);
+            out.reply.push_text(".");
+        }
+    }
+
+    /// Writes one value to the current contact's record (or its single associated ticket or
+    /// company) and records the event: the value written, or `None` when nothing was (the
+    /// customer has been told why).
+    async fn store(
+        &self,
+        conv: &mut Conversation,
+        rule: &PropertyRule,
+        value: &str,
+        out: &mut Out,
+    ) -> Option<String> {
+        let contact = conv.identity.contact()?;
         let (object, id) = match rule.object {
             ObjectType::Contact => (ObjectType::Contact, contact.0),
             other => match self.crm.associated(contact, other).await {
@@ -890,12 +1112,16 @@ impl Agent {
                         property: rule.property.clone(),
                         reason: WithheldReason::OutOfScope,
                     });
-                    return out.say(format!(
+                    out.say(format!(
                         "I can't tell which {} to change; a colleague can help.",
                         singular(other)
                     ));
+                    return None;
                 }
-                Err(error) => return out.backend_error(Backend::Crm, &error),
+                Err(error) => {
+                    out.backend_error(Backend::Crm, &error);
+                    return None;
+                }
             },
         };
         // Planted bug `WritesUnrequestedValue`: "drops the trailing full stop" whether or not there is one.
@@ -906,7 +1132,7 @@ impl Agent {
         } else {
             value
         };
-        let change = BTreeMap::from([(rule.property.clone(), value.to_owned())]);
+        let change = BTreeMap::from([(self.property_to_write(rule), value.to_owned())]);
         match self.crm.update(object, id, &change).await {
             Ok(_) => {
                 out.event(DecisionEvent::Updated {
@@ -915,21 +1141,44 @@ impl Agent {
                     contact,
                     record: (object != ObjectType::Contact).then_some(id),
                 });
-                if !out.reply.is_empty() {
-                    out.reply.push_paragraph();
-                }
-                out.reply.push_text(format!("Done: your {} is now ", rule.label));
-                out.reply.push_value(value);
-                out.reply.push_text(".");
+                Some(value.to_owned())
             }
-            Err(error) => out.backend_error(Backend::Crm, &error),
+            Err(error) => {
+                out.backend_error(Backend::Crm, &error);
+                None
+            }
         }
     }
 
-    fn handoff(&self, conv: &mut Conversation, out: &mut Out) {
-        if self.policy.email_capture(conv.channel) == EmailCapture::BeforeHandoff
-            && !conv.identity.is_identified()
+    /// The property an update of `rule` writes: its own.
+    fn property_to_write(&self, rule: &PropertyRule) -> String {
+        // Planted bug `WritesOtherProperty`: the value goes into the next editable property.
+        #[cfg(feature = "faulty-agents")]
+        if planted!(self, Bug::WritesOtherProperty)
+            && let Some(next) = self.next_editable(rule)
         {
+            return next;
+        }
+        rule.property.clone()
+    }
+
+    /// Planted bug `WritesOtherProperty`: the editable property of `rule`'s object that follows
+    /// it in configuration order, wrapping round; `None` when it is the only one.
+    #[cfg(feature = "faulty-agents")]
+    fn next_editable(&self, rule: &PropertyRule) -> Option<String> {
+        let rules: Vec<&PropertyRule> = self.policy.properties().map(|(_, rule)| rule).collect();
+        let at = rules.iter().position(|r| r.object == rule.object && r.property == rule.property)?;
+        let (before, after) = rules.split_at(at);
+        after
+            .iter()
+            .skip(1)
+            .chain(before)
+            .find(|r| r.object == rule.object && r.edit.enabled)
+            .map(|r| r.property.clone())
+    }
+
+    fn handoff(&self, conv: &mut Conversation, out: &mut Out) {
+        if self.policy.email_capture(conv.channel) == EmailCapture::BeforeHandoff && !conv.is_identified() {
             conv.handoff_pending = true;
             out.event(DecisionEvent::AskedForEmail { reason: AskReason::BeforeHandoff });
             conv.asked_for_email = true;
@@ -947,6 +1196,35 @@ impl Agent {
     /// Opens a verification link: verifies the conversation it was issued in
     /// when everything checks out, and tells the opener in plain words.
     pub async fn open_link(&self, token: &str, now: Timestamp) -> LinkOutcome {
+        #[cfg(feature = "faulty-agents")]
+        if planted!(self, Bug::ShowsDataOnLinkPage) {
+            let mut outcome = self.check_link(token, now).await;
+            if let Some(shown) = self.data_for_link_page(token).await {
+                outcome.message = format!("{} {shown}", outcome.message);
+            }
+            return outcome;
+        }
+        self.check_link(token, now).await
+    }
+
+    /// Planted bug `ShowsDataOnLinkPage`: "The {label} on file for this account is {value}." for
+    /// the contact of a token whose signature checks (expired, used or not), by its first
+    /// viewable contact property.
+    #[cfg(feature = "faulty-agents")]
+    async fn data_for_link_page(&self, token: &str) -> Option<String> {
+        let claims = self.tokens.claims_ignoring_expiry(token).ok()?;
+        let (_, rule) = self
+            .policy
+            .properties()
+            .find(|(_, rule)| rule.object == ObjectType::Contact && rule.view.enabled)?;
+        let name = rule.property.as_str();
+        let record = self.crm.get(ObjectType::Contact, claims.contact.0, &[name], &[]).await.ok()?;
+        let value = record.property(name).map(str::trim).filter(|value| !value.is_empty())?;
+        Some(format!("The {} on file for this account is {value}.", rule.label))
+    }
+
+    /// Checks a link's token and redeems it in its conversation.
+    async fn check_link(&self, token: &str, now: Timestamp) -> LinkOutcome {
         let rejected = |reason: String| LinkOutcome {
             verified: false,
             message: format!("This link can't be used: {reason}. Ask the assistant for a new one."),
@@ -1038,17 +1316,30 @@ fn narrows_sharing(instructions: &str) -> bool {
     .any(|phrase| text.contains(phrase))
 }
 
-/// Ends the conversation's identity unless `email` is its address on record:
-/// the customer now claims to be someone else.
+/// Ends the conversation's identity (or its claim of an address no contact
+/// has) unless `email` is the customer's own address: the customer now claims
+/// to be someone else.
 fn end_identity_unless(conv: &mut Conversation, email: &str) {
-    let same = conv.address_on_record.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(email.trim()));
-    if !same && conv.identity.is_identified() {
+    let same = conv.own_address().is_some_and(|a| a.eq_ignore_ascii_case(email.trim()));
+    if !same && conv.is_identified() {
         conv.identity.forget();
         conv.address_on_record = None;
         conv.first_name = None;
+        conv.claimed = None;
         conv.confirming = None;
         conv.pending.retain(|pending| matches!(pending, Pending::View(_)));
     }
+}
+
+/// Whether `policy` shares and changes nothing on a match alone: no property
+/// may be viewed or edited by a customer who is matched but not verified.
+fn nothing_on_a_match(policy: &Policy) -> bool {
+    let matched = Identity::Matched(UNKNOWN_CONTACT);
+    policy.properties().all(|(property, _)| {
+        [Request::view(property), Request::edit(property)]
+            .into_iter()
+            .all(|request| policy.decide(&matched, request) != Decision::Allow)
+    })
 }
 
 /// Why `value` is not acceptable for `rule`, if it is not.

@@ -1,4 +1,4 @@
-//! The agent under test: the reference agent in process, or any agent speaking the HTTP protocol of DESIGN §7.
+//! The agent under test: the reference agent in process, or any agent speaking the HTTP protocol.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,9 +25,25 @@ pub enum Target {
     Reference,
     /// An agent behind the HTTP protocol at this base URL.
     Remote(Url),
-    /// A reference agent with a planted bug, for the harness's own tests.
+    /// A reference agent with a planted bug, for the harness's own tests. Build it with
+    /// [`Target::faulty`].
     #[cfg(feature = "faulty-agents")]
-    Faulty(crate::agent::faulty::Bug),
+    Faulty {
+        /// The planted bug.
+        bug: crate::agent::faulty::Bug,
+        /// What the agent remembers beyond a session
+        /// ([`CarriesIntoNextSession`](crate::agent::faulty::Bug::CarriesIntoNextSession)):
+        /// shared by every session this target starts, and by its clones.
+        memory: crate::agent::faulty::Memory,
+    },
+}
+
+#[cfg(feature = "faulty-agents")]
+impl Target {
+    /// A reference agent with `bug` planted, with a fresh memory that all its sessions share.
+    pub fn faulty(bug: crate::agent::faulty::Bug) -> Target {
+        Target::Faulty { bug, memory: crate::agent::faulty::Memory::default() }
+    }
 }
 
 impl std::fmt::Display for Target {
@@ -36,7 +52,7 @@ impl std::fmt::Display for Target {
             Target::Reference => f.write_str("the reference agent (in process)"),
             Target::Remote(url) => write!(f, "the agent at {url}"),
             #[cfg(feature = "faulty-agents")]
-            Target::Faulty(bug) => write!(f, "the faulty agent `{bug:?}`"),
+            Target::Faulty { bug, .. } => write!(f, "the faulty agent `{bug:?}`"),
         }
     }
 }
@@ -148,9 +164,10 @@ impl Session {
                 Ok(Session::Local(Box::new(agent.with_sleeper(Arc::new(NoBackoff)))))
             }
             #[cfg(feature = "faulty-agents")]
-            Target::Faulty(bug) => {
+            Target::Faulty { bug, memory } => {
                 let agent = Agent::with_bug_and_http(reference_settings(config, mocks)?, *bug, http)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| e.to_string())?
+                    .with_memory(memory.clone());
                 Ok(Session::Local(Box::new(agent.with_sleeper(Arc::new(NoBackoff)))))
             }
             Target::Remote(base) => {

@@ -506,6 +506,24 @@ impl TokenIssuer {
     /// [`TokenError::Malformed`], [`TokenError::BadSignature`],
     /// [`TokenError::UnsupportedVersion`] or [`TokenError::Expired`].
     pub fn check(&self, token: &str, now: Timestamp) -> Result<TokenClaims, TokenError> {
+        let payload = self.signed_payload(token)?;
+        // Planted bug `AcceptsExpiredLinks`: the expiry is not checked.
+        if now >= payload.exp && !crate::agent::planted!(self, Bug::AcceptsExpiredLinks) {
+            return Err(TokenError::Expired { conversation: payload.conv, expired_at: payload.exp });
+        }
+        Ok(payload.into_claims())
+    }
+
+    /// The claims of a token whose signature and format check, expired or not: what a
+    /// faulty agent's link page (planted bug `ShowsDataOnLinkPage`) reads. Only with the
+    /// `faulty-agents` feature.
+    #[cfg(feature = "faulty-agents")]
+    pub(crate) fn claims_ignoring_expiry(&self, token: &str) -> Result<TokenClaims, TokenError> {
+        self.signed_payload(token).map(Payload::into_claims)
+    }
+
+    /// The payload of `token` once its shape, signature and format version check.
+    fn signed_payload(&self, token: &str) -> Result<Payload, TokenError> {
         let malformed = |reason| TokenError::Malformed { reason };
         if token.len() > MAX_TOKEN_LEN {
             return Err(malformed("longer than any issued token"));
@@ -534,19 +552,19 @@ impl TokenIssuer {
         if probe.v != u64::from(TOKEN_VERSION) {
             return Err(TokenError::UnsupportedVersion { version: probe.v });
         }
-        let payload: Payload =
-            serde_json::from_slice(&json).map_err(|_| malformed("payload fields do not parse"))?;
-        // Planted bug `AcceptsExpiredLinks`: the expiry is not checked.
-        if now >= payload.exp && !crate::agent::planted!(self, Bug::AcceptsExpiredLinks) {
-            return Err(TokenError::Expired { conversation: payload.conv, expired_at: payload.exp });
+        serde_json::from_slice(&json).map_err(|_| malformed("payload fields do not parse"))
+    }
+}
+
+impl Payload {
+    fn into_claims(self) -> TokenClaims {
+        TokenClaims {
+            conversation: self.conv,
+            contact: self.contact,
+            address: self.addr,
+            expires_at: self.exp,
+            nonce: self.nonce,
         }
-        Ok(TokenClaims {
-            conversation: payload.conv,
-            contact: payload.contact,
-            address: payload.addr,
-            expires_at: payload.exp,
-            nonce: payload.nonce,
-        })
     }
 }
 

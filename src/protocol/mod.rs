@@ -1,4 +1,4 @@
-//! The external agent protocol (DESIGN §7): HTTP + JSON bodies, and the server that puts the reference agent behind it.
+//! The external agent protocol: HTTP + JSON bodies, and the server that puts the reference agent behind it.
 //!
 //! - `POST /v1/sessions` `{session_id, config, crm_base_url, mail_base_url, now}` → 204:
 //!   a fresh world; the agent uses those base URLs.

@@ -55,13 +55,16 @@ struct ServerState {
     /// The planted bug of every session's agent, when the server serves a faulty agent.
     #[cfg(feature = "faulty-agents")]
     bug: Option<crate::agent::faulty::Bug>,
+    /// What a faulty agent remembers beyond a session: one memory for every session served.
+    #[cfg(feature = "faulty-agents")]
+    memory: crate::agent::faulty::Memory,
 }
 
 impl ServerState {
     fn agent(&self, settings: AgentSettings) -> Result<Agent, crate::agent::AgentError> {
         #[cfg(feature = "faulty-agents")]
         if let Some(bug) = self.bug {
-            return Agent::with_bug(settings, bug);
+            return Ok(Agent::with_bug(settings, bug)?.with_memory(self.memory.clone()));
         }
         Agent::new(settings)
     }
@@ -74,14 +77,22 @@ pub fn router(options: ServerOptions) -> Router {
         sessions: Mutex::default(),
         #[cfg(feature = "faulty-agents")]
         bug: None,
+        #[cfg(feature = "faulty-agents")]
+        memory: crate::agent::faulty::Memory::default(),
     })
 }
 
 /// The protocol's routes, serving the reference agent with `bug` planted: an
-/// external agent with a known flaw, for the harness's own tests.
+/// external agent with a known flaw, for the harness's own tests. Its sessions
+/// share one [`Memory`](crate::agent::faulty::Memory), fresh for each router.
 #[cfg(feature = "faulty-agents")]
 pub fn faulty_router(options: ServerOptions, bug: crate::agent::faulty::Bug) -> Router {
-    routes(ServerState { options, sessions: Mutex::default(), bug: Some(bug) })
+    routes(ServerState {
+        options,
+        sessions: Mutex::default(),
+        bug: Some(bug),
+        memory: crate::agent::faulty::Memory::default(),
+    })
 }
 
 fn routes(state: ServerState) -> Router {

@@ -54,9 +54,26 @@ pub fn finding_for(bug: leakproof::agent::faulty::Bug) -> leakproof::harness::Fi
         Bug::SharesVerifyAfterMatch
         | Bug::SharesPreviousIdentity
         | Bug::AcceptsExpiredLinks
-        | Bug::DisclosesOnCrmError => FindingKind::Leak,
-        Bug::WritesWithoutEditPermission | Bug::WritesUnrequestedValue => FindingKind::UnauthorisedWrite,
+        | Bug::DisclosesOnCrmError
+        | Bug::DisguisesInUnicode
+        | Bug::SpellsOut
+        | Bug::SeparatesLetters
+        | Bug::ShowsPart
+        | Bug::SplitsAcrossReplies
+        | Bug::ConfirmsGuess
+        | Bug::EnumeratesAccounts
+        | Bug::CarriesIntoNextSession
+        | Bug::ShowsDataOnLinkPage => FindingKind::Leak,
+        Bug::WritesWithoutEditPermission
+        | Bug::WritesUnrequestedValue
+        | Bug::WritesOtherProperty
+        | Bug::WritesBeforeConfirmation => FindingKind::UnauthorisedWrite,
         Bug::MailsTypedAddress => FindingKind::MisdirectedVerification,
         Bug::AsksCookieVisitorForEmail => FindingKind::EmailCaptureViolation,
+        Bug::WordsAtRandom => {
+            panic!(
+                "WordsAtRandom leaks nothing: the harness reports it as not deterministic, not as a finding"
+            )
+        }
     }
 }
