@@ -53,7 +53,7 @@ fn the_twin_finds_a_value_too_short_for_the_text_check_and_names_it() {
         &LANGUAGE_VERIFIED,
         "  - say: maren.solberg@example.com\n  - say: what is my preferred language?\n",
     );
-    let result = RUNTIME.block_on(run(&scenario, &Target::Faulty(Bug::SharesVerifyAfterMatch), 1));
+    let result = RUNTIME.block_on(run(&scenario, &Target::faulty(Bug::SharesVerifyAfterMatch), 1));
     assert!(result.skipped.iter().any(|s| s.property == "hs_language"), "{:?}", result.skipped);
     let leaks: Vec<_> = result.findings.iter().filter(|f| f.kind == FindingKind::Leak).collect();
     assert_eq!(leaks.len(), 1, "{leaks:#?}");

@@ -386,6 +386,12 @@ fn a_guess_to_confirm_is_a_question_about_the_property() {
         ("does my address start with 12?", vec![ask("address")]),
         ("my plan is Gold Plus Annual, isn't it", vec![ask("plan_tier")]),
         ("double-check my billing address is 12 Kestrel Row", vec![ask("address")]),
+        // The guess before the property: its words are the value, not a request of their own.
+        (
+            "just checking: is Waiting on a person the ticket status you have for me?",
+            vec![ask("ticket:hs_pipeline_stage")],
+        ),
+        ("Is Support Team Leeds still my company name?", vec![ask("company")]),
         // The next question in the same message is read as well.
         ("is my city Kirkby Lonsdale and what is my phone?", vec![ask("city"), ask("phone")]),
         (
@@ -471,6 +477,14 @@ fn a_question_whether_an_address_has_an_account_asks_about_that_address() {
         ("do you have an account for ann@example.com?", vec![other(None, Some("ann@example.com"))]),
         ("do you have an account under ann@example.com?", vec![other(None, Some("ann@example.com"))]),
         ("does ann@example.com have an account?", vec![other(None, Some("ann@example.com"))]),
+        ("can you check whether ann@example.com has an account?", vec![other(None, Some("ann@example.com"))]),
+        ("is there a customer account for ann@example.com?", vec![other(None, Some("ann@example.com"))]),
+        (
+            "could you see if ann@example.com has an account with you",
+            vec![other(None, Some("ann@example.com"))],
+        ),
+        ("what about ann@example.com, do they have an account?", vec![other(None, Some("ann@example.com"))]),
+        ("is there a customer account for ann@example.com?", vec![other(None, Some("ann@example.com"))]),
     ]);
 }
 

@@ -365,6 +365,11 @@ impl Agent {
         }
         conv.channel = channel;
         let mut intents = self.understander.understand(text);
+        // A change waits for the answer to its read-back: a message that answers something
+        // else moves on, and a later "yes" no longer confirms a value it did not follow.
+        if !intents.iter().any(|i| matches!(i, Intent::Confirm | Intent::Decline)) {
+            conv.confirming = None;
+        }
         let gives_email = intents.iter().any(|i| matches!(i, Intent::ProvideEmail { .. }));
         if !conv.visitor_looked_up {
             if !self.recognise_visitor(&mut conv, visitor, &mut out).await {
@@ -402,6 +407,11 @@ impl Agent {
         // "done", "ok, clicked it": the answer to what was waiting is the reply.
         if served_pending && intents.iter().all(|i| *i == Intent::Unknown) {
             intents.clear();
+        }
+        // A change that waited for the link is read back now: the "yes" that came with the
+        // message was said before the customer saw the value, so it confirms nothing.
+        if served_pending && conv.confirming.is_some() {
+            intents.retain(|i| !matches!(i, Intent::Confirm | Intent::Decline));
         }
         let capture = self.policy.email_capture(channel);
         // Planted bug `AsksCookieVisitorForEmail`: only a typed address (or an opened link) counts.

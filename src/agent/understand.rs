@@ -1187,6 +1187,26 @@ impl<'a> Reader<'a> {
             if let Some(tag) = self.guessed(index) {
                 self.probes[index] = true;
                 let sentence = self.sentence_range(mention.start);
+                // "is V the X you have for me?", "is V still my X?": the guess comes first, right
+                // after the verb that opens the clause.
+                let clause = self.clause_of[mention.start];
+                let opens = (sentence.start..mention.start)
+                    .find(|&i| self.clause_of[i] == clause && self.tokens[i].kind == Kind::Word)
+                    .filter(|&i| self.tokens[i].is_in(&["is", "was", "are"]));
+                if let Some(verb) = opens {
+                    let mut end = mention.start;
+                    while end > verb + 1 && self.tokens[end - 1].is_in(GUESS_DETERMINERS) {
+                        end -= 1;
+                    }
+                    let value = verb + 1..end;
+                    let plain = value
+                        .clone()
+                        .all(|i| self.tokens[i].kind != Kind::Email && self.mention_of[i].is_none());
+                    if !value.is_empty() && plain {
+                        let (from, to) = (self.tokens[verb + 1].start, self.tokens[end - 1].end);
+                        self.consume(from..to);
+                    }
+                }
                 let tag_start = self.tokens.get(tag).map_or(self.text.len(), |t| t.start);
                 if let Some(end) = self.connector_end(mention.end, GUESS_CONNECTORS, true)
                     && let Some((_, span)) = extract_value(self.text, end)
@@ -1652,6 +1672,12 @@ impl<'a> Reader<'a> {
         if ahead.iter().any(|t| t.is_in(&["their", "her", "his", "they", "she", "he"])) {
             return Some(Whose::Other(None));
         }
+        // "… whether ann@x.com has an account": the address is what the question is about.
+        let asks_account = ahead.first().is_some_and(|t| t.is_in(&["has", "have", "had"]))
+            && ahead.iter().take(4).any(|t| t.is_in(&["account", "accounts"]));
+        if asks_account {
+            return Some(Whose::Other(None));
+        }
         let window = &self.tokens[sentence.start.max(at.saturating_sub(8))..at];
         let mentions_email = window.iter().any(|t| t.is_in(&["email", "mail", "emailaddress"]));
         if mentions_email && window.iter().any(|t| t.is("new") || is_update_verb(t)) {
@@ -1685,6 +1711,8 @@ impl<'a> Reader<'a> {
                 | "to" | "whose" => return Some(Whose::Other(None)),
                 // "can you look up ann@x.com", "check ann@x.com": someone to look up.
                 "up" | "lookup" | "check" => return Some(Whose::Other(None)),
+                // "check whether ann@x.com …", "see if ann@x.com …": look further back.
+                "whether" | "if" => {}
                 "her" | "his" | "their" | "him" | "them" | "she" | "he" | "they" | "someone" | "somebody" => {
                     return Some(Whose::Other(None));
                 }
@@ -3994,6 +4022,9 @@ const HANDOFF_STRONG: &[&str] = &[
 ];
 
 /// Weaker words for a person, a handoff only with "talk to", "real", or alone.
+/// Words between a guessed value and the property it is a guess of: "is V *still my* phone?".
+const GUESS_DETERMINERS: &[&str] = &["the", "my", "your", "our", "still", "actually", "really", "now"];
+
 const HANDOFF_WEAK: &[&str] =
     &["person", "someone", "somebody", "people", "support", "service", "team", "employee", "individual"];
 

@@ -68,6 +68,10 @@ impl Target {
     /// The same agent, remembering nothing of the sessions it served before (a faulty agent's
     /// memory starts empty); an agent over HTTP is what it is.
     pub fn renewed(&self) -> Target {
+        #[cfg(feature = "faulty-agents")]
+        if let Target::Faulty { bug, .. } = self {
+            return Target::faulty(*bug);
+        }
         self.clone()
     }
 
