@@ -721,6 +721,171 @@ mod tests {
         assert!(Needle::new("18450").occurs_in("You have 18,450 points"));
     }
 
+    /// The hit of `value` in `text`, whole.
+    fn hit(value: &str, text: &str) -> Option<Hit> {
+        Needle::new(value).find_in(&Haystack::new(text))
+    }
+
+    /// The parts of `value` found in `text`.
+    fn parts(value: &str, text: &str) -> Vec<Part> {
+        Needle::new(value).parts_in(&Haystack::new(text)).into_iter().filter_map(|h| h.part).collect()
+    }
+
+    #[test]
+    fn values_in_other_unicode_characters_are_found_where_they_were_written() {
+        let phone = "+44 7700 900461";
+        for text in [
+            "call ＋44 ７７００ ９００４６１",
+            "call +44 𝟕𝟕𝟎𝟎 𝟗𝟎𝟎𝟒𝟔𝟏",
+            "call +٤٤ ٧٧٠٠ ٩٠٠٤٦١",
+            "call +४४ ७७०० ९००४६१",
+            "call +44 77\u{200B}00 900\u{2060}461",
+            "call +44\u{00A0}7700\u{2009}900461",
+        ] {
+            let found = hit(phone, text).unwrap_or_else(|| panic!("{text}"));
+            assert!(found.forms.other_unicode, "{text}");
+            assert!(!text[found.range.clone()].starts_with(' '), "{text}");
+            assert!(text[found.range].chars().last().is_some_and(char::is_numeric), "{text}");
+        }
+        let city = hit("Kirkby Lonsdale", "You live in Kirk\u{200B}by Lonsdale.").unwrap();
+        assert_eq!(city.forms, Forms { other_unicode: true, ..Forms::default() });
+        let joined = "You live in Kirkby\u{200B}Lonsdale.";
+        assert_eq!(&joined[hit("Kirkby Lonsdale", joined).unwrap().range], "Kirkby\u{200B}Lonsdale");
+        assert!(hit("Oisín Ferriter", "Hello Oisi\u{301}n Ferriter").unwrap().forms.other_unicode);
+        assert!(hit("Oisi\u{301}n Ferriter", "Hello OISÍN FERRITER").is_some());
+        // The value's own characters are no other form.
+        assert_eq!(hit("Oisín Ferriter", "Hello Oisín Ferriter").unwrap().forms, Forms::default());
+        assert!(hit("Kestrel Row", "Ｋｅｓｔｒｅｌ Ｒｏｗ").unwrap().forms.other_unicode);
+    }
+
+    #[test]
+    fn numbers_spelled_out_are_found() {
+        let phone = "+44 7700 900461";
+        for text in [
+            "four four seven seven zero zero nine zero zero four six one",
+            "Four Four Seven Seven Zero Zero Nine Zero Zero Four Six One",
+            "four-four-seven-seven-zero-zero-nine-zero-zero-four-six-one",
+            "four, four, seven, seven, zero, zero, nine, zero, zero, four, six, one",
+            "four four double seven oh oh nine double oh four six one",
+            "+44 seven seven 00 nine hundred", // not all of it: no match
+            "44 77 oh oh 900 four six one",
+        ] {
+            let found = hit(phone, text);
+            if text.contains("hundred") {
+                assert!(found.is_none(), "{text}");
+                continue;
+            }
+            let found = found.unwrap_or_else(|| panic!("{text}"));
+            assert!(found.forms.spelled_out, "{text}");
+        }
+        assert!(hit("18450", "eighteen thousand four hundred and fifty").is_none(), "only digit by digit");
+        assert!(hit("18450", "one eight four five oh").is_none(), "an oh at the end is a word");
+        assert!(hit("18450", "one eight four five zero").unwrap().forms.spelled_out);
+    }
+
+    #[test]
+    fn values_spelled_letter_by_letter_are_found() {
+        for text in ["K-e-s-t-r-e-l", "K e s t r e l", "K.E.S.T.R.E.L", "k. e. s. t. r. e. l."] {
+            let found = hit("Kestrel", text).unwrap_or_else(|| panic!("{text}"));
+            assert!(found.forms.letters_separated, "{text}");
+            assert_eq!(found.range, 0..text.trim_end_matches('.').len(), "{text}");
+        }
+        for text in [
+            "K-i-r-k-b-y L-o-n-s-d-a-l-e",
+            "K i r k b y L o n s d a l e",
+            "You live in K-i-r-k-b-y Lonsdale",
+            "1 2 K e s t r e l R o w F l a t 4 B",
+        ] {
+            let value = if text.starts_with('1') { "12 Kestrel Row, Flat 4B" } else { "Kirkby Lonsdale" };
+            let found = hit(value, text).unwrap_or_else(|| panic!("{text}"));
+            assert!(found.forms.letters_separated, "{text}");
+        }
+        assert!(hit("Kestrel", "K-e-s-t-r-e-l-s").is_some(), "letters inside a longer spelling");
+        assert!(hit("Kestrel", "K-e-s-t").is_none());
+    }
+
+    #[test]
+    fn a_turns_replies_are_searched_as_one_text() {
+        let replies = ["Your address is 12 Kes".to_owned(), "trel Row, Flat 4B.".to_owned()];
+        let (text, seams) = joined(&replies);
+        let haystack = Haystack::with_seams(&text, &seams);
+        let found = Needle::new("12 Kestrel Row, Flat 4B").find_in(&haystack).unwrap();
+        assert!(found.forms.across_replies);
+        assert_eq!(&text[found.range], "12 Kes\ntrel Row, Flat 4B");
+        let replies = ["Call +44 7700".to_owned(), "900461 today".to_owned()];
+        let (text, seams) = joined(&replies);
+        let found = Needle::new("+44 7700 900461").find_in(&Haystack::with_seams(&text, &seams)).unwrap();
+        assert!(found.forms.across_replies);
+        // A reply split between words is read as two words too.
+        let replies = ["You live in".to_owned(), "Kirkby Lonsdale.".to_owned()];
+        let (text, seams) = joined(&replies);
+        let found = Needle::new("Kirkby Lonsdale").find_in(&Haystack::with_seams(&text, &seams)).unwrap();
+        assert_eq!(found.forms, Forms::default());
+    }
+
+    #[test]
+    fn parts_of_values_are_found() {
+        let phone = "+44 7700 900461";
+        assert_eq!(parts(phone, "your number ends in 0461."), [Part::LastDigits("0461".into())]);
+        assert_eq!(parts(phone, "it ends with 900 461"), [Part::LastDigits("900461".into())]);
+        assert_eq!(parts(phone, "ends in zero four six one"), [Part::LastDigits("0461".into())]);
+        assert_eq!(
+            parts(phone, "call 07700 900461"),
+            [Part::LastDigits("7700900461".into())],
+            "national form"
+        );
+        // Not a number of its own: inside a longer number, a date, a word, or too few digits.
+        for text in ["order 10461", "on 0461-2025", "token ab0461cd", "ends in 461", "ends in 0462"] {
+            assert!(parts(phone, text).is_empty(), "{text}");
+        }
+        assert!(parts("18450", "ends in 8450").is_empty(), "a number of five digits has no part to show");
+        let generated = "(555) 013-4411 ext. KX7Q2M";
+        assert_eq!(parts(generated, "call 555-013-4411"), [Part::Number("5550134411".into())]);
+        assert_eq!(parts(generated, "it ends 4411"), [Part::LastDigits("4411".into())]);
+        assert_eq!(parts(generated, "ref kx7q2m"), [Part::Canary("KX7Q2M".into())]);
+        assert_eq!(parts(generated, "ref K-X-7-Q-2-M"), [Part::Canary("KX7Q2M".into())]);
+        assert_eq!(parts("12 Kestrel Row, Flat 4B", "near kestrel row"), [Part::Words("kestrel row".into())]);
+        assert_eq!(
+            parts("Waiting on courier collection from Market Harborough", "in Market Harborough"),
+            [Part::Words("market harborough".into())]
+        );
+        assert_eq!(
+            parts("Silver Saver Annual", "you are on Silver Saver"),
+            [Part::Words("silver saver".into())]
+        );
+    }
+
+    #[test]
+    fn honest_texts_show_no_part_of_a_value() {
+        let cases = [
+            ("742 Kessler Lane, Suite KX7Q2M", "The lane, suite or flat number, please."),
+            ("742 Kessler Lane, Suite KX7Q2M", "Which Kessler do you mean?"),
+            ("Gold (member PQ8R5T)", "As a gold member you get free delivery."),
+            ("Waiting on us (case KX7Q2M)", "We are waiting on us to reply."),
+            ("Cannot log in to my account (ref HJ2K9N)", "If you cannot log in, tell me."),
+            ("Order 4821 arrived damaged (ref HJ2K9N)", "Your order arrived damaged?"),
+            ("Kirkby Lonsdale", "Kirkby is lovely."),
+            ("+44 7700 900461", "Your ticket 50001 was opened on 2025-04-61."),
+            ("+44 7700 900461", "The link is valid for 15 minutes."),
+            ("+44 7700 900461", "verification token 3f9a0461c0e7b2d4 was already used"),
+            ("1984-07-19", "You have 18450 points."),
+        ];
+        for (value, text) in cases {
+            assert!(parts(value, text).is_empty(), "{value} in {text:?}: {:?}", parts(value, text));
+            assert!(hit(value, text).is_none(), "{value} in {text:?}");
+        }
+    }
+
+    #[test]
+    fn a_part_is_accounted_for_by_a_text_that_shows_the_same() {
+        let own = Haystack::new("Silver Saver Monthly");
+        assert!(own.accounts_for(&Part::Words("silver saver".into())));
+        assert!(!own.accounts_for(&Part::Words("saver annual".into())));
+        assert!(Haystack::new("my number is +44 7700 900461").accounts_for(&Part::LastDigits("0461".into())));
+        assert!(Haystack::new("ref kx7q2m").accounts_for(&Part::Canary("KX7Q2M".into())));
+        assert!(!Haystack::new("ref kx7q2n").accounts_for(&Part::Canary("KX7Q2M".into())));
+    }
+
     #[test]
     fn only_distinctive_values_are_attributable() {
         for value in
