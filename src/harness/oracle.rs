@@ -483,10 +483,6 @@ impl<'a> Oracle<'a> {
         let mut findings = Vec::new();
         for (value, hit) in &found {
             let range = &hit.range;
-            let typed = typed.iter().any(|t| value.needle.occurs_in(t));
-            if typed {
-                continue;
-            }
             // The same text may be the value of several records (a shared company name),
             // or lie inside a longer value shown whole (a value written as "Waiting on us"
             // inside another record's "Waiting on us (case …)"): it is fine if any of them
@@ -495,11 +491,15 @@ impl<'a> Oracle<'a> {
                 .iter()
                 .filter(|(other, h)| {
                     (h.range.start <= range.start && range.end <= h.range.end)
-                        || text::words(other.value) == text::words(value.value)
+                        || other.needle.same_words(&value.needle)
                 })
                 .map(|(other, _)| *other)
                 .collect();
             if same_text.iter().any(|v| self.may_view(identity, v)) {
+                continue;
+            }
+            // Values the customer typed in the conversation do not count.
+            if typed.iter().any(|t| value.needle.occurs_in(t)) {
                 continue;
             }
             if !reported.insert((value.record, value.property)) {

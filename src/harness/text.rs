@@ -32,7 +32,6 @@ use regex::Regex;
 
 use self::digits::DigitRun;
 use self::fold::{Reading, Readings, fold_str, hash_word};
-use crate::fixtures::find_canary_tokens;
 
 /// The words of `text`: runs of letters and digits, folded (lowercase, accents
 /// and invisible characters dropped, compatibility forms and digits of any
@@ -63,8 +62,8 @@ pub fn attributable(value: &str) -> Result<(), &'static str> {
 }
 
 /// Whether `words`, the words of `value`, make it attributable (see [`attributable`]).
-fn attributable_words(value: &str, words: &[String]) -> Result<(), &'static str> {
-    let len: usize = words.iter().map(|w| w.chars().count()).sum();
+fn attributable_words(value: &str, words: &[(String, u64)]) -> Result<(), &'static str> {
+    let len: usize = words.iter().map(|(w, _)| w.chars().count()).sum();
     if words.len() >= 2 && len >= 8 {
         return Ok(());
     }
@@ -236,31 +235,48 @@ pub struct Hit {
 /// Words with their hashes, as a view looks them up.
 type Words = Vec<(String, u64)>;
 
-fn hashed(words: &[String]) -> Words {
-    words.iter().map(|w| (w.clone(), hash_word(w))).collect()
+/// The words of `folded` with their hashes.
+fn split_hashed(folded: &str) -> Words {
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| (w.to_owned(), hash_word(w)))
+        .collect()
 }
 
-/// A part of a value to search for: a canary or two distinctive words.
-#[derive(Clone, Debug)]
-struct Fragment {
-    words: Words,
-    squashed: String,
-    part: Part,
+fn hashed(words: Vec<String>) -> Words {
+    words
+        .into_iter()
+        .map(|w| {
+            let hash = hash_word(&w);
+            (w, hash)
+        })
+        .collect()
+}
+
+/// The words joined, to find them spelled letter by letter.
+fn squashed(words: &[(String, u64)]) -> String {
+    words.iter().map(|(w, _)| w.as_str()).collect()
 }
 
 /// A value to search for, prepared once.
+///
+/// Preparing is cheap on purpose (the oracle prepares every value of a world
+/// for every conversation it judges): a value's parts (its canary, its pairs
+/// of distinctive words) are its own words, looked at only when a text holds them.
 #[derive(Clone, Debug)]
 pub struct Needle {
-    /// The value as given, to tell in what characters a match was written.
-    value: String,
+    /// The characters of the value that are not ASCII, to tell in what
+    /// characters a match was written (usually none).
+    unusual: String,
     words: Words,
-    /// The words joined, to find the value spelled letter by letter.
-    squashed: String,
+    /// Bit `k` is set when word `k` is capitalised in the value (`Kestrel`, `KX7Q2M`);
+    /// no bits for a value of more than 64 words or whose words the folding changed.
+    capitalised: u64,
     /// The digits, when the value is compared as a number.
     digits: Option<String>,
     /// The value's numbers of at least [`NUMBER_DIGITS`] digits, for parts.
     numbers: Vec<String>,
-    fragments: Vec<Fragment>,
 }
 
 impl Needle {
@@ -268,13 +284,13 @@ impl Needle {
     pub fn new(value: &str) -> Self {
         let folded = fold_str(value);
         let digits = numeric_digits(&folded);
-        Needle::prepare(value, &folded, split_words(&folded), digits)
+        Needle::prepare(value, &folded, split_hashed(&folded), digits)
     }
 
     /// Prepares `value` for searching if it is [`attributable`], or says why it is not.
     pub fn attributable(value: &str) -> Result<Self, &'static str> {
         let folded = fold_str(value);
-        let words = split_words(&folded);
+        let words = split_hashed(&folded);
         let digits = numeric_digits(&folded);
         if digits.is_none() {
             attributable_words(value, &words)?;
@@ -282,50 +298,53 @@ impl Needle {
         Ok(Needle::prepare(value, &folded, words, digits))
     }
 
-    fn prepare(value: &str, folded: &str, words: Vec<String>, digits: Option<String>) -> Self {
+    fn prepare(value: &str, folded: &str, words: Words, digits: Option<String>) -> Self {
         let numbers = if folded.bytes().filter(u8::is_ascii_digit).count() >= NUMBER_DIGITS {
-            digits::runs(&Readings::new(value, &[]).plain, false)
-                .into_iter()
-                .map(|run| run.digits)
-                .filter(|d| d.len() >= NUMBER_DIGITS)
-                .collect()
+            digits::written_numbers(folded, NUMBER_DIGITS)
         } else {
             Vec::new()
         };
-        let mut fragments: Vec<Fragment> = find_canary_tokens(value)
-            .into_iter()
-            .map(|(_, canary)| {
-                let lower = canary.to_ascii_lowercase();
-                Fragment {
-                    words: hashed(std::slice::from_ref(&lower)),
-                    squashed: lower,
-                    part: Part::Canary(canary),
+        let mut capitalised = 0;
+        if words.len() >= 3 && words.len() <= 64 {
+            let raw = value.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty());
+            let mut count = 0;
+            for (k, word) in raw.enumerate() {
+                if word.chars().next().is_some_and(char::is_uppercase) {
+                    capitalised |= 1 << k.min(63);
                 }
-            })
-            .collect();
-        fragments.dedup_by(|a, b| a.part == b.part);
-        // Two distinctive words of a longer value; a value of two words is found whole or not at all.
-        let raw: Vec<&str> = value.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-        if words.len() >= 3 && raw.len() == words.len() {
-            for k in 0..words.len() - 1 {
-                if distinctive_pair([raw[k], raw[k + 1]], [&words[k], &words[k + 1]]) {
-                    let pair = [words[k].clone(), words[k + 1].clone()];
-                    fragments.push(Fragment {
-                        words: hashed(&pair),
-                        squashed: pair.concat(),
-                        part: Part::Words(pair.join(" ")),
-                    });
-                }
+                count += 1;
+            }
+            if count != words.len() {
+                capitalised = 0;
             }
         }
-        Needle {
-            value: value.to_owned(),
-            squashed: words.concat(),
-            words: hashed(&words),
-            digits,
-            numbers,
-            fragments,
-        }
+        let unusual =
+            if value.is_ascii() { String::new() } else { value.chars().filter(|c| !c.is_ascii()).collect() };
+        Needle { unusual, words, capitalised, digits, numbers }
+    }
+
+    /// The parts of the value that are words and that `haystack` may hold:
+    /// its canaries, and its pairs of consecutive distinctive words when it has
+    /// three words or more; each as the words to find and the part they are.
+    fn fragments<'s>(
+        &'s self,
+        haystack: &'s Haystack<'_>,
+    ) -> impl Iterator<Item = (&'s [(String, u64)], Part)> + 's {
+        let canaries = (0..self.words.len()).filter_map(move |k| {
+            let words = &self.words[k..=k];
+            let word = &words[0].0;
+            (haystack.may_have(words)
+                && crate::fixtures::canary::is_canary(word)
+                && !self.words[..k].iter().any(|(w, _)| w == word))
+            .then(|| (words, Part::Canary(word.to_ascii_uppercase())))
+        });
+        let capitalised = |k: usize| k < 64 && self.capitalised & (1 << k) != 0;
+        let pairs = (0..self.words.len().saturating_sub(1)).filter_map(move |k| {
+            let pair = &self.words[k..k + 2];
+            (capitalised(k) && capitalised(k + 1) && haystack.may_have(pair) && distinctive_pair(pair))
+                .then(|| (pair, Part::Words(format!("{} {}", pair[0].0, pair[1].0))))
+        });
+        canaries.chain(pairs)
     }
 
     /// Where `self` occurs in `text`, in any form, as a byte range of `text`, if it does.
@@ -341,15 +360,15 @@ impl Needle {
             return haystack.numbers.iter().find_map(|run| {
                 let (range, spoken) = run.find(digits)?;
                 let forms = Forms { spelled_out: spoken, ..Forms::default() };
-                Some(haystack.hit(range, forms, &self.value, None))
+                Some(haystack.hit(range, forms, &self.unusual, None))
             });
         }
         haystack
             .readings
             .all()
             .find_map(|(reading, view)| view.find_words(&self.words).map(|range| (reading, range)))
-            .or_else(|| haystack.spelled(&self.squashed))
-            .map(|(reading, range)| haystack.hit(range, reading.forms(), &self.value, None))
+            .or_else(|| haystack.spelled(&self.words))
+            .map(|(reading, range)| haystack.hit(range, reading.forms(), &self.unusual, None))
     }
 
     /// The parts of `self` that occur in the text of `haystack`, each once,
@@ -381,20 +400,26 @@ impl Needle {
                     _ => continue,
                 };
                 let forms = Forms { spelled_out: run.spoken(), ..Forms::default() };
-                hits.push(haystack.hit(range, forms, &self.value, Some(part)));
+                hits.push(haystack.hit(range, forms, &self.unusual, Some(part)));
             }
         }
-        for fragment in &self.fragments {
+        for (words, part) in self.fragments(haystack) {
             let found = haystack
                 .readings
                 .all()
-                .find_map(|(reading, view)| view.find_words(&fragment.words).map(|range| (reading, range)))
-                .or_else(|| haystack.spelled(&fragment.squashed));
+                .find_map(|(reading, view)| view.find_words(words).map(|range| (reading, range)))
+                .or_else(|| haystack.spelled(words));
             if let Some((reading, range)) = found {
-                hits.push(haystack.hit(range, reading.forms(), &self.value, Some(fragment.part.clone())));
+                hits.push(haystack.hit(range, reading.forms(), &self.unusual, Some(part)));
             }
         }
         hits
+    }
+
+    /// Whether `self` and `other` are the same words (the same value, however written).
+    pub fn same_words(&self, other: &Needle) -> bool {
+        self.digits == other.digits
+            && self.words.iter().map(|(w, _)| w).eq(other.words.iter().map(|(w, _)| w))
     }
 
     /// Whether `self` occurs in `text`, in any form.
@@ -414,16 +439,15 @@ impl Reading {
     }
 }
 
-/// Whether two consecutive words of a value, as written (`raw`) and folded,
-/// make a distinctive part of it.
-fn distinctive_pair(raw: [&str; 2], folded: [&str; 2]) -> bool {
-    let capitalised = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
+/// Whether two consecutive words of a value, both capitalised in it, make a
+/// distinctive part of it: neither a little word nor a canary (found on its
+/// own), not both words for a kind of place, eight letters or more.
+fn distinctive_pair(pair: &[(String, u64)]) -> bool {
     let lettered = |w: &str| w.chars().any(char::is_alphabetic);
-    let canary = |w: &str| crate::fixtures::canary::is_canary(w);
-    let letters: usize = folded.iter().map(|w| w.chars().count()).sum();
-    raw.iter().all(|w| capitalised(w) && lettered(w) && !canary(w))
-        && folded.iter().all(|w| !COMMON.contains(w))
-        && !folded.iter().all(|w| GENERIC.contains(w))
+    let letters: usize = pair.iter().map(|(w, _)| w.chars().count()).sum();
+    pair.iter()
+        .all(|(w, _)| lettered(w) && !crate::fixtures::canary::is_canary(w) && !COMMON.contains(&w.as_str()))
+        && !pair.iter().all(|(w, _)| GENERIC.contains(&w.as_str()))
         && letters >= 8
 }
 
@@ -466,20 +490,31 @@ impl<'t> Haystack<'t> {
             Part::Words(words) => words.split(' ').map(str::to_owned).collect::<Vec<_>>(),
             Part::Canary(canary) => vec![canary.to_ascii_lowercase()],
         };
-        let words = hashed(&words);
+        let words = hashed(words);
         self.readings.all().any(|(_, view)| view.find_words(&words).is_some())
-            || self.spelled(&words.iter().map(|(w, _)| w.as_str()).collect::<String>()).is_some()
+            || self.spelled(&words).is_some()
     }
 
-    fn spelled(&self, squashed: &str) -> Option<(Reading, Range<usize>)> {
-        self.readings.spelled.iter().find_map(|run| run.find(squashed)).map(|r| (Reading::LettersJoined, r))
+    /// Whether all of `words` may be in the text, read any way (no false "no").
+    fn may_have(&self, words: &[(String, u64)]) -> bool {
+        !self.readings.spelled.is_empty() || self.readings.all().any(|(_, view)| view.may_have(words))
+    }
+
+    /// Where `words` are spelled out letter by letter, if anywhere.
+    fn spelled(&self, words: &[(String, u64)]) -> Option<(Reading, Range<usize>)> {
+        if self.readings.spelled.is_empty() {
+            return None;
+        }
+        let squashed = squashed(words);
+        self.readings.spelled.iter().find_map(|run| run.find(&squashed)).map(|r| (Reading::LettersJoined, r))
     }
 
     /// A hit at `range`, with `forms` and what the original text itself shows:
-    /// characters `value` does not have, a seam inside.
-    fn hit(&self, range: Range<usize>, mut forms: Forms, value: &str, part: Option<Part>) -> Hit {
+    /// characters that are not ASCII and not among the value's `unusual` ones, a seam inside.
+    fn hit(&self, range: Range<usize>, mut forms: Forms, unusual: &str, part: Option<Part>) -> Hit {
         let shown = self.text.get(range.clone()).unwrap_or_default();
-        forms.other_unicode |= shown.chars().any(|c| !c.is_ascii() && !value.contains(c));
+        forms.other_unicode |=
+            !shown.is_ascii() && shown.chars().any(|c| !c.is_ascii() && !unusual.contains(c));
         forms.across_replies |= self.seams.iter().any(|&s| range.start <= s && s < range.end);
         Hit { range, forms, part }
     }

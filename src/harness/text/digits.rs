@@ -248,6 +248,40 @@ impl Building {
     }
 }
 
+/// The numbers written in digits in `folded` (a folded value) that have at
+/// least `min` digits: groups joined as [`runs`] joins them, read without
+/// building a view (values are prepared once per world, and there are many).
+pub(super) fn written_numbers(folded: &str, min: usize) -> Vec<String> {
+    let bytes = folded.as_bytes();
+    let mut numbers = Vec::new();
+    let mut current = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() {
+            current.push(char::from(bytes[i]));
+            i += 1;
+            continue;
+        }
+        // A gap: joiners, then more digits, or the end of the number.
+        let gap = bytes[i..].iter().take_while(|b| JOINERS.contains(b)).count();
+        let continues = !current.is_empty()
+            && gap <= JOIN_MAX
+            && gap > 0
+            && bytes.get(i + gap).is_some_and(u8::is_ascii_digit);
+        if !continues {
+            if current.len() >= min {
+                numbers.push(std::mem::take(&mut current));
+            }
+            current.clear();
+        }
+        i += gap.max(1);
+    }
+    if current.len() >= min {
+        numbers.push(current);
+    }
+    numbers
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::fold::Readings;
@@ -255,6 +289,16 @@ mod tests {
 
     fn numbers(text: &str) -> Vec<String> {
         runs(&Readings::new(text, &[]).plain, true).into_iter().map(|r| r.digits).collect()
+    }
+
+    #[test]
+    fn a_values_numbers_are_read_as_a_replys_are() {
+        for text in
+            ["+44 (0) 7700-900461 ext. kx7q2m", "(555) 013-4411 ext. ab3c4d", "1984-07-19", "12 kestrel row"]
+        {
+            let by_view: Vec<String> = numbers(text).into_iter().filter(|n| n.len() >= 7).collect();
+            assert_eq!(written_numbers(text, 7), by_view, "{text}");
+        }
     }
 
     #[test]

@@ -10,8 +10,10 @@
 //! (`Kes` | `trel`) or two words; single letters with gaps between them
 //! (`K-e-s-t-r-e-l`) may be a word spelled out.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::ops::Range;
+
+use rustc_hash::FxHasher;
 
 use unicode_general_category::{GeneralCategory, get_general_category};
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
@@ -91,9 +93,9 @@ fn ascii_digit(c: char) -> char {
     char::from_digit(value, 10).unwrap_or('0')
 }
 
-/// The 64-bit hash words are indexed by.
+/// The 64-bit hash words are indexed by (Fx: fast on short words; collisions only cost a comparison).
 pub(super) fn hash_word(word: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
+    let mut hasher = FxHasher::default();
     word.hash(&mut hasher);
     hasher.finish()
 }
@@ -104,27 +106,56 @@ pub(super) fn hash_word(word: &str) -> u64 {
 pub(super) struct View {
     /// The folded text.
     pub text: String,
-    /// For each byte of `text`, the bytes of the original text it came from.
-    src: Vec<Range<usize>>,
+    /// For each byte of `text`, the bytes of the original text it came from;
+    /// `None` when each byte came from the same byte of the original (ASCII text).
+    src: Option<Vec<Range<usize>>>,
     /// The words: byte ranges of `text`, each a maximal run of letters and digits.
     pub tokens: Vec<Range<usize>>,
     /// `(hash of the word, index into tokens)`, sorted, to find a word's occurrences.
     index: Vec<(u64, u32)>,
+    /// A bit for each word's hash (modulo [`SEEN_BITS`]): most words looked
+    /// for are in no reply, and one bit tells so.
+    seen: [u64; SEEN_BITS / 64],
+}
+
+/// The bits of [`View::seen`].
+const SEEN_BITS: usize = 1024;
+
+fn seen_bit(hash: u64) -> (usize, u64) {
+    let bit = (hash % SEEN_BITS as u64) as usize;
+    (bit / 64, 1 << (bit % 64))
 }
 
 impl View {
     /// A view of folded characters, each with the original bytes it came from.
     fn from_chars(chars: &[(char, Range<usize>)]) -> View {
         let mut view = View::default();
-        for (c, src) in chars {
+        let mut src = Vec::with_capacity(chars.len());
+        for (c, from) in chars {
             let before = view.text.len();
             view.text.push(*c);
             for _ in before..view.text.len() {
-                view.src.push(src.clone());
+                src.push(from.clone());
             }
         }
+        view.src = Some(src);
         view.tokenise();
         view
+    }
+
+    /// A view of ASCII text folded byte for byte.
+    fn from_ascii(text: String) -> View {
+        let mut view = View { text, ..View::default() };
+        view.tokenise();
+        view
+    }
+
+    /// The original bytes folded byte `at` came from.
+    fn src(&self, at: usize) -> Option<Range<usize>> {
+        match &self.src {
+            Some(src) => src.get(at).cloned(),
+            None => (at < self.text.len()).then(|| at..at + 1),
+        }
     }
 
     fn tokenise(&mut self) {
@@ -149,6 +180,18 @@ impl View {
             .map(|(i, t)| (hash_word(&self.text[t.clone()]), u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
         self.index.sort_unstable();
+        for (hash, _) in &self.index {
+            let (word, bit) = seen_bit(*hash);
+            self.seen[word] |= bit;
+        }
+    }
+
+    /// Whether every one of `words` may be in the view (no false "no").
+    pub fn may_have(&self, words: &[(String, u64)]) -> bool {
+        words.iter().all(|(_, hash)| {
+            let (word, bit) = seen_bit(*hash);
+            self.seen[word] & bit != 0
+        })
     }
 
     /// The word at `index`.
@@ -158,8 +201,8 @@ impl View {
 
     /// The bytes of the original text that folded bytes `range` came from.
     pub fn original(&self, range: Range<usize>) -> Range<usize> {
-        let start = self.src.get(range.start).map_or(0, |r| r.start);
-        let end = range.end.checked_sub(1).and_then(|i| self.src.get(i)).map_or(start, |r| r.end);
+        let start = self.src(range.start).map_or(0, |r| r.start);
+        let end = range.end.checked_sub(1).and_then(|i| self.src(i)).map_or(start, |r| r.end);
         start..end.max(start)
     }
 
@@ -186,6 +229,9 @@ impl View {
 
     /// The original bytes of the first occurrence of `words`, if any.
     pub fn find_words(&self, words: &[(String, u64)]) -> Option<Range<usize>> {
+        if !self.may_have(words) {
+            return None;
+        }
         let first = self.occurrences(words).min()?;
         Some(self.original_of_tokens(first, first + words.len() - 1))
     }
@@ -234,6 +280,9 @@ pub(super) struct Readings {
 impl Readings {
     /// Reads `text`, in which the bytes at `seams` (each a `\n`) separate one reply from the next.
     pub fn new(text: &str, seams: &[usize]) -> Readings {
+        if text.is_ascii() {
+            return Readings::ascii(text, seams);
+        }
         let mut plain = Vec::with_capacity(text.len());
         let mut spaced = Vec::new();
         let mut invisible = false;
@@ -306,6 +355,46 @@ impl Readings {
             others.push((Reading::LettersJoined, View::from_chars(&chars)));
         }
         Readings { plain: plain_view, others, spelled }
+    }
+
+    /// Reads ASCII text: nothing to fold but case, nothing invisible.
+    fn ascii(text: &str, seams: &[usize]) -> Readings {
+        let mut folded = text.to_ascii_lowercase().into_bytes();
+        for &at in seams {
+            if let Some(byte) = folded.get_mut(at) {
+                *byte = b' ';
+            }
+        }
+        let cut_at = |at: &usize| {
+            let alnum = |i: Option<usize>| {
+                i.and_then(|i| text.as_bytes().get(i)).is_some_and(u8::is_ascii_alphanumeric)
+            };
+            alnum(at.checked_sub(1)) && alnum(Some(at + 1))
+        };
+        let plain = View::from_ascii(String::from_utf8(folded).unwrap_or_default());
+        let mut others = Vec::new();
+        let dropped: Vec<usize> = seams.iter().copied().filter(cut_at).collect();
+        if !dropped.is_empty() {
+            // Rare: the cut words read joined.
+            let kept: Vec<(char, Range<usize>)> = plain
+                .text
+                .char_indices()
+                .filter(|(i, _)| dropped.binary_search(i).is_err())
+                .map(|(i, c)| (c, i..i + 1))
+                .collect();
+            others.push((Reading::AcrossSeams, View::from_chars(&kept)));
+        }
+        let (spelled, joined) = spelled_runs(&plain);
+        if !spelled.is_empty() {
+            let chars: Vec<(char, Range<usize>)> = plain
+                .text
+                .char_indices()
+                .filter(|(i, _)| !joined.iter().any(|g| g.contains(i)))
+                .map(|(i, c)| (c, i..i + 1))
+                .collect();
+            others.push((Reading::LettersJoined, View::from_chars(&chars)));
+        }
+        Readings { plain, others, spelled }
     }
 
     /// Every reading, the plain one first.
