@@ -31,7 +31,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use self::digits::DigitRun;
-use self::fold::{Reading, Readings, fold_str, hash_word};
+use self::fold::{Reading, Readings, Seen, fold_str, hash_word, may_be_in};
 
 /// The words of `text`: runs of letters and digits, folded (lowercase, accents
 /// and invisible characters dropped, compatibility forms and digits of any
@@ -306,13 +306,27 @@ impl Needle {
         };
         let mut capitalised = 0;
         if words.len() >= 3 && words.len() <= 64 {
-            let raw = value.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty());
             let mut count = 0;
-            for (k, word) in raw.enumerate() {
-                if word.chars().next().is_some_and(char::is_uppercase) {
-                    capitalised |= 1 << k.min(63);
+            if value.is_ascii() {
+                let mut inside = false;
+                for byte in value.bytes() {
+                    let alnum = byte.is_ascii_alphanumeric();
+                    if alnum && !inside {
+                        if byte.is_ascii_uppercase() {
+                            capitalised |= 1 << count.min(63);
+                        }
+                        count += 1;
+                    }
+                    inside = alnum;
                 }
-                count += 1;
+            } else {
+                let raw = value.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty());
+                for (k, word) in raw.enumerate() {
+                    if word.chars().next().is_some_and(char::is_uppercase) {
+                        capitalised |= 1 << k.min(63);
+                    }
+                    count += 1;
+                }
             }
             if count != words.len() {
                 capitalised = 0;
@@ -323,25 +337,24 @@ impl Needle {
         Needle { unusual, words, capitalised, digits, numbers }
     }
 
-    /// The parts of the value that are words and that `haystack` may hold:
-    /// its canaries, and its pairs of consecutive distinctive words when it has
-    /// three words or more; each as the words to find and the part they are.
-    fn fragments<'s>(
-        &'s self,
-        haystack: &'s Haystack<'_>,
-    ) -> impl Iterator<Item = (&'s [(String, u64)], Part)> + 's {
-        let canaries = (0..self.words.len()).filter_map(move |k| {
+    /// The parts of the value that are words and may be in a text (the bits
+    /// of `present` are its words that may be): its canaries, and its pairs of
+    /// consecutive distinctive words when it has three words or more; each as
+    /// the words to find and the part they are.
+    fn fragments(&self, present: u64) -> impl Iterator<Item = (&[(String, u64)], Part)> + '_ {
+        let canaries = (0..self.words.len().min(64)).filter_map(move |k| {
             let words = &self.words[k..=k];
             let word = &words[0].0;
-            (haystack.may_have(words)
+            (present & (1 << k) != 0
                 && crate::fixtures::canary::is_canary(word)
                 && !self.words[..k].iter().any(|(w, _)| w == word))
             .then(|| (words, Part::Canary(word.to_ascii_uppercase())))
         });
-        let capitalised = |k: usize| k < 64 && self.capitalised & (1 << k) != 0;
-        let pairs = (0..self.words.len().saturating_sub(1)).filter_map(move |k| {
+        // Pairs whose two words are both capitalised and may both be in the text.
+        let pairs = present & (present >> 1) & self.capitalised & (self.capitalised >> 1);
+        let pairs = (0..self.words.len().saturating_sub(1).min(63)).filter_map(move |k| {
             let pair = &self.words[k..k + 2];
-            (capitalised(k) && capitalised(k + 1) && haystack.may_have(pair) && distinctive_pair(pair))
+            (pairs & (1 << k) != 0 && distinctive_pair(pair))
                 .then(|| (pair, Part::Words(format!("{} {}", pair[0].0, pair[1].0))))
         });
         canaries.chain(pairs)
@@ -362,6 +375,9 @@ impl Needle {
                 let forms = Forms { spelled_out: spoken, ..Forms::default() };
                 Some(haystack.hit(range, forms, &self.unusual, None))
             });
+        }
+        if !self.words.iter().all(|(_, hash)| may_be_in(&haystack.seen, *hash)) {
+            return None;
         }
         haystack
             .readings
@@ -403,7 +419,18 @@ impl Needle {
                 hits.push(haystack.hit(range, forms, &self.unusual, Some(part)));
             }
         }
-        for (words, part) in self.fragments(haystack) {
+        // Bit k: word k may be in the text (the first 64 words; values are short).
+        let present: u64 = self
+            .words
+            .iter()
+            .take(64)
+            .enumerate()
+            .filter(|(_, (_, hash))| may_be_in(&haystack.seen, *hash))
+            .fold(0, |bits, (k, _)| bits | 1 << k);
+        if present == 0 {
+            return hits;
+        }
+        for (words, part) in self.fragments(present) {
             let found = haystack
                 .readings
                 .all()
@@ -458,6 +485,8 @@ pub struct Haystack<'t> {
     /// Byte offsets of the `\n`s that separate one reply from the next.
     seams: Vec<usize>,
     readings: Readings,
+    /// The words of every reading, as one filter.
+    seen: Seen,
     numbers: Vec<DigitRun>,
 }
 
@@ -472,7 +501,8 @@ impl<'t> Haystack<'t> {
     pub fn with_seams(text: &'t str, seams: &[usize]) -> Self {
         let readings = Readings::new(text, seams);
         let numbers = digits::runs(&readings.plain, true);
-        Haystack { text, seams: seams.to_vec(), readings, numbers }
+        let seen = readings.seen();
+        Haystack { text, seams: seams.to_vec(), readings, seen, numbers }
     }
 
     /// The text read.
@@ -493,11 +523,6 @@ impl<'t> Haystack<'t> {
         let words = hashed(words);
         self.readings.all().any(|(_, view)| view.find_words(&words).is_some())
             || self.spelled(&words).is_some()
-    }
-
-    /// Whether all of `words` may be in the text, read any way (no false "no").
-    fn may_have(&self, words: &[(String, u64)]) -> bool {
-        !self.readings.spelled.is_empty() || self.readings.all().any(|(_, view)| view.may_have(words))
     }
 
     /// Where `words` are spelled out letter by letter, if anywhere.

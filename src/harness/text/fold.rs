@@ -115,7 +115,16 @@ pub(super) struct View {
     index: Vec<(u64, u32)>,
     /// A bit for each word's hash (modulo [`SEEN_BITS`]): most words looked
     /// for are in no reply, and one bit tells so.
-    seen: [u64; SEEN_BITS / 64],
+    seen: Seen,
+}
+
+/// A bit for each of a set of word hashes: a filter that never says "no" to a word in the set.
+pub(super) type Seen = [u64; SEEN_BITS / 64];
+
+/// Whether the word of `hash` may be in `seen`.
+pub(super) fn may_be_in(seen: &Seen, hash: u64) -> bool {
+    let (word, bit) = seen_bit(hash);
+    seen[word] & bit != 0
 }
 
 /// The bits of [`View::seen`].
@@ -188,10 +197,7 @@ impl View {
 
     /// Whether every one of `words` may be in the view (no false "no").
     pub fn may_have(&self, words: &[(String, u64)]) -> bool {
-        words.iter().all(|(_, hash)| {
-            let (word, bit) = seen_bit(*hash);
-            self.seen[word] & bit != 0
-        })
+        words.iter().all(|(_, hash)| may_be_in(&self.seen, *hash))
     }
 
     /// The word at `index`.
@@ -395,6 +401,21 @@ impl Readings {
             others.push((Reading::LettersJoined, View::from_chars(&chars)));
         }
         Readings { plain, others, spelled }
+    }
+
+    /// The words of every reading, as one filter; every word may be in it
+    /// when single letters may spell any word.
+    pub fn seen(&self) -> Seen {
+        if !self.spelled.is_empty() {
+            return [u64::MAX; SEEN_BITS / 64];
+        }
+        let mut seen = self.plain.seen;
+        for (_, view) in &self.others {
+            for (all, one) in seen.iter_mut().zip(view.seen) {
+                *all |= one;
+            }
+        }
+        seen
     }
 
     /// Every reading, the plain one first.
