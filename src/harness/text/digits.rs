@@ -234,7 +234,8 @@ impl Building {
             let offset = kept[0].0.digits.start;
             let last = kept[kept.len() - 1].0.digits.end;
             // A run trimmed of an "oh" is not glued where the "oh" was.
-            let free = !(start == 0 && self.glued_start) && !(end + 1 == self.items.len() && self.glued_end);
+            let glued = (start == 0 && self.glued_start) || (end + 1 == self.items.len() && self.glued_end);
+            let free = !glued;
             let items = kept
                 .iter()
                 .map(|(item, _)| Item {
