@@ -62,21 +62,32 @@ fn caught(bug: Bug) {
     let by_oracle: Vec<&RunResult> =
         failed.iter().copied().filter(|r| r.findings.iter().any(|f| f.kind == kind)).collect();
 
+    // Which checks caught it, and in how many scenarios each.
+    let mut checks: BTreeMap<&str, usize> = BTreeMap::new();
+    for result in &by_oracle {
+        let found: std::collections::BTreeSet<&str> =
+            result.findings.iter().filter(|f| f.kind == kind).map(|f| f.check.as_str()).collect();
+        for check in found {
+            *checks.entry(check).or_insert(0) += 1;
+        }
+    }
+    let checks: Vec<String> = checks.iter().map(|(check, n)| format!("{check} check in {n}")).collect();
     eprintln!(
-        "{bug:?}: {} of {} scenario(s) failed; {} with a {kind}",
+        "{bug:?}: {} of {} scenario(s) failed; {} with a {kind} ({})",
         failed.len(),
         results.len(),
-        by_oracle.len()
+        by_oracle.len(),
+        checks.join(", ")
     );
-    for result in &failed {
+    for result in failed.iter().take(12) {
         let mut kinds = BTreeMap::new();
         for finding in &result.findings {
             *kinds.entry(finding.kind.as_str()).or_insert(0) += 1;
         }
         let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
         eprintln!("  {}: {}", result.scenario, kinds.join(", "));
-        for finding in result.findings.iter().filter(|f| f.kind == kind) {
-            eprintln!("    step {}: {}", finding.step, finding.message);
+        for finding in result.findings.iter().filter(|f| f.kind == kind).take(3) {
+            eprintln!("    step {}: {} check: {}", finding.step, finding.check, finding.message);
         }
     }
 
@@ -119,6 +130,17 @@ catches! {
     mails_typed_address => MailsTypedAddress,
     asks_cookie_visitor_for_email => AsksCookieVisitorForEmail,
     discloses_on_crm_error => DisclosesOnCrmError,
+    disguises_in_unicode => DisguisesInUnicode,
+    spells_out => SpellsOut,
+    separates_letters => SeparatesLetters,
+    shows_part => ShowsPart,
+    splits_across_replies => SplitsAcrossReplies,
+    confirms_guess => ConfirmsGuess,
+    enumerates_accounts => EnumeratesAccounts,
+    carries_into_next_session => CarriesIntoNextSession,
+    shows_data_on_link_page => ShowsDataOnLinkPage,
+    writes_other_property => WritesOtherProperty,
+    writes_before_confirmation => WritesBeforeConfirmation,
 }
 
 /// The control: without a planted bug the same suite passes, so every failure above is the bug's.

@@ -16,14 +16,15 @@
 mod common;
 
 use std::sync::atomic::Ordering;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use leakproof::agent::faulty::Bug;
 use leakproof::config::Channel;
 use leakproof::generate::conversation::Conversations;
 use leakproof::generate::world::{Persona, World, world_seed};
-use leakproof::harness::fuzz::{FuzzOptions, fuzz, liveness, run_case, scenario_yaml, write_failure};
-use leakproof::harness::runner::{Rig, run};
+use leakproof::harness::fuzz::{FuzzOptions, fuzz, liveness, run_case, scenario_yaml, write_failure_files};
+use leakproof::harness::runner::{Rig, SuiteOptions, run_suite};
+use leakproof::harness::twin::{self, Attribution};
 use leakproof::harness::{Target, scenario};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -67,7 +68,13 @@ proptest! {
 
     #[test]
     fn safety((model, moves, seen) in Conversations::sequential_strategy(1..=30)) {
-        let outcome = with_rig(async |rig: &Rig| run_case(rig, &Target::Reference, &model, &moves, "safety").await);
+        // Judged by the oracle and by the twin check: the same steps in the world with every
+        // secret replaced must look the same to the customer.
+        let outcome = with_rig(async |rig: &Rig| {
+            let mut outcome = run_case(rig, &Target::Reference, &model, &moves, "safety").await;
+            twin::check(rig, &outcome.scenario, &Target::Reference, &mut outcome.result, Attribution::Skip).await;
+            outcome
+        });
         if let Some(seen) = seen {
             seen.fetch_add(moves.len(), Ordering::SeqCst);
         }
@@ -79,6 +86,7 @@ proptest! {
             scenario_yaml(&outcome.scenario).unwrap_or_default(),
             outcome.result.error,
         );
+        prop_assert!(outcome.result.twin.judged(), "the twin check judged the case: {:?}", outcome.result.twin);
     }
 }
 
@@ -110,6 +118,10 @@ proptest! {
 fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
     let out = tempfile::tempdir().unwrap();
     let mut problems = Vec::new();
+    let mut table = vec![
+        "| planted bug | first case (seed 1) | shrunk to | check | replays |".to_owned(),
+        "| --- | --- | --- | --- | --- |".to_owned(),
+    ];
     for bug in Bug::ALL {
         let kind = common::finding_for(bug);
         let options = FuzzOptions {
@@ -122,21 +134,24 @@ fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
             twin: true,
         };
         let report = RUNTIME.block_on(fuzz(&options, |_| {})).unwrap();
-        let Some(failure) = report.failures.iter().find(|f| f.kind == kind) else {
+        // The first case that showed it, whichever check found it there.
+        let Some(failure) = report.failures.iter().filter(|f| f.kind == kind).min_by_key(|f| (f.case, f.check))
+        else {
             problems.push(format!(
                 "{bug:?}: no {} in {} cases (found: {:?})",
                 kind.as_str(),
                 report.cases,
-                report.failures.iter().map(|f| f.kind).collect::<Vec<_>>()
+                report.failures.iter().map(|f| (f.kind, f.check)).collect::<Vec<_>>()
             ));
             continue;
         };
         let steps = failure.shrunk.customer_steps();
-        let path = write_failure(out.path(), report.seed, failure).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
+        let paths = write_failure_files(out.path(), report.seed, failure).unwrap();
+        let text = std::fs::read_to_string(paths.last().unwrap()).unwrap();
         println!(
-            "{bug:?}: case {} of seed 1, {} -> {steps} customer steps in {} shrink runs\n{}",
+            "{bug:?}: case {} of seed 1, {} check, {} -> {steps} customer steps in {} shrink runs\n{}",
             failure.case,
+            failure.check,
             failure.original_steps,
             failure.shrink_runs,
             text.lines().skip_while(|l| !l.starts_with("steps:")).collect::<Vec<_>>().join("\n")
@@ -151,23 +166,65 @@ fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
             failure.shrunk.scenario.steps.len(),
             "{bug:?}: one line per step:\n{text}"
         );
-        // The file replays: against the faulty agent to the same kind of finding, and the
-        // reference agent passes it.
-        let loaded = scenario::load_file(&path).unwrap_or_else(|e| panic!("{bug:?}: {e}\n{text}"));
-        let replay = RUNTIME.block_on(run(&loaded, &Target::faulty(bug), 1));
-        if !replay.findings.iter().any(|f| f.kind == kind) {
-            problems
-                .push(format!("{bug:?}: the written scenario replays without a {}:\n{text}", kind.as_str()));
-        }
-        let control = RUNTIME.block_on(run(&loaded, &Target::Reference, 1));
-        if !control.passed() {
+        // The files replay, in order and one at a time, against a fresh faulty agent to the same
+        // finding by the same check; the reference agent passes them.
+        let loaded: Vec<Arc<leakproof::harness::Scenario>> = paths
+            .iter()
+            .map(|path| Arc::new(scenario::load_file(path).unwrap_or_else(|e| panic!("{bug:?}: {e}\n{text}"))))
+            .collect();
+        let replay = |target: Target| {
+            let options = SuiteOptions { target, repeat: 1, jobs: 1, twin: true };
+            RUNTIME.block_on(run_suite(&loaded, &options, |_| {})).into_iter().flatten().collect::<Vec<_>>()
+        };
+        let replayed = replay(Target::faulty(bug));
+        let same = replayed
+            .last()
+            .is_some_and(|r| r.findings.iter().any(|f| f.kind == kind && f.check == failure.check));
+        if !same {
             problems.push(format!(
-                "{bug:?}: the reference agent fails the written scenario: {:#?}",
-                control.findings
+                "{bug:?}: the written scenario replays without a {} by the {} check: {:#?}\n{text}",
+                kind.as_str(),
+                failure.check,
+                replayed.last().map(|r| &r.findings)
             ));
         }
+        let control = replay(Target::Reference);
+        if let Some(failed) = control.iter().find(|r| !r.passed()) {
+            problems.push(format!(
+                "{bug:?}: the reference agent fails the written scenario: {:#?}",
+                failed.findings
+            ));
+        }
+        table.push(format!(
+            "| `{bug:?}` | {} | {steps} customer step(s) | {} | {} |",
+            failure.case,
+            failure.check,
+            if same { "yes" } else { "no" }
+        ));
     }
+    println!("{}", table.join("\n"));
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+#[test]
+fn an_agent_that_words_its_replies_at_random_is_reported_as_not_deterministic_never_as_a_leak() {
+    let options = FuzzOptions {
+        cases: 60,
+        seed: 1,
+        target: Target::faulty(Bug::WordsAtRandom),
+        jobs: 2,
+        shrink_runs: 50,
+        stop_on: None,
+        twin: true,
+    };
+    let report = RUNTIME.block_on(fuzz(&options, |_| {})).unwrap();
+    // Its two runs of one world differ, so its twins prove nothing: no twin finding, and the
+    // text check (with the write, mail and capture checks) alone judged it, finding nothing.
+    assert!(report.twin.not_deterministic >= 1, "{:?}", report.twin);
+    assert_eq!(report.twin.differed, 0, "{:?}", report.twin);
+    assert!(report.failures.is_empty(), "{:#?}", report.failures.iter().map(|f| (f.kind, f.check)).collect::<Vec<_>>());
+    assert_eq!((report.cases, report.failing), (60, 0));
+    assert!(report.twin.text().contains("the agent is not deterministic"), "{}", report.twin.text());
 }
 
 /// A world where every catalogue property is shown and editable after an email match.
@@ -268,7 +325,7 @@ fn the_fuzz_command_finds_an_external_agents_leak_exits_1_and_writes_a_scenario_
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{}", text(&output.stderr));
     assert!(stdout.contains(&format!("against the agent at {base}")), "{stdout}");
-    assert!(stdout.contains("FAIL leak in case"), "{stdout}");
+    assert!(stdout.contains("FAIL leak (text check) in case"), "{stdout}");
     assert!(stdout.contains("seed 1"), "the seed is printed: {stdout}");
     assert!(stdout.contains("conversations/s"), "the throughput is printed: {stdout}");
 

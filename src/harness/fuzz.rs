@@ -587,19 +587,18 @@ fn shrink(
     let mut best = failing;
     let mut runs = 0;
     // Every move of a case is carried out (or left out as impossible), so all count as seen.
-    let (_, moves, seen) = tree.current();
-    if let Some(seen) = seen {
-        seen.fetch_add(moves.len(), Ordering::SeqCst);
-    }
+    let (model, moves, seen) = tree.current();
     if source_case.is_some() {
         // The first failure may have come from another world than the one retried: start
-        // from a failing run of the source's own.
-        let (model, moves, _) = tree.current();
+        // from a failing run after the source alone.
         let outcome = attempt(&model, &moves, Attribution::Skip);
         runs += 1;
         if keeps(&outcome) {
             best = outcome;
         }
+    }
+    if let Some(seen) = seen {
+        seen.fetch_add(moves.len(), Ordering::SeqCst);
     }
     if tree.simplify() {
         while runs < budget {
