@@ -5,13 +5,13 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 use serde::Serialize;
-use wiremock::{Request, ResponseTemplate};
 
 use super::{
-    Core, Endpoint, Handler, MockOptions, MockService, Shared, error_response, fault_response,
+    Core, Endpoint, Handler, MockOptions, MockResponse, MockService, Shared, error_response, fault_response,
     hubspot_response, hubspot_time, launch, lock, query_list, unauthorized,
 };
 use crate::config::ObjectType;
+use crate::crm::ExchangeRequest;
 use crate::crm::wire::{
     AssociatedId, CollectionResponseAssociatedId, NextPage, Paging, PublicObjectSearchRequest,
     SearchResponse, SimplePublicObject, SimplePublicObjectInput,
@@ -160,7 +160,7 @@ fn seed(fixtures: &Fixtures, created: Timestamp) -> Data {
 }
 
 impl Handler for CrmState {
-    fn handle(shared: &Shared<Self>, request: &Request) -> ResponseTemplate {
+    fn handle(shared: &Shared<Self>, request: &ExchangeRequest<'_>) -> MockResponse {
         Inner { core: &shared.core, data: &shared.state.0 }.handle(request)
     }
 }
@@ -244,7 +244,7 @@ impl Failure {
 }
 
 impl Inner<'_> {
-    fn handle(&self, request: &Request) -> ResponseTemplate {
+    fn handle(&self, request: &ExchangeRequest<'_>) -> MockResponse {
         let mut entry = self.core.begin(request);
         let (served, correlation_id, now) = (entry.seq, entry.correlation_id.clone(), entry.at);
         let (method, path, query) = (entry.method.clone(), entry.path.clone(), entry.query.clone());
@@ -263,7 +263,7 @@ impl Inner<'_> {
             // Every fault but a delay answers instead of the CRM: nothing is applied.
             let apply = fault.as_ref().is_none_or(|kind| matches!(kind, super::FaultKind::Delay(_)));
             let outcome =
-                || self.serve(endpoint, object, id.as_deref(), &query, &request.body, served, now, apply);
+                || self.serve(endpoint, object, id.as_deref(), &query, request.body, served, now, apply);
             match fault {
                 Some(kind) => {
                     entry.fault = Some(kind.clone());
@@ -289,14 +289,14 @@ impl Inner<'_> {
                         super::FaultKind::RateLimited { .. } => 429,
                     };
                     if is_write && !apply {
-                        self.record_write(served, now, object, id.as_deref(), &request.body, false);
+                        self.record_write(served, now, object, id.as_deref(), request.body, false);
                     }
                     response
                 }
                 None => match outcome() {
                     Ok(outcome) => {
                         entry.status = outcome.status;
-                        hubspot_response(outcome.status, &correlation_id, served).set_body_json(outcome.body)
+                        hubspot_response(outcome.status, &correlation_id, served).json(outcome.body)
                     }
                     Err(failure) => {
                         entry.status = failure.status;
