@@ -409,6 +409,8 @@ impl Transport {
 
     /// What a complete response means: the reply for a 2xx with a body in
     /// full, else the error and whether to retry.
+    // A `Failure` is as large as the `HttpError` it carries; it goes straight to the retry loop.
+    #[allow(clippy::result_large_err)]
     fn judge(&self, received: Received, endpoint: &Endpoint, attempt: u32) -> Result<Reply, Failure> {
         let Received { status, correlation_id, retry_after, body } = received;
         tracing::debug!(
