@@ -1,5 +1,10 @@
 //! The HTTP layer both HubSpot clients share: bearer auth, per-attempt timeouts, bounded retries, bounded body reads, correlation ids.
 //!
+//! Requests go over the network (reqwest), or, from an
+//! [`HttpClient::in_process`] client, to an [`Exchange`] in this process;
+//! everything around the sending (URLs, headers, timeouts, retries, body
+//! limits, error classification) is the same for both.
+//!
 //! Nothing here logs or keeps the token outside the (sensitive) header value,
 //! and nothing logs a request or response body.
 
