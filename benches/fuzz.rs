@@ -1,6 +1,6 @@
 //! Generated conversations per second (`leakproof fuzz`): whole cases drawn, carried out
-//! against the in-process reference agent with the wiremock mocks, and judged by the oracle,
-//! eight at once as the command runs them by default.
+//! against the in-process reference agent with the mocks answering it in process (no
+//! sockets), and judged by the oracle, eight at once as the command runs them by default.
 //!
 //! Each sample is one fuzz run of [`CASES`] cases of a fixed seed, rigs started included, so
 //! the figure is what a user of `leakproof fuzz` gets. The allocator is the binary's.

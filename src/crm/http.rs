@@ -1,16 +1,23 @@
 //! The HTTP layer both HubSpot clients share: bearer auth, per-attempt timeouts, bounded retries, bounded body reads, correlation ids.
 //!
+//! Requests go over the network (reqwest), or, from an
+//! [`HttpClient::in_process`] client, to an [`Exchange`] in this process;
+//! everything around the sending (URLs, headers, timeouts, retries, body
+//! limits, error classification) is the same for both.
+//!
 //! Nothing here logs or keeps the token outside the (sensitive) header value,
 //! and nothing logs a request or response body.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
 use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::crm::error::{Endpoint, HttpError};
+use crate::crm::exchange::{Exchange, ExchangeRequest};
 use crate::crm::retry::{RetryPolicy, Sleeper, TokioSleeper, parse_retry_after};
 use crate::crm::wire::ErrorBody;
 
@@ -28,6 +35,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// 4 MiB leaves room for records with many properties and associations while
 /// a broken or hostile server cannot exhaust memory.
 pub(crate) const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The `user-agent` the clients send.
+const USER_AGENT_VALUE: &str = concat!("leakproof/", env!("CARGO_PKG_VERSION"));
+
+/// The `accept` header the clients send: HubSpot answers JSON.
+const ACCEPT_VALUE: &str = "application/json";
 
 /// The HTTP methods the clients use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,8 +181,20 @@ enum Retry {
 /// and share it: clones are cheap and share one connection pool. Build a
 /// [`Crm`](crate::crm::Crm) or a [`Mailer`](crate::mail::Mailer) on it with
 /// their `with_http` constructors.
+///
+/// [`HttpClient::in_process`] builds one that sends nothing over the network:
+/// every request goes to an [`Exchange`] in this process.
 #[derive(Clone, Debug)]
-pub struct HttpClient(reqwest::Client);
+pub struct HttpClient(Backend);
+
+/// Where an [`HttpClient`] sends requests.
+#[derive(Clone, Debug)]
+enum Backend {
+    /// Over HTTP.
+    Network(reqwest::Client),
+    /// To an exchange in this process.
+    InProcess(Arc<dyn Exchange>),
+}
 
 impl HttpClient {
     /// Builds the client.
@@ -178,22 +203,34 @@ impl HttpClient {
     /// cannot be set up.
     pub fn new() -> Result<HttpClient, HttpError> {
         let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_VALUE));
         let client = reqwest::Client::builder()
             .default_headers(headers)
             // HubSpot's API does not redirect; following one could carry the
             // token somewhere else.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("leakproof/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT_VALUE)
             .build()
             .map_err(|error| HttpError::InvalidSettings { detail: error_chain(&error) })?;
-        Ok(HttpClient(client))
+        Ok(HttpClient(Backend::Network(client)))
+    }
+
+    /// A client that hands every request to `exchange` instead of the
+    /// network, with the headers it would send; a URL the exchange declines
+    /// fails as an unreachable host. Costs nothing to build.
+    pub fn in_process(exchange: Arc<dyn Exchange>) -> HttpClient {
+        HttpClient(Backend::InProcess(exchange))
+    }
+
+    /// Whether requests go to an in-process [`Exchange`] rather than the network.
+    pub fn is_in_process(&self) -> bool {
+        matches!(self.0, Backend::InProcess(_))
     }
 }
 
 /// A configured connection to one HubSpot base URL with one token.
 pub(crate) struct Transport {
-    client: reqwest::Client,
+    backend: Backend,
     base_url: Url,
     authorization: HeaderValue,
     timeout: Duration,
@@ -212,7 +249,7 @@ impl Transport {
     ) -> Result<Self, HttpError> {
         let authorization = check_settings(base_url, token, timeout)?;
         Ok(Transport {
-            client: http.0.clone(),
+            backend: http.0.clone(),
             base_url: base_url.clone(),
             authorization,
             timeout,
@@ -295,8 +332,25 @@ impl Transport {
         endpoint: &Endpoint,
         attempt: u32,
     ) -> Result<Reply, Failure> {
-        let mut builder = self
-            .client
+        let received = match &self.backend {
+            Backend::Network(client) => self.send(client, request, url, endpoint, attempt).await?,
+            Backend::InProcess(exchange) => {
+                self.exchange(exchange.as_ref(), request, url, endpoint, attempt).await?
+            }
+        };
+        self.judge(received, endpoint, attempt)
+    }
+
+    /// Sends one attempt over HTTP and reads its response.
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        request: &ApiRequest<'_>,
+        url: &Url,
+        endpoint: &Endpoint,
+        attempt: u32,
+    ) -> Result<Received, Failure> {
+        let mut builder = client
             .request(request.verb.method(), url.clone())
             .header(AUTHORIZATION, self.authorization.clone())
             .timeout(self.timeout);
@@ -308,10 +362,62 @@ impl Transport {
             Err(error) => return Err(self.transport_failure(error, endpoint, attempt)),
         };
         let status = response.status();
-        let correlation_id = header_text(response.headers(), CORRELATION_ID_HEADER);
-        let retry_after = header_text(response.headers(), RETRY_AFTER.as_str())
-            .and_then(|value| parse_retry_after(&value, jiff::Timestamp::now()));
-        let body = read_body(response).await;
+        let (correlation_id, retry_after) = head(response.headers());
+        let body = match read_body(response).await {
+            Ok(body) => Some(body),
+            Err(BodyError::Transport(error)) => return Err(self.transport_failure(error, endpoint, attempt)),
+            Err(BodyError::TooLarge) => None,
+        };
+        Ok(Received { status, correlation_id, retry_after, body })
+    }
+
+    /// Hands one attempt to an in-process exchange, and waits out the
+    /// answer's delay as the network would: up to the per-attempt timeout.
+    async fn exchange(
+        &self,
+        exchange: &dyn Exchange,
+        request: &ApiRequest<'_>,
+        url: &Url,
+        endpoint: &Endpoint,
+        attempt: u32,
+    ) -> Result<Received, Failure> {
+        let mut headers = HeaderMap::with_capacity(4);
+        headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_VALUE));
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        headers.insert(AUTHORIZATION, self.authorization.clone());
+        if request.body.is_some() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        let method = request.verb.method();
+        let body = request.body.as_deref().unwrap_or_default();
+        let Some(response) =
+            exchange.exchange(&ExchangeRequest { method: &method, url, headers: &headers, body })
+        else {
+            let detail = format!("no in-process service answers at {}", url.origin().ascii_serialization());
+            return Err(self.connection_failure(detail, endpoint, attempt));
+        };
+        if !response.delay.is_zero() {
+            if response.delay >= self.timeout {
+                tokio::time::sleep(self.timeout).await;
+                return Err(self.timeout_failure(endpoint, attempt));
+            }
+            tokio::time::sleep(response.delay).await;
+        }
+        let Ok(status) = StatusCode::from_u16(response.status) else {
+            let detail = format!("the in-process service answered an invalid status {}", response.status);
+            return Err(self.connection_failure(detail, endpoint, attempt));
+        };
+        let (correlation_id, retry_after) = head(&response.headers);
+        let body = (response.body.len() <= MAX_BODY_BYTES).then_some(response.body);
+        Ok(Received { status, correlation_id, retry_after, body })
+    }
+
+    /// What a complete response means: the reply for a 2xx with a body in
+    /// full, else the error and whether to retry.
+    // A `Failure` is as large as the `HttpError` it carries; it goes straight to the retry loop.
+    #[allow(clippy::result_large_err)]
+    fn judge(&self, received: Received, endpoint: &Endpoint, attempt: u32) -> Result<Reply, Failure> {
+        let Received { status, correlation_id, retry_after, body } = received;
         tracing::debug!(
             method = endpoint.method,
             path = %endpoint.path,
@@ -320,11 +426,6 @@ impl Transport {
             correlation_id = correlation_id.as_deref().unwrap_or(""),
             "hubspot response"
         );
-        let body = match body {
-            Ok(body) => Some(body),
-            Err(BodyError::Transport(error)) => return Err(self.transport_failure(error, endpoint, attempt)),
-            Err(BodyError::TooLarge) => None,
-        };
 
         if status.is_success() {
             let Some(body) = body else {
@@ -395,15 +496,44 @@ impl Transport {
     /// A failure before a complete response: retried with backoff.
     fn transport_failure(&self, error: reqwest::Error, endpoint: &Endpoint, attempt: u32) -> Failure {
         let error = error.without_url();
-        let detail = error_chain(&error);
-        tracing::debug!(method = endpoint.method, path = %endpoint.path, attempt, error = %detail, "hubspot call failed");
-        let error = if error.is_timeout() {
-            HttpError::Timeout { endpoint: endpoint.clone(), attempts: attempt, timeout: self.timeout }
+        if error.is_timeout() {
+            self.timeout_failure(endpoint, attempt)
         } else {
-            HttpError::Connection { endpoint: endpoint.clone(), attempts: attempt, detail }
-        };
+            self.connection_failure(error_chain(&error), endpoint, attempt)
+        }
+    }
+
+    /// No complete response within the per-attempt timeout: retried with backoff.
+    fn timeout_failure(&self, endpoint: &Endpoint, attempt: u32) -> Failure {
+        tracing::debug!(method = endpoint.method, path = %endpoint.path, attempt, "hubspot call timed out");
+        let error =
+            HttpError::Timeout { endpoint: endpoint.clone(), attempts: attempt, timeout: self.timeout };
         Failure { error, retry: Retry::Backoff }
     }
+
+    /// The connection failed, or no service answers at the URL: retried with backoff.
+    fn connection_failure(&self, detail: String, endpoint: &Endpoint, attempt: u32) -> Failure {
+        tracing::debug!(method = endpoint.method, path = %endpoint.path, attempt, error = %detail, "hubspot call failed");
+        let error = HttpError::Connection { endpoint: endpoint.clone(), attempts: attempt, detail };
+        Failure { error, retry: Retry::Backoff }
+    }
+}
+
+/// A complete response, as far as the clients read it.
+struct Received {
+    status: StatusCode,
+    correlation_id: Option<String>,
+    retry_after: Option<Duration>,
+    /// `None` when longer than [`MAX_BODY_BYTES`].
+    body: Option<Vec<u8>>,
+}
+
+/// The headers the clients read: the correlation id and `Retry-After`.
+fn head(headers: &HeaderMap) -> (Option<String>, Option<Duration>) {
+    let correlation_id = header_text(headers, CORRELATION_ID_HEADER);
+    let retry_after = header_text(headers, RETRY_AFTER.as_str())
+        .and_then(|value| parse_retry_after(&value, jiff::Timestamp::now()));
+    (correlation_id, retry_after)
 }
 
 /// A header's value as text, when present, readable and not empty.

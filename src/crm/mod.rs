@@ -8,16 +8,20 @@
 //!   typed errors that carry HubSpot's correlation id.
 //! - [`HttpClient`] is the HTTP client both send with: build it once and
 //!   share it (`Crm::with_http`, `Mailer::with_http`) when making many clients.
+//!   [`HttpClient::in_process`] sends to an [`Exchange`] in this process
+//!   instead of the network (the harness's mocks are one).
 //! - [`wire`] holds the request and response bodies as HubSpot's specs define them.
 
 pub mod wire;
 
 mod client;
 pub(crate) mod error;
+mod exchange;
 pub(crate) mod http;
 pub mod retry;
 
 pub use client::{Crm, CrmObject, CrmSettings};
 pub use error::{CrmError, Endpoint, HttpError};
+pub use exchange::{Exchange, ExchangeRequest, ExchangeResponse};
 pub use http::{CORRELATION_ID_HEADER, DEFAULT_TIMEOUT, HUBSPOT_API_BASE_URL, HttpClient};
 pub use retry::{RecordingSleeper, RetryPolicy, Sleeper, TokioSleeper, parse_retry_after};

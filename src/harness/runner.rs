@@ -71,30 +71,36 @@ struct Conversation {
     visitor: Visitor,
 }
 
-/// A world reused across many runs: both mocks, the clock they read, one HTTP client.
+/// A world reused across many runs: both mocks, the clock they read, the
+/// client in-process agents reach them with.
 ///
-/// Starting mocks and building an HTTP client cost milliseconds; resetting a
-/// rig costs microseconds, so a harness running many scenarios or generated
-/// conversations starts one rig (per concurrent run) and resets it for each
-/// run ([`run_on`], [`Live::start`]). A rig serves one run at a time.
+/// Starting mocks costs milliseconds; resetting a rig costs microseconds, so
+/// a harness running many scenarios or generated conversations starts one rig
+/// (per concurrent run) and resets it for each run ([`run_on`],
+/// [`Live::start`]). A rig serves one run at a time.
 #[derive(Debug)]
 pub struct Rig {
     /// The mock CRM and mail service, on loopback, accepting [`DEFAULT_TOKEN`].
+    /// They listen for agents that talk HTTP (an agent at `--agent-url`).
     pub mocks: Mocks,
     /// The clock the mocks read and the runs move.
     pub clock: Arc<ManualClock>,
-    /// The HTTP client in-process agents send with.
+    /// The client in-process agents send with: [`HttpClient::in_process`]
+    /// on the mocks' [`exchange`](Mocks::exchange), so their requests reach
+    /// the mocks without a socket, and a URL that is not the mocks' fails
+    /// instead of going to the network. Replace it with
+    /// [`HttpClient::new`] to send over loopback HTTP instead.
     pub http: HttpClient,
 }
 
 impl Rig {
     /// Starts both mocks on free loopback ports, with [`DEFAULT_TOKEN`] and a
-    /// [`ManualClock`], and builds the HTTP client.
+    /// [`ManualClock`], and binds the in-process client to them.
     pub async fn start() -> std::io::Result<Rig> {
-        let http = HttpClient::new().map_err(std::io::Error::other)?;
         let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
         let options = MockOptions { token: DEFAULT_TOKEN.to_owned(), clock: clock.clone() };
         let mocks = Mocks::start_with(Fixtures::default(), options).await?;
+        let http = HttpClient::in_process(Arc::new(mocks.exchange()));
         Ok(Rig { mocks, clock, http })
     }
 

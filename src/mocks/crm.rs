@@ -1,17 +1,18 @@
 //! The mock HubSpot CRM: contacts, tickets and companies over CRM v3, with state that PATCH changes.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use jiff::Timestamp;
 use serde::Serialize;
-use wiremock::{Request, ResponseTemplate};
 
 use super::{
-    Core, Endpoint, Handler, MockOptions, MockService, Shared, error_response, fault_response,
+    Core, Endpoint, Handler, MockOptions, MockResponse, MockService, Shared, error_response, fault_response,
     hubspot_response, hubspot_time, launch, lock, query_list, unauthorized,
 };
 use crate::config::ObjectType;
+use crate::crm::ExchangeRequest;
 use crate::crm::wire::{
     AssociatedId, CollectionResponseAssociatedId, NextPage, Paging, PublicObjectSearchRequest,
     SearchResponse, SimplePublicObject, SimplePublicObjectInput,
@@ -160,7 +161,7 @@ fn seed(fixtures: &Fixtures, created: Timestamp) -> Data {
 }
 
 impl Handler for CrmState {
-    fn handle(shared: &Shared<Self>, request: &Request) -> ResponseTemplate {
+    fn handle(shared: &Shared<Self>, request: &ExchangeRequest<'_>) -> MockResponse {
         Inner { core: &shared.core, data: &shared.state.0 }.handle(request)
     }
 }
@@ -244,7 +245,7 @@ impl Failure {
 }
 
 impl Inner<'_> {
-    fn handle(&self, request: &Request) -> ResponseTemplate {
+    fn handle(&self, request: &ExchangeRequest<'_>) -> MockResponse {
         let mut entry = self.core.begin(request);
         let (served, correlation_id, now) = (entry.seq, entry.correlation_id.clone(), entry.at);
         let (method, path, query) = (entry.method.clone(), entry.path.clone(), entry.query.clone());
@@ -263,7 +264,7 @@ impl Inner<'_> {
             // Every fault but a delay answers instead of the CRM: nothing is applied.
             let apply = fault.as_ref().is_none_or(|kind| matches!(kind, super::FaultKind::Delay(_)));
             let outcome =
-                || self.serve(endpoint, object, id.as_deref(), &query, &request.body, served, now, apply);
+                || self.serve(endpoint, object, id.as_deref(), &query, request.body, served, now, apply);
             match fault {
                 Some(kind) => {
                     entry.fault = Some(kind.clone());
@@ -289,14 +290,14 @@ impl Inner<'_> {
                         super::FaultKind::RateLimited { .. } => 429,
                     };
                     if is_write && !apply {
-                        self.record_write(served, now, object, id.as_deref(), &request.body, false);
+                        self.record_write(served, now, object, id.as_deref(), request.body, false);
                     }
                     response
                 }
                 None => match outcome() {
                     Ok(outcome) => {
                         entry.status = outcome.status;
-                        hubspot_response(outcome.status, &correlation_id, served).set_body_json(outcome.body)
+                        hubspot_response(outcome.status, &correlation_id, served).json(outcome.body)
                     }
                     Err(failure) => {
                         entry.status = failure.status;
@@ -378,8 +379,7 @@ impl Inner<'_> {
         let records = data.records.get(&object).unwrap_or(&empty);
         let mut matched = Vec::new();
         for (id, stored) in records {
-            let values = with_system_properties(object, *id, stored);
-            if matches_groups(&search, &values)? {
+            if matches_groups(&search, |name| property(object, *id, stored, name))? {
                 matched.push((*id, stored));
             }
         }
@@ -532,27 +532,28 @@ fn find<'d>(
     }
 }
 
-/// A record's values plus the ones HubSpot computes.
-fn with_system_properties(object: ObjectType, id: u64, stored: &Stored) -> BTreeMap<String, String> {
-    let mut values = stored.properties.clone();
-    values.insert("hs_object_id".to_owned(), id.to_string());
-    values.insert("createdate".to_owned(), hubspot_time(stored.created_at));
-    let modified = match object {
+/// A record's value of property `name`, the ones HubSpot computes included
+/// (they win over a stored value of the same name).
+fn property<'s>(object: ObjectType, id: u64, stored: &'s Stored, name: &str) -> Option<Cow<'s, str>> {
+    match name {
+        "hs_object_id" => Some(Cow::Owned(id.to_string())),
+        "createdate" => Some(Cow::Owned(hubspot_time(stored.created_at))),
+        _ if name == modified_property(object) => Some(Cow::Owned(hubspot_time(stored.updated_at))),
+        _ => stored.properties.get(name).map(|value| Cow::Borrowed(value.as_str())),
+    }
+}
+
+/// The property HubSpot keeps a record's last change in.
+fn modified_property(object: ObjectType) -> &'static str {
+    match object {
         ObjectType::Contact => "lastmodifieddate",
         _ => "hs_lastmodifieddate",
-    };
-    values.insert(modified.to_owned(), hubspot_time(stored.updated_at));
-    values
+    }
 }
 
 /// Properties only HubSpot sets.
 fn is_read_only(object: ObjectType, name: &str) -> bool {
-    matches!(name, "hs_object_id" | "createdate")
-        || name
-            == match object {
-                ObjectType::Contact => "lastmodifieddate",
-                _ => "hs_lastmodifieddate",
-            }
+    matches!(name, "hs_object_id" | "createdate") || name == modified_property(object)
 }
 
 /// The properties HubSpot returns when none are asked for.
@@ -594,7 +595,6 @@ fn render(
     associations: Option<&[String]>,
     data: &Data,
 ) -> SimplePublicObject {
-    let values = with_system_properties(object, id, stored);
     let names: Vec<&str> = match requested {
         Some(names) => names.iter().map(String::as_str).collect(),
         None => default_properties(object).to_vec(),
@@ -602,7 +602,9 @@ fn render(
     // The spec types every value as a string: a property without a value is left out, not sent as null.
     let properties = names
         .into_iter()
-        .filter_map(|name| values.get(name).map(|value| (name.to_owned(), Some(value.clone()))))
+        .filter_map(|name| {
+            property(object, id, stored, name).map(|value| (name.to_owned(), Some(value.into_owned())))
+        })
         .collect();
     let associations = associations.map(|wanted| {
         wanted
@@ -638,11 +640,11 @@ fn render(
     }
 }
 
-/// Whether `values` satisfy the search's filter groups (ORed groups of ANDed
-/// filters; no groups matches everything).
-fn matches_groups(
+/// Whether a record whose values `value` gives satisfies the search's filter
+/// groups (ORed groups of ANDed filters; no groups matches everything).
+fn matches_groups<'s>(
     search: &PublicObjectSearchRequest,
-    values: &BTreeMap<String, String>,
+    value: impl Fn(&str) -> Option<Cow<'s, str>>,
 ) -> Result<bool, Failure> {
     if search.filter_groups.is_empty() {
         return Ok(true);
@@ -650,7 +652,8 @@ fn matches_groups(
     for group in &search.filter_groups {
         let mut all = true;
         for filter in &group.filters {
-            let value = values.get(&filter.property_name).map(String::as_str);
+            let value = value(&filter.property_name);
+            let value = value.as_deref();
             let wanted = filter.value.as_deref();
             let list = filter.values.as_deref().unwrap_or_default();
             let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);

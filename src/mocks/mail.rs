@@ -6,12 +6,12 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 use serde::Serialize;
 use url::Url;
-use wiremock::{Request, ResponseTemplate};
 
 use super::{
-    Core, Endpoint, FaultKind, Handler, MockOptions, MockService, Shared, error_response, fault_response,
-    hubspot_response, hubspot_time, launch, lock, unauthorized,
+    Core, Endpoint, FaultKind, Handler, MockOptions, MockResponse, MockService, Shared, error_response,
+    fault_response, hubspot_response, hubspot_time, launch, lock, unauthorized,
 };
+use crate::crm::ExchangeRequest;
 use crate::crm::wire::{EmailSendStatusView, SingleSendRequest};
 
 /// The path of HubSpot's transactional single-send v3.
@@ -105,7 +105,7 @@ impl MockMail {
 }
 
 impl Handler for MailState {
-    fn handle(shared: &Shared<Self>, request: &Request) -> ResponseTemplate {
+    fn handle(shared: &Shared<Self>, request: &ExchangeRequest<'_>) -> MockResponse {
         Inner { core: &shared.core, mails: &shared.state.0 }.handle(request)
     }
 }
@@ -117,7 +117,7 @@ struct Inner<'a> {
 }
 
 impl Inner<'_> {
-    fn handle(&self, request: &Request) -> ResponseTemplate {
+    fn handle(&self, request: &ExchangeRequest<'_>) -> MockResponse {
         let mut entry = self.core.begin(request);
         let (served, correlation_id, now) = (entry.seq, entry.correlation_id.clone(), entry.at);
         let routed = entry.method == "POST" && entry.path.trim_end_matches('/') == SEND_PATH;
@@ -143,7 +143,7 @@ impl Inner<'_> {
             match fault {
                 // A delayed send is still sent; every other fault loses it.
                 None | Some(FaultKind::Delay(_)) => {
-                    let result = self.send(&request.body, now, served);
+                    let result = self.send(request.body, now, served);
                     let (status, body) = match result {
                         Ok(view) => (200, serde_json::to_value(view).unwrap_or_default()),
                         Err(message) => (
@@ -160,7 +160,7 @@ impl Inner<'_> {
                             entry.fault = Some(kind.clone());
                             fault_response(&kind, &correlation_id, served, || (status, body))
                         }
-                        None => hubspot_response(status, &correlation_id, served).set_body_json(body),
+                        None => hubspot_response(status, &correlation_id, served).json(body),
                     }
                 }
                 Some(kind) => {

@@ -25,10 +25,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use jiff::Timestamp;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use url::Url;
 use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 pub use crm::{CrmState, HUBSPOTUTK, MockCrm, WHATSAPP_PHONE, Write};
 pub use fault::{Endpoint, Fault, FaultKind, RateLimitPolicy, Times};
@@ -36,6 +37,7 @@ pub use mail::{CapturedMail, MailState, MockMail};
 
 use crate::clock::{Clock, SystemClock};
 use crate::crm::wire::ErrorBody;
+use crate::crm::{Exchange, ExchangeRequest, ExchangeResponse};
 use crate::fixtures::Fixtures;
 use fault::FaultPlan;
 
@@ -68,6 +70,14 @@ impl Mocks {
         let crm = MockCrm::start(&fixtures, options.clone(), None).await?;
         let mail = MockMail::start(options, None).await?;
         Ok(Mocks { crm, mail })
+    }
+
+    /// The mocks as an in-process [`Exchange`]: requests to either mock's
+    /// base URL are answered by it without a socket, exactly as over HTTP
+    /// (same log, writes, mails and faults); every other URL is declined.
+    /// Give it to [`HttpClient::in_process`](crate::crm::HttpClient::in_process).
+    pub fn exchange(&self) -> MockExchange {
+        MockExchange { crm: self.crm.route(), mail: self.mail.route() }
     }
 
     /// Makes both mocks as they were when started, seeded from `fixtures`
@@ -131,11 +141,17 @@ pub struct RecordedRequest {
 pub struct MockService<S> {
     shared: Arc<Shared<S>>,
     server: Arc<MockServer>,
+    /// Where the server listens, parsed once.
+    base_url: Url,
 }
 
 impl<S> Clone for MockService<S> {
     fn clone(&self) -> Self {
-        MockService { shared: self.shared.clone(), server: self.server.clone() }
+        MockService {
+            shared: self.shared.clone(),
+            server: self.server.clone(),
+            base_url: self.base_url.clone(),
+        }
     }
 }
 
@@ -146,16 +162,140 @@ struct Shared<S> {
     state: S,
 }
 
-/// How a mock answers a request.
+/// How a mock answers a request, whether it came over HTTP or in process.
 trait Handler: Send + Sync + Sized + 'static {
-    fn handle(shared: &Shared<Self>, request: &Request) -> ResponseTemplate;
+    fn handle(shared: &Shared<Self>, request: &ExchangeRequest<'_>) -> MockResponse;
 }
 
+/// Answers the wiremock server's requests.
 struct Responder<S>(Arc<Shared<S>>);
 
 impl<S: Handler> Respond for Responder<S> {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        S::handle(&self.0, request)
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let request = ExchangeRequest {
+            method: &request.method,
+            url: &request.url,
+            headers: &request.headers,
+            body: &request.body,
+        };
+        S::handle(&self.0, &request).into_template()
+    }
+}
+
+/// What a mock answers: the same value whether it goes out over HTTP (as a
+/// wiremock [`ResponseTemplate`]) or in process (as an [`ExchangeResponse`]).
+#[derive(Debug)]
+struct MockResponse {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    delay: Option<Duration>,
+}
+
+impl MockResponse {
+    fn new(status: u16) -> MockResponse {
+        MockResponse { status, headers: HeaderMap::new(), body: Vec::new(), delay: None }
+    }
+
+    /// With header `name` set to `value`, replacing any earlier value.
+    fn header(mut self, name: &'static str, value: impl Into<HeaderValue>) -> MockResponse {
+        self.headers.insert(HeaderName::from_static(name), value.into());
+        self
+    }
+
+    /// With header `name` set to `value`, left out if `value` cannot be a
+    /// header value (the mocks' values always can).
+    fn text_header(self, name: &'static str, value: &str) -> MockResponse {
+        match HeaderValue::from_str(value) {
+            Ok(value) => self.header(name, value),
+            Err(_) => self,
+        }
+    }
+
+    /// With `body` as JSON, typed `application/json` (as wiremock's
+    /// `set_body_json` types it). A body that cannot be encoded is sent
+    /// empty, which every client reads as malformed.
+    fn json(mut self, body: impl Serialize) -> MockResponse {
+        self.body = serde_json::to_vec(&body).unwrap_or_default();
+        self.header(CONTENT_TYPE.as_str(), HeaderValue::from_static("application/json"))
+    }
+
+    /// With `body` as it is, typed `mime`.
+    fn raw(mut self, body: impl Into<Vec<u8>>, mime: &'static str) -> MockResponse {
+        self.body = body.into();
+        self.header(CONTENT_TYPE.as_str(), HeaderValue::from_static(mime))
+    }
+
+    /// Answered `delay` after the request arrived.
+    fn delayed(mut self, delay: Duration) -> MockResponse {
+        self.delay = Some(delay);
+        self
+    }
+
+    /// The response for the wiremock server.
+    fn into_template(self) -> ResponseTemplate {
+        let MockResponse { status, headers, body, delay } = self;
+        let mut template = ResponseTemplate::new(status);
+        for (name, value) in &headers {
+            template = template.append_header(name.clone(), value.clone());
+        }
+        let template = template.set_body_bytes(body);
+        match delay {
+            Some(delay) => template.set_delay(delay),
+            None => template,
+        }
+    }
+}
+
+impl From<MockResponse> for ExchangeResponse {
+    fn from(response: MockResponse) -> ExchangeResponse {
+        let MockResponse { status, headers, body, delay } = response;
+        ExchangeResponse { status, headers, body, delay: delay.unwrap_or_default() }
+    }
+}
+
+/// Both mocks answering in process: what [`Mocks::exchange`] returns.
+///
+/// It holds the mocks' state, not their servers: requests it answers are
+/// logged, applied and faulted exactly as the servers would, and the servers
+/// keep listening for agents that talk HTTP. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct MockExchange {
+    crm: Route<CrmState>,
+    mail: Route<MailState>,
+}
+
+/// One mock as an exchange reaches it: where it listens, and its state.
+#[derive(Debug)]
+struct Route<S> {
+    base: Url,
+    shared: Arc<Shared<S>>,
+}
+
+impl<S> Clone for Route<S> {
+    fn clone(&self) -> Self {
+        Route { base: self.base.clone(), shared: self.shared.clone() }
+    }
+}
+
+impl<S> Route<S> {
+    /// Whether `url` is on this mock's scheme, host and port.
+    fn serves(&self, url: &Url) -> bool {
+        url.scheme() == self.base.scheme()
+            && url.host() == self.base.host()
+            && url.port_or_known_default() == self.base.port_or_known_default()
+    }
+}
+
+impl Exchange for MockExchange {
+    fn exchange(&self, request: &ExchangeRequest<'_>) -> Option<ExchangeResponse> {
+        if self.crm.serves(request.url) {
+            Some(CrmState::handle(&self.crm.shared, request).into())
+        } else if self.mail.serves(request.url) {
+            Some(MailState::handle(&self.mail.shared, request).into())
+        } else {
+            None
+        }
     }
 }
 
@@ -173,19 +313,25 @@ async fn launch<S: Handler>(
         None => MockServer::builder().disable_request_recording().start().await,
     };
     Mock::given(any()).respond_with(Responder(shared.clone())).mount(&server).await;
-    MockService { shared, server: Arc::new(server) }
+    // wiremock's uri is always `http://{ip}:{port}`.
+    let base_url = Url::parse(&server.uri()).unwrap_or_else(|_| unreachable!("wiremock serves a valid URI"));
+    MockService { shared, server: Arc::new(server), base_url }
 }
 
 impl<S> MockService<S> {
     /// Where the server listens, e.g. `http://127.0.0.1:41234/`.
     pub fn base_url(&self) -> Url {
-        // wiremock's uri is always `http://{ip}:{port}`.
-        Url::parse(&self.server.uri()).unwrap_or_else(|_| unreachable!("wiremock serves a valid URI"))
+        self.base_url.clone()
     }
 
     /// The bearer token the server accepts.
     pub fn token(&self) -> &str {
         &self.shared.core.token
+    }
+
+    /// This mock as an in-process exchange reaches it.
+    fn route(&self) -> Route<S> {
+        Route { base: self.base_url(), shared: self.shared.clone() }
     }
 
     /// Makes `fault` strike the calls it names.
@@ -255,7 +401,7 @@ impl Core {
 
     /// The log entry for `request`, numbered and timed, before it is routed
     /// or answered.
-    fn begin(&self, request: &Request) -> RecordedRequest {
+    fn begin(&self, request: &ExchangeRequest<'_>) -> RecordedRequest {
         let (seq, correlation_id) = self.correlation_id();
         RecordedRequest {
             seq,
@@ -263,7 +409,7 @@ impl Core {
             method: request.method.as_str().to_owned(),
             path: request.url.path().to_owned(),
             query: query_pairs(request),
-            body: crm::parse_body(&request.body),
+            body: crm::parse_body(request.body),
             endpoint: None,
             status: 0,
             fault: None,
@@ -271,7 +417,7 @@ impl Core {
         }
     }
 
-    fn authorized(&self, request: &Request) -> bool {
+    fn authorized(&self, request: &ExchangeRequest<'_>) -> bool {
         request
             .headers
             .get("authorization")
@@ -307,19 +453,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// A response with HubSpot's headers: JSON content type, correlation id and
 /// the private-app rate-limit headers.
-fn hubspot_response(status: u16, correlation_id: &str, served: usize) -> ResponseTemplate {
+fn hubspot_response(status: u16, correlation_id: &str, served: usize) -> MockResponse {
     let daily_remaining = 250_000usize.saturating_sub(served + 1);
     let burst_remaining = 190usize.saturating_sub((served % 190) + 1);
-    ResponseTemplate::new(status)
-        .insert_header("content-type", "application/json;charset=utf-8")
-        .insert_header("x-hubspot-correlation-id", correlation_id)
-        .insert_header("x-hubspot-ratelimit-daily", "250000")
-        .insert_header("x-hubspot-ratelimit-daily-remaining", daily_remaining.to_string().as_str())
-        .insert_header("x-hubspot-ratelimit-interval-milliseconds", "10000")
-        .insert_header("x-hubspot-ratelimit-max", "190")
-        .insert_header("x-hubspot-ratelimit-remaining", burst_remaining.to_string().as_str())
-        .insert_header("x-hubspot-ratelimit-secondly", "19")
-        .insert_header("x-hubspot-ratelimit-secondly-remaining", "18")
+    let fixed = HeaderValue::from_static;
+    MockResponse::new(status)
+        .header("content-type", fixed("application/json;charset=utf-8"))
+        .text_header("x-hubspot-correlation-id", correlation_id)
+        .header("x-hubspot-ratelimit-daily", fixed("250000"))
+        .header("x-hubspot-ratelimit-daily-remaining", daily_remaining)
+        .header("x-hubspot-ratelimit-interval-milliseconds", fixed("10000"))
+        .header("x-hubspot-ratelimit-max", fixed("190"))
+        .header("x-hubspot-ratelimit-remaining", burst_remaining)
+        .header("x-hubspot-ratelimit-secondly", fixed("19"))
+        .header("x-hubspot-ratelimit-secondly-remaining", fixed("18"))
 }
 
 /// HubSpot's error body as a response.
@@ -330,7 +477,7 @@ fn error_response(
     correlation_id: &str,
     served: usize,
     context: Option<(&str, &str)>,
-) -> ResponseTemplate {
+) -> MockResponse {
     let body = ErrorBody {
         status: Some("error".to_owned()),
         message: message.into(),
@@ -340,11 +487,11 @@ fn error_response(
         error_type: None,
         policy_name: None,
     };
-    hubspot_response(status, correlation_id, served).set_body_json(body)
+    hubspot_response(status, correlation_id, served).json(body)
 }
 
 /// The 401 HubSpot sends without valid credentials, word for word.
-fn unauthorized(correlation_id: &str, served: usize) -> ResponseTemplate {
+fn unauthorized(correlation_id: &str, served: usize) -> MockResponse {
     error_response(
         401,
         "INVALID_AUTHENTICATION",
@@ -364,7 +511,7 @@ fn fault_response(
     correlation_id: &str,
     served: usize,
     real: impl FnOnce() -> (u16, serde_json::Value),
-) -> ResponseTemplate {
+) -> MockResponse {
     match kind {
         FaultKind::Status(code) => {
             let category = match code {
@@ -387,17 +534,17 @@ fn fault_response(
         }
         FaultKind::Delay(delay) => {
             let (status, body) = real();
-            hubspot_response(status, correlation_id, served).set_body_json(body).set_delay(*delay)
+            hubspot_response(status, correlation_id, served).json(body).delayed(*delay)
         }
-        FaultKind::Timeout => hubspot_response(504, correlation_id, served).set_delay(TIMEOUT_DELAY),
+        FaultKind::Timeout => hubspot_response(504, correlation_id, served).delayed(TIMEOUT_DELAY),
         FaultKind::Malformed => hubspot_response(200, correlation_id, served)
-            .set_body_raw("<html><body>502 Bad Gateway</body></html>", "application/json;charset=utf-8"),
+            .raw("<html><body>502 Bad Gateway</body></html>", "application/json;charset=utf-8"),
         FaultKind::Truncated => {
             let (_, body) = real();
             let text = body.to_string();
             let cut = text.char_indices().map(|(i, _)| i).nth(text.chars().count() / 2).unwrap_or(0);
             hubspot_response(200, correlation_id, served)
-                .set_body_raw(text[..cut].to_owned(), "application/json;charset=utf-8")
+                .raw(text[..cut].to_owned(), "application/json;charset=utf-8")
         }
         FaultKind::RateLimited { retry_after, policy } => {
             let body = serde_json::json!({
@@ -408,9 +555,9 @@ fn fault_response(
                 "policyName": policy.as_str(),
                 "groupName": "publicapi:private-app:leakproof-mock",
             });
-            let response = hubspot_response(429, correlation_id, served).set_body_json(body);
+            let response = hubspot_response(429, correlation_id, served).json(body);
             match retry_after {
-                Some(seconds) => response.insert_header("retry-after", seconds.to_string().as_str()),
+                Some(seconds) => response.header("retry-after", *seconds),
                 None => response,
             }
         }
@@ -418,7 +565,7 @@ fn fault_response(
 }
 
 /// The query pairs of `request`, in order.
-fn query_pairs(request: &Request) -> Vec<(String, String)> {
+fn query_pairs(request: &ExchangeRequest<'_>) -> Vec<(String, String)> {
     request.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
@@ -437,6 +584,45 @@ fn query_list(query: &[(String, String)], name: &str) -> Vec<String> {
 }
 
 /// HubSpot's timestamp format: ISO 8601, milliseconds, `Z`.
+///
+/// Written field by field: the mocks format a few times per request, and
+/// this is several times faster than `strftime`, which parses its format
+/// each time. Years before 0 (never seen from HubSpot) go through `strftime`.
 fn hubspot_time(at: Timestamp) -> String {
-    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    let t = jiff::tz::Offset::UTC.to_datetime(at);
+    if t.year() < 0 {
+        return at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    }
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hubspot_time_is_strftimes_format() {
+        let times = [
+            "1970-01-01T00:00:00Z",
+            "2024-03-01T10:00:00.000999999Z",
+            "2024-12-31T23:59:59.999999999Z",
+            "0999-02-03T04:05:06.07Z",
+            "9999-12-30T21:59:59.5Z",
+            "-000001-06-15T12:00:00.123Z",
+        ];
+        for text in times {
+            let at: Timestamp = text.parse().unwrap();
+            assert_eq!(hubspot_time(at), at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(), "{text}");
+        }
+        assert_eq!(hubspot_time("2024-03-01T10:00:00.0429Z".parse().unwrap()), "2024-03-01T10:00:00.042Z");
+    }
 }
