@@ -135,7 +135,8 @@ fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
         };
         let report = RUNTIME.block_on(fuzz(&options, |_| {})).unwrap();
         // The first case that showed it, whichever check found it there.
-        let Some(failure) = report.failures.iter().filter(|f| f.kind == kind).min_by_key(|f| (f.case, f.check))
+        let Some(failure) =
+            report.failures.iter().filter(|f| f.kind == kind).min_by_key(|f| (f.case, f.check))
         else {
             problems.push(format!(
                 "{bug:?}: no {} in {} cases (found: {:?})",
@@ -170,7 +171,9 @@ fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
         // finding by the same check; the reference agent passes them.
         let loaded: Vec<Arc<leakproof::harness::Scenario>> = paths
             .iter()
-            .map(|path| Arc::new(scenario::load_file(path).unwrap_or_else(|e| panic!("{bug:?}: {e}\n{text}"))))
+            .map(|path| {
+                Arc::new(scenario::load_file(path).unwrap_or_else(|e| panic!("{bug:?}: {e}\n{text}")))
+            })
             .collect();
         let replay = |target: Target| {
             let options = SuiteOptions { target, repeat: 1, jobs: 1, twin: true };
@@ -222,7 +225,11 @@ fn an_agent_that_words_its_replies_at_random_is_reported_as_not_deterministic_ne
     // text check (with the write, mail and capture checks) alone judged it, finding nothing.
     assert!(report.twin.not_deterministic >= 1, "{:?}", report.twin);
     assert_eq!(report.twin.differed, 0, "{:?}", report.twin);
-    assert!(report.failures.is_empty(), "{:#?}", report.failures.iter().map(|f| (f.kind, f.check)).collect::<Vec<_>>());
+    assert!(
+        report.failures.is_empty(),
+        "{:#?}",
+        report.failures.iter().map(|f| (f.kind, f.check)).collect::<Vec<_>>()
+    );
     assert_eq!((report.cases, report.failing), (60, 0));
     assert!(report.twin.text().contains("the agent is not deterministic"), "{}", report.twin.text());
 }

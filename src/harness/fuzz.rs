@@ -570,7 +570,11 @@ fn shrink(
                 alone.cross_session(index, &mut outcome, Some(*world));
                 outcome
             }
-            None => handle.block_on(checks.case(rig, target, index, model, moves, name, attribution)),
+            // Each try as a first session: an agent that remembers earlier sessions (its own
+            // tries among them) would otherwise keep failing for what an earlier try left.
+            None => {
+                handle.block_on(checks.case(rig, &target.renewed(), index, model, moves, name, attribution))
+            }
         }
     };
     let keeps = |outcome: &Outcome| outcome.failures().contains(&wanted);
@@ -623,7 +627,8 @@ fn shrink(
     // The shrunk case's twin finding, with the secrets that make the difference named.
     if wanted.1 == Check::Twin {
         best.result.findings.retain(|f| f.check != Check::Twin);
-        handle.block_on(twin::check(rig, &best.scenario, target, &mut best.result, Attribution::Find));
+        let fresh = target.renewed();
+        handle.block_on(twin::check(rig, &best.scenario, &fresh, &mut best.result, Attribution::Find));
         runs += 1;
     }
     (best, runs, source)
