@@ -392,6 +392,10 @@ fn a_guess_to_confirm_is_a_question_about_the_property() {
             vec![ask("ticket:hs_pipeline_stage")],
         ),
         ("Is Support Team Leeds still my company name?", vec![ask("company")]),
+        (
+            "just checking: is Waiting on contact (case ZH5D3Z) the support request status you have for me?",
+            vec![ask("ticket:hs_pipeline_stage")],
+        ),
         // The next question in the same message is read as well.
         ("is my city Kirkby Lonsdale and what is my phone?", vec![ask("city"), ask("phone")]),
         (

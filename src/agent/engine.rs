@@ -396,6 +396,7 @@ impl Agent {
 
         // Requests that were waiting for a verification the customer has since given.
         let mut served_pending = false;
+        let asked_before = conv.confirming.clone();
         if conv.identity.identity().is_verified() && !conv.pending.is_empty() && !claims_another {
             let pending = std::mem::take(&mut conv.pending);
             for request in pending {
@@ -410,7 +411,7 @@ impl Agent {
         }
         // A change that waited for the link is read back now: the "yes" that came with the
         // message was said before the customer saw the value, so it confirms nothing.
-        if served_pending && conv.confirming.is_some() {
+        if served_pending && conv.confirming.is_some() && conv.confirming != asked_before {
             intents.retain(|i| !matches!(i, Intent::Confirm | Intent::Decline));
         }
         let capture = self.policy.email_capture(channel);
@@ -962,6 +963,17 @@ impl Agent {
             }
             return;
         };
+        // Where whether an address has an account is secret, a link that cannot be sent is
+        // told in the same words as one that was (an address no contact has mails nothing
+        // either): the failure goes into the events only.
+        let failed = |out: &mut Out, backend: Backend, error: &dyn std::fmt::Display| {
+            if self.existence_secret {
+                out.event(DecisionEvent::BackendError { backend, detail: error.to_string() });
+                out.say(LINK_SENT);
+            } else {
+                out.backend_error(backend, error);
+            }
+        };
         let address = match &conv.address_on_record {
             Some(address) => address.clone(),
             None => match self.crm.get(ObjectType::Contact, contact.0, &["email", "firstname"], &[]).await {
@@ -970,19 +982,20 @@ impl Agent {
                         conv.address_on_record = Some(address.to_owned());
                         address.to_owned()
                     }
+                    None if self.existence_secret => return out.say(LINK_SENT),
                     None => {
                         return out.say("I can't verify you by email: there is no address on your account.");
                     }
                 },
-                Err(error) => return out.backend_error(Backend::Crm, &error),
+                Err(error) => return failed(out, Backend::Crm, &error),
             },
         };
         let issued = match conv.identity.start_verification(&self.tokens, contact, &address, now) {
             Ok(issued) => issued,
-            Err(error) => return out.backend_error(Backend::Mail, &error),
+            Err(error) => return failed(out, Backend::Mail, &error),
         };
         let Some(link) = verification_link(&self.config.verification.public_base_url, &issued.token) else {
-            return out.backend_error(Backend::Mail, &"the public base URL cannot hold a link");
+            return failed(out, Backend::Mail, &"the public base URL cannot hold a link");
         };
         let mail = VerificationMail::new(address, link, issued.claims.nonce.to_string())
             .with_custom_property("agent_name", self.config.agent.name.as_str());
@@ -991,7 +1004,7 @@ impl Agent {
                 out.event(DecisionEvent::VerificationSent { contact });
                 out.say(LINK_SENT);
             }
-            Err(error) => out.backend_error(Backend::Mail, &error),
+            Err(error) => failed(out, Backend::Mail, &error),
         }
     }
 

@@ -1188,20 +1188,23 @@ impl<'a> Reader<'a> {
                 self.probes[index] = true;
                 let sentence = self.sentence_range(mention.start);
                 // "is V the X you have for me?", "is V still my X?": the guess comes first, right
-                // after the verb that opens the clause.
-                let clause = self.clause_of[mention.start];
-                let opens = (sentence.start..mention.start)
-                    .find(|&i| self.clause_of[i] == clause && self.tokens[i].kind == Kind::Word)
-                    .filter(|&i| self.tokens[i].is_in(&["is", "was", "are"]));
-                if let Some(verb) = opens {
+                // after the verb, with no address, property, question word or "?" in it.
+                let verb = (sentence.start..mention.start)
+                    .rev()
+                    .find(|&i| self.tokens[i].is_in(&["is", "was", "are"]));
+                if let Some(verb) = verb {
                     let mut end = mention.start;
                     while end > verb + 1 && self.tokens[end - 1].is_in(GUESS_DETERMINERS) {
                         end -= 1;
                     }
                     let value = verb + 1..end;
-                    let plain = value
-                        .clone()
-                        .all(|i| self.tokens[i].kind != Kind::Email && self.mention_of[i].is_none());
+                    let plain = value.clone().all(|i| {
+                        let token = &self.tokens[i];
+                        token.kind != Kind::Email
+                            && self.mention_of[i].is_none()
+                            && !token.is_in(INTERROGATIVES)
+                            && !token.is_punct('?')
+                    });
                     if !value.is_empty() && plain {
                         let (from, to) = (self.tokens[verb + 1].start, self.tokens[end - 1].end);
                         self.consume(from..to);
@@ -2083,6 +2086,10 @@ impl<'a> Reader<'a> {
                 ])
         });
         for (n, (&index, token)) in words.iter().zip(&tokens).enumerate() {
+            // "support" in "support request status" names a property, not a person.
+            if self.mention_of[index].is_some() {
+                continue;
+            }
             let owned =
                 n > 0 && tokens[n - 1].is_in(&["my", "our", "his", "her", "their"]) || token.possessive;
             if owned {

@@ -904,15 +904,27 @@ impl Oracle<'_> {
         rule: &crate::config::PropertyRule,
         needle: &Needle,
     ) -> Option<String> {
-        let gave = conversation.typed.iter().rposition(|t| needle.occurs_in(t))?;
-        let asked: Vec<&crate::config::PropertyRule> = conversation.typed[gave.saturating_sub(1)..=gave]
-            .iter()
-            .rev()
-            .map(|message| self.named_in(message))
-            .find(|named| !named.is_empty())?;
-        if asked.iter().any(|r| r.object == rule.object && r.property == rule.property) {
+        // Every message that gave the value, each with the properties it (or, naming none, the
+        // message before it) named: one of them naming this property, or none naming any,
+        // settles it.
+        let mut asked: Vec<&crate::config::PropertyRule> = Vec::new();
+        for (at, message) in conversation.typed.iter().enumerate() {
+            if !needle.occurs_in(message) {
+                continue;
+            }
+            let mut named = self.named_in(message);
+            if named.is_empty() && at > 0 {
+                named = self.named_in(&conversation.typed[at - 1]);
+            }
+            if named.iter().any(|r| r.object == rule.object && r.property == rule.property) {
+                return None;
+            }
+            asked.extend(named);
+        }
+        if asked.is_empty() {
             return None;
         }
+        asked.dedup_by(|a, b| a.object == b.object && a.property == b.property);
         let names: Vec<String> =
             asked.iter().map(|r| format!("{} ({}.{})", r.label, r.object, r.property)).collect();
         Some(format!("the customer asked to change their {}, not this property", names.join(" or ")))
