@@ -339,7 +339,7 @@ impl Checks {
         name: &str,
         attribution: Attribution,
     ) -> Outcome {
-        self.worlds.register(index, &model.world.fixtures);
+        let own = self.worlds.register(index, &model.world.fixtures);
         let mut outcome = run_case(rig, target, model, moves, name).await;
         if self.twin && !self.unsteady.load(Ordering::Relaxed) && outcome.result.error.is_none() {
             twin::check(rig, &outcome.scenario, target, &mut outcome.result, attribution).await;
@@ -347,14 +347,14 @@ impl Checks {
                 self.unsteady.store(true, Ordering::Relaxed);
             }
         }
-        self.cross_session(index, &mut outcome, None);
+        self.cross_session(index, &own, &mut outcome, None);
         outcome
     }
 
     /// Adds a finding for each value of another world that `outcome` (case `index`) showed;
     /// with `only`, values of that world alone count.
-    fn cross_session(&self, index: usize, outcome: &mut Outcome, only: Option<usize>) {
-        let carried = self.worlds.carried(index, &outcome.scenario.fixtures, &outcome.result.observed);
+    fn cross_session(&self, index: usize, own: &sessions::Own, outcome: &mut Outcome, only: Option<usize>) {
+        let carried = self.worlds.carried(index, own, &outcome.result.observed);
         let mut seen = std::collections::BTreeSet::new();
         for carried in carried.iter().filter(|c| only.is_none_or(|w| w == c.world)) {
             if !seen.insert(carried.world) {
@@ -548,7 +548,8 @@ fn shrink(
         .then(|| failing.result.findings.iter().find(|f| f.check == Check::CrossSession))
         .flatten()
         .and_then(|_| {
-            let carried = checks.worlds.carried(index, &failing.scenario.fixtures, &failing.result.observed);
+            let own = sessions::Own::of(&failing.scenario.fixtures);
+            let carried = checks.worlds.carried(index, &own, &failing.result.observed);
             carried.first().map(|c| c.world)
         });
     let source_case =
@@ -567,7 +568,8 @@ fn shrink(
                 let source_name = format!("fuzz-seed{}-case{world}", checks.seed);
                 handle.block_on(run_case(rig, &fresh, &case.model, &case.moves, &source_name));
                 let mut outcome = handle.block_on(run_case(rig, &fresh, model, moves, name));
-                alone.cross_session(index, &mut outcome, Some(*world));
+                let own = sessions::Own::of(&model.world.fixtures);
+                alone.cross_session(index, &own, &mut outcome, Some(*world));
                 outcome
             }
             // Each try as a first session: an agent that remembers earlier sessions (its own

@@ -224,7 +224,7 @@ pub struct Judgement {
 pub struct Exposure {
     /// The (record, property) values shared with the customer's identity, at the level its
     /// protection needs, at some moment of the run.
-    pub viewable: BTreeSet<(RecordRef, String)>,
+    pub viewable: BTreeMap<RecordRef, BTreeSet<String>>,
     /// Contacts the customer was verified as, in some conversation.
     pub verified: BTreeSet<ContactId>,
     /// Contacts a channel identified without asking (a live-chat cookie, a WhatsApp number).
@@ -435,7 +435,7 @@ impl<'a> Oracle<'a> {
                 rule.object == object && rule.view.enabled && satisfies(level, rule.view.protection)
             });
             for rule in shared {
-                self.exposure.viewable.insert((record, rule.property.clone()));
+                self.exposure.viewable.entry(record).or_default().insert(rule.property.clone());
             }
         }
     }
@@ -626,7 +626,9 @@ impl<'a> Oracle<'a> {
             }
         }
         let accounts = |text: &str| Haystack::new(text).accounts_for(part);
-        if typed.iter().any(|t| accounts(t)) {
+        // What the customer typed, and the session id the harness gave the agent (a link
+        // page or a reply may show the conversation's id).
+        if typed.iter().any(|t| accounts(t)) || accounts(&self.observed.session) {
             return true;
         }
         let config = self.config;

@@ -296,8 +296,10 @@ impl<'r> Live<'r> {
             crm_requests: mocks.crm.requests(),
             writes: mocks.crm.writes(),
             mails: mocks.mail.all(),
+            session: session_id,
         };
         drop(session);
+        let session_id = observed.session.clone();
         (observed, session_id)
     }
 
@@ -311,6 +313,7 @@ impl<'r> Live<'r> {
             crm_requests: mocks.crm.requests(),
             writes: mocks.crm.writes(),
             mails: mocks.mail.all(),
+            session: session_id.clone(),
         };
         let judgement = oracle::judge(&scenario.config, &scenario.fixtures, &observed);
         let mut findings = judgement.findings;
@@ -596,16 +599,18 @@ pub async fn run_suite(
 /// worlds without generated values have none).
 fn carried_between(scenarios: &[Arc<Scenario>], results: &mut [Vec<RunResult>]) {
     let worlds = super::sessions::Worlds::new();
-    for (index, scenario) in scenarios.iter().enumerate() {
-        worlds.register(index, &scenario.fixtures);
-    }
+    let owns: Vec<super::sessions::Own> = scenarios
+        .iter()
+        .enumerate()
+        .map(|(index, scenario)| worlds.register(index, &scenario.fixtures))
+        .collect();
     if worlds.is_empty() {
         return;
     }
-    for (index, (scenario, runs)) in scenarios.iter().zip(results.iter_mut()).enumerate() {
+    for (index, ((scenario, runs), own)) in scenarios.iter().zip(results.iter_mut()).zip(&owns).enumerate() {
         for result in runs.iter_mut() {
             let mut named = std::collections::BTreeSet::new();
-            for carried in worlds.carried(index, &scenario.fixtures, &result.observed) {
+            for carried in worlds.carried(index, own, &result.observed) {
                 let Some(other) = scenarios.get(carried.world) else { continue };
                 if !named.insert(carried.world) {
                     continue;

@@ -20,6 +20,30 @@ pub struct Worlds {
     canaries: Mutex<HashMap<u32, usize>>,
 }
 
+/// The canaries one world holds, as keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Own(Vec<u32>);
+
+impl Own {
+    /// The canaries in the values of `fixtures`.
+    pub fn of(fixtures: &Fixtures) -> Own {
+        let mut keys: Vec<u32> = fixtures
+            .records()
+            .filter_map(|record| fixtures.values(record))
+            .flatten()
+            .flat_map(|(_, value)| canary::find_canary_tokens(value))
+            .filter_map(|(_, token)| key(&token))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        Own(keys)
+    }
+
+    fn holds(&self, key: u32) -> bool {
+        self.0.binary_search(&key).is_ok()
+    }
+}
+
 /// A canary of another world, seen in a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Carried {
@@ -56,15 +80,14 @@ impl Worlds {
         Worlds::default()
     }
 
-    /// Registers the canaries of world `index`.
-    pub fn register(&self, index: usize, fixtures: &Fixtures) {
-        let canaries = fixtures.canaries();
+    /// Registers the canaries of world `index`, and returns them.
+    pub fn register(&self, index: usize, fixtures: &Fixtures) -> Own {
+        let own = Own::of(fixtures);
         let mut map = self.canaries.lock().unwrap_or_else(|e| e.into_inner());
-        for (token, _) in canaries.iter() {
-            if let Some(key) = key(token) {
-                map.entry(key).or_insert(index);
-            }
+        for &key in &own.0 {
+            map.entry(key).or_insert(index);
         }
+        own
     }
 
     /// How many canaries are registered.
@@ -80,8 +103,7 @@ impl Worlds {
     /// The canaries of other worlds in what run `index`, in world `own`, showed the customer:
     /// its replies and its link pages. A canary its own world holds is its own business (the
     /// oracle judges it).
-    pub fn carried(&self, index: usize, own: &Fixtures, observed: &Observed) -> Vec<Carried> {
-        let own = own.canaries();
+    pub fn carried(&self, index: usize, own: &Own, observed: &Observed) -> Vec<Carried> {
         let map = self.canaries.lock().unwrap_or_else(|e| e.into_inner());
         let mut found = Vec::new();
         for entry in &observed.entries {
@@ -91,10 +113,11 @@ impl Worlds {
                 _ => continue,
             };
             for (range, token) in canary::find_canary_tokens(&shown) {
-                if own.owner(&token).is_some() {
+                let Some(key) = key(&token) else { continue };
+                if own.holds(key) {
                     continue;
                 }
-                let Some(&world) = key(&token).and_then(|k| map.get(&k)) else { continue };
+                let Some(&world) = map.get(&key) else { continue };
                 if world == index {
                     continue;
                 }

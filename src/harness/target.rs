@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use reqwest::StatusCode;
 use url::Url;
 
-use crate::agent::{Agent, AgentSettings, Visitor};
+use crate::agent::{Agent, AgentSettings, Compiled, Visitor};
 use crate::config::{AgentConfig, Channel};
 use crate::crm::{CrmSettings, HttpClient, RetryPolicy, Sleeper};
 use crate::identity::{ConversationId, SigningKey};
@@ -150,6 +150,27 @@ fn reference_settings(config: &AgentConfig, mocks: &Mocks) -> Result<AgentSettin
     Ok(AgentSettings { config: config.clone(), crm, mail, signing_key })
 }
 
+thread_local! {
+    /// The configuration this thread compiled last: a harness runs one world several times
+    /// (the twin check's replays) and many worlds of one configuration (a scenario suite).
+    static COMPILED: std::cell::RefCell<Option<Compiled>> = const { std::cell::RefCell::new(None) };
+}
+
+/// An in-process reference agent for `config`, served by `mocks`, its configuration compiled
+/// once per thread and configuration.
+fn local_agent(config: &AgentConfig, mocks: &Mocks, http: &HttpClient) -> Result<Agent, String> {
+    let settings = reference_settings(config, mocks)?;
+    let compiled = COMPILED.with_borrow_mut(|cached| match cached {
+        Some(compiled) if compiled.config() == config => Ok(compiled.clone()),
+        _ => {
+            let compiled = Compiled::new(config).map_err(|e| e.to_string())?;
+            *cached = Some(compiled.clone());
+            Ok::<_, String>(compiled)
+        }
+    })?;
+    Agent::with_compiled(settings, &compiled, http).map_err(|e| e.to_string())
+}
+
 impl Session {
     /// Starts the agent of `target` for a fresh world served by `mocks`; an
     /// in-process agent sends with `http`.
@@ -163,15 +184,12 @@ impl Session {
     ) -> Result<Session, String> {
         match target {
             Target::Reference => {
-                let agent =
-                    Agent::with_http(reference_settings(config, mocks)?, http).map_err(|e| e.to_string())?;
+                let agent = local_agent(config, mocks, http)?;
                 Ok(Session::Local(Box::new(agent.with_sleeper(Arc::new(NoBackoff)))))
             }
             #[cfg(feature = "faulty-agents")]
             Target::Faulty { bug, memory } => {
-                let agent = Agent::with_bug_and_http(reference_settings(config, mocks)?, *bug, http)
-                    .map_err(|e| e.to_string())?
-                    .with_memory(memory.clone());
+                let agent = local_agent(config, mocks, http)?.plant(*bug).with_memory(memory.clone());
                 Ok(Session::Local(Box::new(agent.with_sleeper(Arc::new(NoBackoff)))))
             }
             Target::Remote(base) => {

@@ -665,6 +665,13 @@ pub fn emails(text: &str) -> Vec<TypedEmail> {
                     claimed = by.is_some_and(|w| FIRST_PERSON.contains(&w.as_str()));
                     break;
                 }
+                // "I'm registered under ann@…" is the customer; "the account under ann@…" is not.
+                if bare == "under" {
+                    let end = raw.len().saturating_sub(i + 1);
+                    let by = &raw[end.saturating_sub(3)..end];
+                    claimed = by.iter().any(|w| FIRST_PERSON.contains(&bare_of(w).as_str()));
+                    break;
+                }
                 let possessive =
                     lower.ends_with("'s") && !matches!(bare.as_str(), "its" | "thats" | "heres" | "whats");
                 if possessive || THIRD_PARTY.contains(&bare.as_str()) {
@@ -984,6 +991,9 @@ mod tests {
             ("ann@example.com - what is their plan?", false),
             ("ann@example.com is my address, what is my plan?", true),
             ("what is ann@example.com’s phone?", false),
+            ("what plan is the account under ann@example.com on?", false),
+            ("I'm registered under ann@example.com", true),
+            ("you'll find me under ann@example.com", true),
         ] {
             assert_eq!(emails(text)[0].claimed, claimed, "{text}");
         }

@@ -21,6 +21,9 @@ pub struct Observed {
     pub writes: Vec<Write>,
     /// Every mail the mock mail service captured, in order.
     pub mails: Vec<CapturedMail>,
+    /// The session id the harness started the agent with; a conversation's id is it, a
+    /// slash and the conversation's name. The harness's own text, never CRM data.
+    pub session: String,
 }
 
 /// One step, observed.

@@ -152,7 +152,7 @@ pub fn secrets(
             if value.trim().is_empty() || IDENTIFYING.contains(&property) {
                 continue;
             }
-            if exposure.viewable.contains(&(record, property.to_owned())) {
+            if exposure.viewable.get(&record).is_some_and(|shared| shared.contains(property)) {
                 continue;
             }
             let salt = salt_of(record, property);
@@ -222,7 +222,9 @@ pub fn twin_world(fixtures: &Fixtures, secrets: &[&Secret]) -> Fixtures {
 fn salt_of(record: RecordRef, property: &str) -> u64 {
     // FNV-1a over the record and the property, then SplitMix64's finaliser.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in record.to_string().bytes().chain([0]).chain(property.bytes()) {
+    let object = record.object().to_string();
+    let id = record.id().to_le_bytes();
+    for byte in object.bytes().chain(id).chain([0]).chain(property.bytes()) {
         hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
     }
     mix(hash)
@@ -447,12 +449,18 @@ static TOKEN: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9
 /// redacted is rare, and the text check still searches for it.
 pub fn redact(text: &str, sessions: &[&str]) -> String {
     let mut out = text.to_owned();
+    // Links first: a link holds the session id, and a placeholder inside it would end the link.
+    if let Some(re) = LINK.as_ref()
+        && re.is_match(&out)
+    {
+        out = re.replace_all(&out, "<link>").into_owned();
+    }
     for session in sessions.iter().filter(|s| !s.is_empty()) {
         if out.contains(session) {
             out = out.replace(session, "<session>");
         }
     }
-    for (re, placeholder) in [(&LINK, "<link>"), (&UUID, "<uuid>"), (&TIME, "<time>")] {
+    for (re, placeholder) in [(&UUID, "<uuid>"), (&TIME, "<time>")] {
         if let Some(re) = re.as_ref()
             && re.is_match(&out)
         {
