@@ -172,9 +172,10 @@ const UNKNOWN_CONTACT: ContactId = ContactId(0);
 /// Compiling costs tens of microseconds; agents of one configuration can share one.
 #[derive(Clone, Debug)]
 pub struct Compiled {
-    config: AgentConfig,
+    config: Arc<AgentConfig>,
     policy: Arc<Policy>,
     understander: Arc<Understander>,
+    memo: Option<Arc<Memo>>,
 }
 
 impl Compiled {
@@ -183,10 +184,19 @@ impl Compiled {
         let policy = Policy::compile(config)?;
         let understander = Understander::new(&policy);
         Ok(Compiled {
-            config: config.clone(),
+            config: Arc::new(config.clone()),
             policy: Arc::new(policy),
             understander: Arc::new(understander),
+            memo: None,
         })
+    }
+
+    /// These compiled rules, remembering what each message read meant (up to
+    /// [`Memo::CAPACITY`] messages, then forgetting them all): for a harness that replays one
+    /// conversation several times. What a message means depends on its text alone, so the
+    /// agents built on it answer exactly as without.
+    pub fn remembering(self) -> Compiled {
+        Compiled { memo: Some(Arc::default()), ..self }
     }
 
     /// The configuration compiled.
@@ -195,12 +205,35 @@ impl Compiled {
     }
 }
 
+/// What messages meant, by their text, for [`Compiled::remembering`].
+#[derive(Debug, Default)]
+pub struct Memo(Mutex<rustc_hash::FxHashMap<Box<str>, Vec<Intent>>>);
+
+impl Memo {
+    /// How many messages a memo holds before it forgets them all.
+    pub const CAPACITY: usize = 4096;
+
+    fn read(&self, understander: &Understander, text: &str) -> Vec<Intent> {
+        if let Some(intents) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(text) {
+            return intents.clone();
+        }
+        let intents = understander.understand(text);
+        let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if memo.len() >= Memo::CAPACITY {
+            memo.clear();
+        }
+        memo.insert(text.into(), intents.clone());
+        intents
+    }
+}
+
 /// The reference customer agent. Share it behind an `Arc`; conversations are
 /// served concurrently, each under its own lock.
 pub struct Agent {
-    config: AgentConfig,
+    config: Arc<AgentConfig>,
     policy: Arc<Policy>,
     understander: Arc<Understander>,
+    memo: Option<Arc<Memo>>,
     crm: Crm,
     mailer: Mailer,
     tokens: TokenIssuer,
@@ -273,35 +306,30 @@ impl Agent {
     /// one connection pool.
     pub fn with_http(settings: AgentSettings, http: &HttpClient) -> Result<Agent, AgentError> {
         let compiled = Compiled::new(&settings.config)?;
-        Agent::with_compiled(settings, &compiled, http)
+        Agent::with_compiled(&compiled, settings.crm, settings.mail, settings.signing_key, http)
     }
 
-    /// [`Agent::with_http`], with the configuration's policy and understanding compiled
-    /// already: many agents of one configuration (a harness's runs of one world) then share
-    /// them. When `compiled` is of another configuration than `settings`', it is compiled
-    /// anew.
+    /// [`Agent::with_http`], for the configuration `compiled` already: many agents of one
+    /// configuration (a harness's runs of one world) then share its policy and understanding.
     pub fn with_compiled(
-        settings: AgentSettings,
         compiled: &Compiled,
+        crm: CrmSettings,
+        mail: MailSettings,
+        signing_key: SigningKey,
         http: &HttpClient,
     ) -> Result<Agent, AgentError> {
-        let fresh;
-        let compiled = if compiled.config == settings.config {
-            compiled
-        } else {
-            fresh = Compiled::new(&settings.config)?;
-            &fresh
-        };
         let policy = Arc::clone(&compiled.policy);
         let understander = Arc::clone(&compiled.understander);
-        let crm = Crm::with_http(settings.crm, http).map_err(AgentError::Crm)?;
-        let mailer = Mailer::with_http(settings.mail, http).map_err(AgentError::Mail)?;
-        let tokens = TokenIssuer::new(settings.signing_key).with_ttl(settings.config.verification.link_ttl);
+        let memo = compiled.memo.clone();
+        let crm = Crm::with_http(crm, http).map_err(AgentError::Crm)?;
+        let mailer = Mailer::with_http(mail, http).map_err(AgentError::Mail)?;
+        let tokens = TokenIssuer::new(signing_key).with_ttl(compiled.config.verification.link_ttl);
         let existence_secret = nothing_on_a_match(&policy);
         Ok(Agent {
-            config: settings.config,
+            config: Arc::clone(&compiled.config),
             policy,
             understander,
+            memo,
             crm,
             mailer,
             tokens,
@@ -411,7 +439,10 @@ impl Agent {
             out.heard = text.to_owned();
         }
         conv.channel = channel;
-        let mut intents = self.understander.understand(text);
+        let mut intents = match &self.memo {
+            Some(memo) => memo.read(&self.understander, text),
+            None => self.understander.understand(text),
+        };
         // A change waits for the answer to its read-back: a message that answers something
         // else moves on, and a later "yes" no longer confirms a value it did not follow.
         if !intents.iter().any(|i| matches!(i, Intent::Confirm | Intent::Decline)) {

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 /// One planted bug. Build an agent carrying it with
 /// [`Agent::with_bug`](crate::agent::Agent::with_bug).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Bug {
     /// Takes a matched identity for a verified one when deciding whether to share a
     /// value, so `verify_email` properties are shared after a mere email match

@@ -29,5 +29,7 @@ pub mod faulty;
 pub mod render;
 pub mod understand;
 
-pub use engine::{Agent, AgentError, AgentSettings, Compiled, LinkOutcome, Turn, Visitor, verification_link};
+pub use engine::{
+    Agent, AgentError, AgentSettings, Compiled, LinkOutcome, Memo, Turn, Visitor, verification_link,
+};
 pub use events::DecisionEvent;

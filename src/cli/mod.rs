@@ -128,6 +128,11 @@ pub struct AgentServeArgs {
     /// the harness's 30 s per step.
     #[arg(long, default_value = "5s", value_parser = parse_timeout)]
     pub backend_timeout: jiff::SignedDuration,
+    /// Plant one bug in every session's agent, to see what the harness makes of an agent
+    /// that leaks. Only in a build with the `faulty-agents` feature.
+    #[cfg(feature = "faulty-agents")]
+    #[arg(long, value_enum)]
+    pub bug: Option<crate::agent::faulty::Bug>,
 }
 
 fn parse_timeout(text: &str) -> Result<jiff::SignedDuration, String> {

@@ -114,10 +114,18 @@ pub(super) fn agent_serve(
         let listener = tokio::net::TcpListener::from_std(listener)?;
         writeln!(out, "leakproof agent: Ctrl-C stops")?;
         writeln!(out, "agent: http://{address}")?;
+        #[cfg(feature = "faulty-agents")]
+        let router = match args.bug {
+            Some(bug) => {
+                writeln!(out, "bug planted: {bug:?}")?;
+                crate::protocol::faulty_router(options, bug)
+            }
+            None => crate::protocol::router(options),
+        };
+        #[cfg(not(feature = "faulty-agents"))]
+        let router = crate::protocol::router(options);
         out.flush()?;
-        axum::serve(listener, crate::protocol::router(options))
-            .with_graceful_shutdown(wait_for_shutdown())
-            .await?;
+        axum::serve(listener, router).with_graceful_shutdown(wait_for_shutdown()).await?;
         writeln!(out, "stopped")?;
         Ok(Status::Ok)
     })

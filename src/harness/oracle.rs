@@ -296,11 +296,9 @@ struct World<'a> {
 impl<'a> World<'a> {
     fn new(fixtures: &'a Fixtures) -> Self {
         let mut world = World { fixtures, values: Vec::new(), skipped: BTreeSet::new() };
-        for record in fixtures.records() {
-            for (property, value) in fixtures.values(record).unwrap_or_default() {
-                // Each (record, property) comes once: nothing to replace yet.
-                world.add(record, property, value);
-            }
+        for (record, property, value) in fixtures.each_value() {
+            // Each (record, property) comes once: nothing to replace yet.
+            world.add(record, property, value);
         }
         world
     }

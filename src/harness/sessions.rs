@@ -6,7 +6,6 @@
 //! canaries ([`crate::fixtures::canary`]), so a canary seen in a run whose own
 //! world does not hold it can only have come from another world.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::oracle::{Check, Finding, FindingKind};
@@ -17,7 +16,7 @@ use crate::fixtures::{CanaryOwner, Fixtures, canary};
 /// The canaries of every world registered so far, each with the first world that holds it.
 #[derive(Debug, Default)]
 pub struct Worlds {
-    canaries: Mutex<HashMap<u32, usize>>,
+    canaries: Mutex<rustc_hash::FxHashMap<u32, usize>>,
 }
 
 /// The canaries one world holds, as keys.
@@ -28,10 +27,8 @@ impl Own {
     /// The canaries in the values of `fixtures`.
     pub fn of(fixtures: &Fixtures) -> Own {
         let mut keys: Vec<u32> = fixtures
-            .records()
-            .filter_map(|record| fixtures.values(record))
-            .flatten()
-            .flat_map(|(_, value)| canary::find_canary_tokens(value))
+            .each_value()
+            .flat_map(|(_, _, value)| canary::find_canary_tokens(value))
             .filter_map(|(_, token)| key(&token))
             .collect();
         keys.sort_unstable();

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use reqwest::StatusCode;
 use url::Url;
 
-use crate::agent::{Agent, AgentSettings, Compiled, Visitor};
+use crate::agent::{Agent, Compiled, Visitor};
 use crate::config::{AgentConfig, Channel};
 use crate::crm::{CrmSettings, HttpClient, RetryPolicy, Sleeper};
 use crate::identity::{ConversationId, SigningKey};
@@ -130,7 +130,9 @@ impl Sleeper for NoBackoff {
 const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Settings of the in-process agent: quick retries, so fault scenarios stay fast.
-fn reference_settings(config: &AgentConfig, mocks: &Mocks) -> Result<AgentSettings, String> {
+/// The clients of an in-process reference agent served by `mocks`: short timeouts and
+/// backoff, since the mocks answer at once or fail on purpose.
+fn reference_clients(mocks: &Mocks) -> (CrmSettings, MailSettings) {
     let retry = RetryPolicy {
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(50),
@@ -146,8 +148,7 @@ fn reference_settings(config: &AgentConfig, mocks: &Mocks) -> Result<AgentSettin
         retry,
         ..MailSettings::new(mocks.mail.base_url(), mocks.mail.token(), 1)
     };
-    let signing_key = SigningKey::random().map_err(|e| format!("no signing key: {e}"))?;
-    Ok(AgentSettings { config: config.clone(), crm, mail, signing_key })
+    (crm, mail)
 }
 
 thread_local! {
@@ -159,16 +160,17 @@ thread_local! {
 /// An in-process reference agent for `config`, served by `mocks`, its configuration compiled
 /// once per thread and configuration.
 fn local_agent(config: &AgentConfig, mocks: &Mocks, http: &HttpClient) -> Result<Agent, String> {
-    let settings = reference_settings(config, mocks)?;
+    let (crm, mail) = reference_clients(mocks);
+    let signing_key = SigningKey::random().map_err(|e| format!("no signing key: {e}"))?;
     let compiled = COMPILED.with_borrow_mut(|cached| match cached {
         Some(compiled) if compiled.config() == config => Ok(compiled.clone()),
         _ => {
-            let compiled = Compiled::new(config).map_err(|e| e.to_string())?;
+            let compiled = Compiled::new(config).map_err(|e| e.to_string())?.remembering();
             *cached = Some(compiled.clone());
             Ok::<_, String>(compiled)
         }
     })?;
-    Agent::with_compiled(settings, &compiled, http).map_err(|e| e.to_string())
+    Agent::with_compiled(&compiled, crm, mail, signing_key, http).map_err(|e| e.to_string())
 }
 
 impl Session {

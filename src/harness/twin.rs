@@ -146,43 +146,40 @@ pub fn secrets(
 ) -> Vec<Secret> {
     let nothing_on_match = nothing_on_match(config);
     let mut secrets = Vec::new();
-    for record in fixtures.records() {
-        let Some(values) = fixtures.values(record) else { continue };
-        for (property, value) in values {
-            if value.trim().is_empty() || IDENTIFYING.contains(&property) {
-                continue;
-            }
-            if exposure.viewable.get(&record).is_some_and(|shared| shared.contains(property)) {
-                continue;
-            }
-            let salt = salt_of(record, property);
-            if property == "email" {
-                let RecordRef::Contact(contact) = record else { continue };
-                // The address the agent mails and matches by. It may change only where the
-                // customer cannot tell: no mail to it is read, no channel names its contact,
-                // and either the customer never typed it or nothing is shared on a match
-                // alone and the customer never proved to be its owner.
-                let read = mailboxes.contains(&value.trim().to_lowercase());
-                let known = exposure.by_channel.contains(&contact) || exposure.verified.contains(&contact);
-                let probed = exposure.probed.contains(&contact);
-                if read || known || (probed && !nothing_on_match) {
-                    continue;
-                }
-                secrets.push(Secret {
-                    what: Secretly::Address { contact },
-                    here: value.to_owned(),
-                    twin: same_shape(value, salt),
-                    record,
-                });
+    for (record, property, value) in fixtures.each_value() {
+        if value.trim().is_empty() || IDENTIFYING.contains(&property) {
+            continue;
+        }
+        if exposure.viewable.get(&record).is_some_and(|shared| shared.contains(property)) {
+            continue;
+        }
+        let salt = salt_of(record, property);
+        if property == "email" {
+            let RecordRef::Contact(contact) = record else { continue };
+            // The address the agent mails and matches by. It may change only where the
+            // customer cannot tell: no mail to it is read, no channel names its contact,
+            // and either the customer never typed it or nothing is shared on a match
+            // alone and the customer never proved to be its owner.
+            let read = mailboxes.contains(&value.trim().to_lowercase());
+            let known = exposure.by_channel.contains(&contact) || exposure.verified.contains(&contact);
+            let probed = exposure.probed.contains(&contact);
+            if read || known || (probed && !nothing_on_match) {
                 continue;
             }
             secrets.push(Secret {
-                what: Secretly::Value { record: record.to_string(), property: property.to_owned() },
+                what: Secretly::Address { contact },
                 here: value.to_owned(),
                 twin: same_shape(value, salt),
                 record,
             });
+            continue;
         }
+        secrets.push(Secret {
+            what: Secretly::Value { record: record.to_string(), property: property.to_owned() },
+            here: value.to_owned(),
+            twin: same_shape(value, salt),
+            record,
+        });
     }
     secrets
 }
