@@ -1,4 +1,4 @@
-//! `leakproof agent serve` over real HTTP: a whole verify flow through the protocol of DESIGN §7.
+//! `leakproof agent serve` over real HTTP: a whole verify flow through the agent protocol.
 
 mod common;
 

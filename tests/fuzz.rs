@@ -1,4 +1,4 @@
-//! Generated conversations (DESIGN §6) as CI-gating properties, and the fuzzer's self-test.
+//! Generated conversations as CI-gating properties, and the fuzzer's self-test.
 //!
 //! - `safety`: in any generated world and conversation, by an honest customer or an attacker, the
 //!   in-process reference agent with the wiremock mocks leaks nothing, writes nothing unauthorised,
@@ -284,7 +284,7 @@ fn liveness_checks_every_value_and_change_and_notices_a_wrong_write() {
     assert!(shortfalls.len() >= 10, "{shortfalls:#?}");
 }
 
-/// The reference agent with `bug` planted, served over the HTTP protocol (DESIGN §7) on this
+/// The reference agent with `bug` planted, served over the HTTP protocol on this
 /// binary's runtime: an external agent with a known flaw. Returns its base URL.
 fn serve_faulty(bug: Bug) -> String {
     use leakproof::protocol::{ServerOptions, faulty_router};
@@ -418,4 +418,67 @@ fn the_fuzz_command_against_an_agent_it_cannot_reach_says_so_once_and_writes_not
     assert_eq!(errors.len(), 1, "{stderr}");
     assert!(errors[0].contains("case 0 (and 5 more case(s)): the agent did not start a session"), "{stderr}");
     assert!(!out.exists(), "nothing to replay was written");
+}
+
+/// An agent that repeats in one session what it showed in an earlier one passes each case's
+/// own oracle when the value belongs to another world: the run's cross-session check knows
+/// every world drawn, names both cases, and the two written files replay it in order.
+#[test]
+fn a_value_carried_from_one_case_into_a_later_one_is_a_cross_session_leak_naming_both() {
+    let bug = Bug::CarriesIntoNextSession;
+    let options = FuzzOptions {
+        cases: 300,
+        seed: 1,
+        target: Target::faulty(bug),
+        jobs: 1,
+        shrink_runs: 200,
+        stop_on: None,
+        twin: false,
+    };
+    let report = RUNTIME.block_on(fuzz(&options, |_| {})).unwrap();
+    let failure = report
+        .failures
+        .iter()
+        .find(|f| f.check == leakproof::harness::oracle::Check::CrossSession)
+        .unwrap_or_else(|| {
+            panic!(
+                "no cross-session failure: {:?}",
+                report.failures.iter().map(|f| (f.kind, f.check)).collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(failure.kind, leakproof::harness::oracle::FindingKind::Leak);
+    let source = failure.source.as_ref().expect("the earlier case whose world holds the value");
+    assert!(source.case < failure.case, "{} then {}", source.case, failure.case);
+    let finding = failure
+        .shrunk
+        .result
+        .findings
+        .iter()
+        .find(|f| f.check == leakproof::harness::oracle::Check::CrossSession)
+        .expect("the shrunk case keeps the finding");
+    assert!(
+        finding.message.contains(&format!("case {}", failure.case))
+            && finding.message.contains(&format!("case {}'s world", source.case)),
+        "{}",
+        finding.message
+    );
+
+    // The earlier case's file first, then the later one's: replayed one at a time against a
+    // fresh faulty agent, the second shows the first one's value again.
+    let out = tempfile::tempdir().unwrap();
+    let paths = write_failure_files(out.path(), report.seed, failure).unwrap();
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    let loaded: Vec<Arc<leakproof::harness::Scenario>> =
+        paths.iter().map(|path| Arc::new(scenario::load_file(path).unwrap())).collect();
+    let replay = |target: Target| {
+        let options = SuiteOptions { target, repeat: 1, jobs: 1, twin: false };
+        RUNTIME.block_on(run_suite(&loaded, &options, |_| {})).into_iter().flatten().collect::<Vec<_>>()
+    };
+    let replayed = replay(Target::faulty(bug));
+    assert!(
+        replayed[1].findings.iter().any(|f| f.check == leakproof::harness::oracle::Check::CrossSession),
+        "{:#?}",
+        replayed[1].findings
+    );
+    assert!(replay(Target::Reference).iter().all(|r| r.passed()));
 }

@@ -20,7 +20,7 @@ pub struct FuzzArgs {
     /// The run's seed; the same seed runs the same conversations. Default: drawn from the clock, and printed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Test the agent at this base URL (DESIGN §7) instead of the reference agent in process.
+    /// Test the agent at this base URL (the HTTP protocol of `leakproof agent serve`) instead of the reference agent in process.
     #[arg(long, value_name = "URL")]
     pub agent_url: Option<url::Url>,
     /// Where shrunk failures are written as scenario files.

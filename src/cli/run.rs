@@ -19,7 +19,7 @@ pub struct RunArgs {
     /// Scenario files or directories (searched recursively for *.yaml, skipping `configs/` and `fixtures/`).
     #[arg(default_value = "scenarios")]
     pub paths: Vec<PathBuf>,
-    /// Test the agent at this base URL (DESIGN §7) instead of the reference agent in process.
+    /// Test the agent at this base URL (the HTTP protocol of `leakproof agent serve`) instead of the reference agent in process.
     #[arg(long, value_name = "URL")]
     pub agent_url: Option<url::Url>,
     /// Only check that the files are valid scenarios; run nothing.

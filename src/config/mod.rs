@@ -1,7 +1,7 @@
 //! The admin's configuration: which CRM properties the agent may show or edit, behind which proof.
 //!
 //! An [`AgentConfig`] is what an admin sets up in the customer agent's "Add CRM
-//! data" screen, written as YAML (DESIGN §1). Load one with [`load_file`] or
+//! data" screen, written as YAML. Load one with [`load_file`] or
 //! [`from_yaml_str`]: both reject unknown keys, unknown values, duplicates and
 //! contradictions with an error naming the file, line, column and setting.
 //! [`lint`] then warns about settings that are legal but risky.
@@ -36,7 +36,7 @@ pub use lint::{Lint, LintKind, lint};
 pub use load::{from_yaml_str, load_file, parse};
 pub use validate::{MAX_INSTRUCTIONS_CHARS, MAX_NAME_CHARS, MAX_PROPERTIES, validate};
 
-/// The default lifetime of a verification link (DESIGN §2).
+/// The default lifetime of a verification link.
 pub const DEFAULT_LINK_TTL: SignedDuration = SignedDuration::from_mins(15);
 
 /// The longest accepted link lifetime: a link is a bearer credential, and one

@@ -3,7 +3,7 @@
 //! [`Policy::compile`] turns an [`AgentConfig`] into a table once; then
 //! [`Policy::decide`] answers each request from that table with no I/O and
 //! no allocation. Everything in the agent that reads or writes CRM data asks
-//! here first; nothing else decides access (DESIGN §3).
+//! here first; nothing else decides access.
 //!
 //! ```
 //! use leakproof::config::{from_yaml_str, ObjectType};
