@@ -708,6 +708,11 @@ static ABOUT_A_LINK: LazyLock<Option<Regex>> =
 /// ("I've sent a verification link to the email address on file").
 pub fn asks_for_email(reply: &str) -> bool {
     let (Some(asks), Some(link)) = (ASKS_EMAIL.as_ref(), ABOUT_A_LINK.as_ref()) else { return false };
+    // The question needs the word "mail": an ASCII reply without it asks nothing (in other
+    // text, case folding may find it in other letters, so the expression decides).
+    if reply.is_ascii() && !reply.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"mail")) {
+        return false;
+    }
     let reply = without_emails(reply);
     sentences(&reply).any(|s| asks.is_match(s) && !link.is_match(s))
 }
@@ -1006,6 +1011,8 @@ mod tests {
             "I'll put you through to a colleague. First, could you tell me the email address on your account?",
             "If you share the email address on your account, I can look it up.",
             "What's your e-mail?",
+            "COULD YOU TELL ME YOUR EMAIL ADDRESS, PLEASE?",
+            "Could you tell me the émail… sorry, the E-Mail address on your account?",
         ] {
             assert!(asks_for_email(ask), "{ask}");
         }
