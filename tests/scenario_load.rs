@@ -852,3 +852,19 @@ proptest! {
         load_and_check(&text, &identity_dir())?;
     }
 }
+
+#[test]
+fn a_fault_status_that_is_no_error_status_is_refused_where_it_is_written() {
+    for status in ["0", "99", "65535"] {
+        let text = small_with(
+            "  - open_link: maren.solberg@example.com\n",
+            &format!(
+                "  - open_link: maren.solberg@example.com\n  - inject: {{ endpoint: any, kind: {{ status: {status} }} }}\n"
+            ),
+        );
+        let (line, col, field, message) = only_issue(&text);
+        // Line 12, column 46: the value itself.
+        assert_eq!((line, col, field.as_str()), (12, 46, "steps[3].inject.kind.status"), "{message}");
+        assert!(message.contains(&format!("status {status} is not an error status")), "{message}");
+    }
+}

@@ -283,7 +283,7 @@ impl Inner<'_> {
                         }
                     });
                     entry.status = match kind {
-                        super::FaultKind::Status(code) => code,
+                        super::FaultKind::Status(code) => super::fault::answered_status(code),
                         super::FaultKind::Delay(_) => real_status,
                         super::FaultKind::Timeout => 504,
                         super::FaultKind::Malformed | super::FaultKind::Truncated => 200,

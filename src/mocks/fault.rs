@@ -94,8 +94,9 @@ impl RateLimitPolicy {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultKind {
-    /// Answer with this status and HubSpot's error body; the request is not applied.
-    Status(u16),
+    /// Answer with this status and HubSpot's error body; the request is not applied. An
+    /// error status, 400 to 599: files giving another are refused when read.
+    Status(#[serde(deserialize_with = "error_status")] u16),
     /// Apply the request, but answer this much later.
     #[serde(with = "humane_duration")]
     Delay(Duration),
@@ -114,6 +115,26 @@ pub enum FaultKind {
         #[serde(default = "default_policy")]
         policy: RateLimitPolicy,
     },
+}
+
+/// The lowest and highest status a [`FaultKind::Status`] may have.
+pub const ERROR_STATUSES: std::ops::RangeInclusive<u16> = 400..=599;
+
+/// The status a [`FaultKind::Status`] of `code` answers with: `code` when it is an error
+/// status, otherwise 500 (a fault built in code; files giving one are refused when read).
+pub fn answered_status(code: u16) -> u16 {
+    if ERROR_STATUSES.contains(&code) { code } else { 500 }
+}
+
+fn error_status<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u16, D::Error> {
+    let code = u16::deserialize(deserializer)?;
+    if ERROR_STATUSES.contains(&code) {
+        Ok(code)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "status {code} is not an error status: a fault answers with 400 to 599"
+        )))
+    }
 }
 
 fn default_policy() -> RateLimitPolicy {
@@ -258,5 +279,22 @@ mod tests {
             FaultKind::RateLimited { retry_after: Some(3), policy: RateLimitPolicy::TenSecondlyRolling }
         );
         assert_eq!(faults[3], Fault::always(Endpoint::Any, FaultKind::Timeout));
+    }
+
+    #[test]
+    fn a_status_that_is_not_an_error_status_is_refused_when_read() {
+        for status in ["0", "99", "200", "399", "600", "1000", "65535"] {
+            let yaml = format!("- {{ endpoint: search, kind: {{ status: {status} }} }}");
+            let error = serde_saphyr::from_str::<Vec<Fault>>(&yaml).unwrap_err().to_string();
+            assert!(error.contains("not an error status"), "{status}: {error}");
+        }
+        for status in [400, 429, 503, 599] {
+            let yaml = format!("- {{ endpoint: search, kind: {{ status: {status} }} }}");
+            let faults: Vec<Fault> = serde_saphyr::from_str(&yaml).unwrap();
+            assert_eq!(faults[0].kind, FaultKind::Status(status));
+        }
+        assert!(
+            serde_saphyr::from_str::<Vec<Fault>>("- { endpoint: search, kind: { status: 70000 } }").is_err()
+        );
     }
 }

@@ -166,7 +166,7 @@ impl Inner<'_> {
                 Some(kind) => {
                     entry.fault = Some(kind.clone());
                     entry.status = match kind {
-                        FaultKind::Status(code) => code,
+                        FaultKind::Status(code) => super::fault::answered_status(code),
                         FaultKind::Timeout => 504,
                         FaultKind::RateLimited { .. } => 429,
                         _ => 200,

@@ -514,6 +514,9 @@ fn fault_response(
 ) -> MockResponse {
     match kind {
         FaultKind::Status(code) => {
+            // A fault built in code with a status that is no error status answers 500, as a
+            // file giving one is refused when read: never a status the HTTP stack rejects.
+            let code = &fault::answered_status(*code);
             let category = match code {
                 400 => "VALIDATION_ERROR",
                 401 => "INVALID_AUTHENTICATION",
@@ -608,6 +611,16 @@ fn hubspot_time(at: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fault_status_built_in_code_that_is_no_error_status_answers_500() {
+        for code in [0, 99, 200, 1000, u16::MAX] {
+            let response = fault_response(&FaultKind::Status(code), "c", 0, || (200, serde_json::json!({})));
+            assert_eq!(response.status, 500, "{code}");
+        }
+        let response = fault_response(&FaultKind::Status(503), "c", 0, || (200, serde_json::json!({})));
+        assert_eq!(response.status, 503);
+    }
 
     #[test]
     fn hubspot_time_is_strftimes_format() {
