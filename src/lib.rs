@@ -67,6 +67,8 @@
 //!   replaced must look the same), values carried between sessions
 //!   (`harness::sessions`), reports, and the fuzzer (`harness::fuzz`: cases,
 //!   shrinking, liveness).
+//! - [`files`]: reading the files people name: regular files only, with a
+//!   size limit (a FIFO or `/dev/zero` named as a configuration is refused).
 //! - [`yaml`]: reading the YAML files people write, with every error placed
 //!   at its file, line, column and field.
 //! - [`cli`]: the `leakproof` command line.
@@ -78,6 +80,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crm;
+pub mod files;
 pub mod fixtures;
 pub mod generate;
 pub mod harness;

@@ -121,10 +121,11 @@ impl Document {
         Document { name: name.into(), text: text.into() }
     }
 
-    /// Reads the file at `path`.
+    /// Reads the regular file at `path`, at most [`crate::files::YAML_LIMIT`]
+    /// bytes of it (a FIFO, a device or a directory is refused, without blocking).
     pub fn read(path: &Path) -> Result<Self, LoadError> {
-        let bytes =
-            std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_owned(), source })?;
+        let bytes = crate::files::read_regular(path, crate::files::YAML_LIMIT)
+            .map_err(|error| LoadError::Read { path: path.to_owned(), source: error.into() })?;
         Document::from_bytes(path.display().to_string(), bytes)
     }
 
