@@ -9,7 +9,7 @@ use leakproof::config::{AgentConfig, Channel, EmailCapture, ObjectType};
 use leakproof::fixtures::Fixtures;
 use leakproof::harness::oracle::{Finding, FindingKind, judge};
 use leakproof::harness::transcript::{Entry, LinkOpened, Observed, Turn, What};
-use leakproof::mocks::{CapturedMail, Write};
+use leakproof::mocks::{CapturedMail, FaultKind, Write};
 
 const MAREN: &str = "maren.solberg@example.com";
 const MAREN_CITY: &str = "Kirkby Lonsdale";
@@ -159,7 +159,18 @@ impl Script {
     }
 
     /// A turn during which every CRM request failed with 503.
-    fn turn_with_crm_down(mut self, customer: &str, reply: &str) -> Script {
+    fn turn_with_crm_down(self, customer: &str, reply: &str) -> Script {
+        self.turn_with_search_answered(customer, reply, 503, None)
+    }
+
+    /// A turn whose one CRM request, a contact search, was answered `status`, struck by `fault`.
+    fn turn_with_search_answered(
+        mut self,
+        customer: &str,
+        reply: &str,
+        status: u16,
+        fault: Option<FaultKind>,
+    ) -> Script {
         let seq = self.observed.crm_requests.len();
         self.observed.crm_requests.push(leakproof::mocks::RecordedRequest {
             seq,
@@ -169,8 +180,8 @@ impl Script {
             query: Vec::new(),
             body: None,
             endpoint: None,
-            status: 503,
-            fault: None,
+            status,
+            fault,
             correlation_id: "c".into(),
         });
         self = self.turn(customer, reply);
@@ -331,6 +342,29 @@ fn a_link_mailed_before_a_claim_the_crm_could_not_look_up_need_not_settle_who_a_
         .open(0, false)
         .turn("and my address?", ask);
     assert!(doubted.findings().is_empty(), "{:?}", doubted.findings());
+}
+
+#[test]
+fn an_address_whose_lookup_the_mock_answered_with_a_broken_200_may_be_asked_for_again() {
+    // A search answered 200 with a body that is not JSON, or cut short, told the agent as
+    // little as a 503: it could not confirm the address, so asking for it again is no
+    // violation. The oracle knows from what the mock served, not from the status.
+    let ask = "I can't reach your records right now. Could you tell me the email address on your account?";
+    let after = |status: u16, fault: Option<FaultKind>| {
+        Script::anonymous()
+            .turn("what's my city?", "Could you tell me the email address on your account?")
+            .turn_with_search_answered(MAREN, "I can't reach your records right now.", status, fault)
+            .turn("what's my city?", ask)
+            .findings()
+    };
+    for fault in [FaultKind::Malformed, FaultKind::Truncated] {
+        let findings = after(200, Some(fault.clone()));
+        assert!(findings.is_empty(), "{fault:?}: {findings:?}");
+    }
+    assert!(after(503, Some(FaultKind::Status(503))).is_empty());
+    assert!(after(200, Some(FaultKind::Delay(Duration::from_secs(2)))).is_empty());
+    // The control: a search that was answered whole found her, and asking again is a violation.
+    assert_eq!(kinds(&after(200, None)), [(3, FindingKind::EmailCaptureViolation)]);
 }
 
 #[test]

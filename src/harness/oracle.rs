@@ -52,7 +52,7 @@ use crate::agent::Visitor;
 use crate::config::{AgentConfig, Channel, EmailCapture, ObjectType, Protection};
 use crate::fixtures::{Fixtures, RecordId, RecordRef};
 use crate::identity::ContactId;
-use crate::mocks::Write;
+use crate::mocks::{RecordedRequest, Write};
 
 /// The kinds of thing the oracle and the expectations find wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -351,6 +351,14 @@ impl<'a> World<'a> {
 }
 
 /// The record a write went to.
+/// Whether the agent may not have got what it asked for: the mock served a fault (a 200
+/// with a body that is not JSON or is cut short fails as surely as a 503, and a delayed
+/// answer may have come after the agent gave up), or it answered an error other than "no
+/// such record". Judged from what the mock served, never from the status alone.
+fn failed(request: &RecordedRequest) -> bool {
+    request.fault.is_some() || (request.status >= 400 && request.status != 404)
+}
+
 fn record_of(write: &Write) -> Option<RecordRef> {
     let id = write.id?;
     Some(match write.object {
@@ -490,7 +498,7 @@ impl<'a> Oracle<'a> {
         }
         let identified_before =
             self.conversations.get(&turn.conversation).is_some_and(Conversation::identified);
-        let backend_failed = self.observed.crm_requests[entry.crm.clone()].iter().any(|r| r.status >= 400);
+        let backend_failed = self.observed.crm_requests[entry.crm.clone()].iter().any(failed);
 
         // What the customer's message proves: the last address they claim, and
         // whose it is (`None`: no contact's).
