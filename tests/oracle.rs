@@ -116,12 +116,24 @@ impl Script {
 
     /// A turn during which the agent wrote `property = value` to `object` `id`.
     fn turn_writing(
-        mut self,
+        self,
         customer: &str,
         object: ObjectType,
         id: u64,
         property: &str,
         value: &str,
+    ) -> Script {
+        self.turn_writing_replying(customer, "Done.", (object, id, property, value), true)
+    }
+
+    /// A turn during which the agent wrote `property = value` to `object` `id`, the CRM
+    /// applied it or not, and the agent replied `reply`.
+    fn turn_writing_replying(
+        mut self,
+        customer: &str,
+        reply: &str,
+        (object, id, property, value): (ObjectType, u64, &str, &str),
+        applied: bool,
     ) -> Script {
         let seq = self.observed.writes.len();
         self.observed.writes.push(Write {
@@ -130,9 +142,9 @@ impl Script {
             object,
             id: Some(id),
             properties: BTreeMap::from([(property.to_owned(), value.to_owned())]),
-            applied: true,
+            applied,
         });
-        self = self.turn(customer, "Done.");
+        self = self.turn(customer, reply);
         let last = self.observed.entries.len() - 1;
         self.observed.entries[last].writes = seq..seq + 1;
         self
@@ -365,6 +377,39 @@ fn an_address_whose_lookup_the_mock_answered_with_a_broken_200_may_be_asked_for_
     assert!(after(200, Some(FaultKind::Delay(Duration::from_secs(2)))).is_empty());
     // The control: a search that was answered whole found her, and asking again is a violation.
     assert_eq!(kinds(&after(200, None)), [(3, FindingKind::EmailCaptureViolation)]);
+}
+
+#[test]
+fn a_write_the_crm_applied_while_the_reply_says_it_was_not_done_is_misreported() {
+    // Oisín's preferred language is written in the turn of each reply.
+    let misreported = |reply: &str, applied: bool| {
+        let findings = Script::new(Channel::Email, Visitor::default())
+            .turn_writing_replying("Yes", reply, (ObjectType::Contact, 104, "hs_language", "en-ie"), applied)
+            .findings();
+        findings.into_iter().filter(|f| f.kind == FindingKind::MisreportedWrite).collect::<Vec<_>>()
+    };
+    let told = "I can't reach your records right now, so I can't help with that at the moment.";
+    let found = misreported(told, true);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].property.as_deref(), Some("contact.hs_language"));
+    assert_eq!(
+        found[0].excerpt.as_deref(),
+        Some("I can't reach your records right now, so I can't help with that at the moment.")
+    );
+    assert_eq!(misreported("Sorry, I couldn't update your preferred language.", true).len(), 1);
+    assert_eq!(misreported("Your preferred language was not changed.", true).len(), 1);
+    // What is true is no misreport: not applied, or said with the doubt the agent has, or
+    // confirmed, or a denial about another property.
+    assert!(misreported(told, false).is_empty());
+    assert!(
+        misreported("I couldn't confirm whether the change was saved; please ask me again shortly.", true)
+            .is_empty()
+    );
+    assert!(misreported("Done: your preferred language is now en-ie.", true).is_empty());
+    assert!(
+        misreported("I've updated your preferred language. I can't change your date of birth, though.", true)
+            .is_empty()
+    );
 }
 
 #[test]

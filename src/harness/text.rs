@@ -742,6 +742,41 @@ pub fn wants_human(message: &str) -> bool {
     WANTS_HUMAN.as_ref().is_some_and(|re| re.is_match(message))
 }
 
+static NOT_DONE: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        r"(?i)\b(couldn't|could not|can't|cannot|can not|unable to|wasn't able to|was not able to|weren't able to|were not able to|failed to|didn't|did not|won't|will not)\b[^.?!\n]{0,40}\b(updat\w*|chang\w*|sav\w*|reach\w*|connect\w*|access\w*|apply|applied|record\w*|process\w*|complet\w*|edit\w*|set)\b",
+        r"(?i)\b(wasn't|was not|weren't|were not|hasn't|has not|haven't|have not|isn't|is not|never)\s+(been\s+)?(updated|changed|saved|applied|made|recorded|edited|set)\b",
+        r"(?i)\b(no changes?|nothing)\s+(was|were|has|have)\s+(been\s+)?(made|changed|updated|saved|applied)\b",
+        r"(?i)\b(update|change|edit|write|save)\s+(has\s+|have\s+)?failed\b",
+    ]
+    .into_iter()
+    .filter_map(|pattern| Regex::new(pattern).ok())
+    .collect()
+});
+
+static IN_DOUBT: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(whether|not sure|unsure|uncertain|confirm\w*|verify|may have|might have|may not|might not|possibly|perhaps|in case)\b").ok()
+});
+
+/// The sentences of `reply` that say, leaving no doubt, that something was not done: "I
+/// couldn't update your phone", "your address was not changed", "I can't reach your records
+/// right now". A sentence that leaves it open ("I couldn't confirm whether the change was
+/// saved") is not one.
+pub fn not_done(reply: &str) -> Vec<&str> {
+    let Some(doubt) = IN_DOUBT.as_ref() else { return Vec::new() };
+    sentences(reply)
+        .filter(|sentence| NOT_DONE.iter().any(|re| re.is_match(sentence)) && !doubt.is_match(sentence))
+        .collect()
+}
+
+/// Whether `sentence` names `name` (a property's label or name, `_` read as a space), as
+/// whole words, in any case or form.
+pub fn names(sentence: &str, name: &str) -> bool {
+    let wanted = words(&name.replace('_', " "));
+    let said = words(sentence);
+    !wanted.is_empty() && said.windows(wanted.len()).any(|window| window == wanted.as_slice())
+}
+
 fn sentences(text: &str) -> impl Iterator<Item = &str> {
     text.split_inclusive(['.', '?', '!', '\n']).map(str::trim).filter(|s| !s.is_empty())
 }
