@@ -1013,3 +1013,50 @@ fn matches_groups<'s>(groups: &[Vec<Compiled<'_>>], value: impl Fn(&str) -> Opti
             .iter()
             .any(|group| group.iter().all(|filter| filter.holds(value(filter.property).as_deref())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn following_the_cursor_from_any_start_ends_and_yields_each_record_once() {
+        for total in 0..40 {
+            for limit in 0..45u32 {
+                for start in 0..45 {
+                    let (mut offset, mut seen, mut pages) = (start, Vec::new(), 0);
+                    loop {
+                        let (range, next) = page(total, offset, limit);
+                        assert!(range.len() <= limit.max(1) as usize);
+                        seen.extend(range);
+                        pages += 1;
+                        assert!(pages <= total + 1, "no end: {total} {limit} {start}");
+                        match next {
+                            Some(next) => {
+                                assert!(next > offset && next < total);
+                                offset = next;
+                            }
+                            None => break,
+                        }
+                    }
+                    assert_eq!(
+                        seen,
+                        (start.min(total)..total).collect::<Vec<_>>(),
+                        "{total} {limit} {start}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_canonical_id_is_an_id() {
+        assert_eq!(parse_id("101"), Some(101));
+        assert_eq!(parse_id("0"), Some(0));
+        for bad in ["", "+101", "-1", "0101", "101&x", " 101", "101 ", "1e3", "18446744073709551616"] {
+            assert_eq!(parse_id(bad), None, "{bad:?}");
+        }
+        assert_eq!(percent_decode("a%26b+c%2B%40"), "a&b+c+@");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%ff"), "\u{fffd}");
+    }
+}

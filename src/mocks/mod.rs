@@ -4,6 +4,10 @@
 //! associations, PATCH) and [`MockMail`] the transactional single-send v3,
 //! each checking the bearer token, answering with HubSpot's headers and error
 //! bodies, and keeping a log of every request for the harness's oracle.
+//! Bodies over [`MAX_BODY_BYTES`] are answered 413; the log is bounded
+//! ([`MAX_LOGGED_REQUESTS`], [`MAX_LOG_BYTES`]): once full, requests are
+//! refused unserved and counted ([`MockService::requests_dropped`]), so the
+//! log never misses a request the mock served.
 //! [`Fault`]s make an endpoint fail for the first N calls or always.
 //!
 //! ```no_run
