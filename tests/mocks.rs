@@ -8,7 +8,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use leakproof::config::ObjectType;
 use leakproof::fixtures::{Contact, Fixtures, Record, RecordId};
-use leakproof::mocks::{DEFAULT_TOKEN, Endpoint, Fault, FaultKind, MockOptions, Mocks, RateLimitPolicy};
+use leakproof::mocks::{
+    DEFAULT_TOKEN, Endpoint, Fault, FaultKind, MAX_BODY_BYTES, MAX_LOG_BYTES, MAX_LOGGED_REQUESTS,
+    MockOptions, Mocks, RateLimitPolicy,
+};
 use leakproof::{ContactId, ManualClock};
 use serde_json::{Value, json};
 
@@ -580,4 +583,448 @@ async fn a_reset_mock_is_observably_identical_to_a_fresh_one() {
     assert_eq!((used.mail.mails_len(), used.mail.mailbox_len(" ADA@example.com")), (1, 1));
     assert_eq!(records(&used), records(&fresh));
     assert_eq!(used.crm.record(ObjectType::Contact, 101).unwrap()["phone"], "+44 117 496 0999");
+}
+
+/// `n` contacts, ids 1001.., each with a first name.
+fn many(n: u64) -> Fixtures {
+    Fixtures {
+        contacts: (0..n)
+            .map(|i| Contact {
+                id: ContactId(1001 + i),
+                email: format!("c{i}@example.com"),
+                properties: [("firstname".to_owned(), format!("C{i}"))].into(),
+                tickets: Vec::new(),
+                companies: Vec::new(),
+            })
+            .collect(),
+        tickets: Vec::new(),
+        companies: Vec::new(),
+        visitors: Default::default(),
+    }
+}
+
+#[tokio::test]
+async fn a_search_limit_out_of_range_is_a_400_naming_the_range_and_never_a_cursor_that_stays() {
+    let mocks = Mocks::start(many(3)).await.unwrap();
+    let url = format!("{}crm/v3/objects/contacts/search", mocks.crm.base_url());
+    for limit in [0, 201] {
+        let (status, _, text) =
+            call(reqwest::Method::POST, url.clone(), Some(json!({ "limit": limit, "after": "0" }))).await;
+        assert_eq!(status, 400, "limit {limit}: {text}");
+        let body = json_of(&text);
+        assert_schema(CONTACTS, "Error", &body);
+        assert_eq!(body["category"], "VALIDATION_ERROR");
+        assert!(body["message"].as_str().unwrap().contains("between 1 and 200"), "{body}");
+        assert_eq!(body["errors"][0]["in"], "limit");
+    }
+    let (status, _, _) = call(reqwest::Method::POST, url.clone(), Some(json!({ "limit": -1 }))).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn following_after_always_ends_and_visits_each_result_once() {
+    // Every page size against every count of matches up to 7, from every start.
+    let mocks = Mocks::start(many(7)).await.unwrap();
+    let url = format!("{}crm/v3/objects/contacts/search", mocks.crm.base_url());
+    for matching in 0..=7u64 {
+        let ids: Vec<String> = (0..matching).map(|i| (1001 + i).to_string()).collect();
+        let filter = json!({ "propertyName": "hs_object_id", "operator": "IN", "values": ids });
+        let groups = if matching == 0 {
+            json!([{ "filters": [{ "propertyName": "email", "operator": "EQ", "value": "none@x" }] }])
+        } else {
+            json!([{ "filters": [filter] }])
+        };
+        for limit in 1..=8u32 {
+            for start in 0..=8usize {
+                let mut after = start.to_string();
+                let mut seen = Vec::new();
+                for page in 0.. {
+                    assert!(
+                        page <= 8,
+                        "paging does not end: {matching} matches, limit {limit}, from {start}"
+                    );
+                    let body = json!({ "filterGroups": groups, "limit": limit, "after": after, "properties": ["email"] });
+                    let (status, _, text) = call(reqwest::Method::POST, url.clone(), Some(body)).await;
+                    assert_eq!(status, 200, "{text}");
+                    let page = json_of(&text);
+                    assert_eq!(page["total"], matching);
+                    let results = page["results"].as_array().unwrap();
+                    assert!(results.len() <= limit as usize);
+                    seen.extend(results.iter().map(|r| r["id"].as_str().unwrap().to_owned()));
+                    match page["paging"]["next"]["after"].as_str() {
+                        Some(next) => {
+                            assert!(next.parse::<usize>().unwrap() > after.parse().unwrap(), "cursor stays");
+                            after = next.to_owned();
+                        }
+                        None => break,
+                    }
+                }
+                assert_eq!(
+                    seen,
+                    ids[start.min(ids.len())..],
+                    "{matching} matches, limit {limit}, from {start}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_filter_without_the_values_its_operator_needs_is_a_400_naming_the_filter() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let url = format!("{}crm/v3/objects/contacts/search", mocks.crm.base_url());
+    let cases = [
+        (json!({ "propertyName": "email", "operator": "IN" }), "operator IN requires values", "values"),
+        (
+            json!({ "propertyName": "email", "operator": "IN", "values": [] }),
+            "operator IN requires values",
+            "values",
+        ),
+        (
+            json!({ "propertyName": "email", "operator": "NOT_IN" }),
+            "operator NOT_IN requires values",
+            "values",
+        ),
+        (json!({ "propertyName": "email", "operator": "EQ" }), "operator EQ requires a value", "value"),
+        (json!({ "propertyName": "email", "operator": "NEQ" }), "operator NEQ requires a value", "value"),
+        (json!({ "propertyName": "email", "operator": "CONTAINS_TOKEN" }), "requires a value", "value"),
+        (json!({ "propertyName": "email", "operator": "GT" }), "operator GT requires a value", "value"),
+        (
+            json!({ "propertyName": "email", "operator": "BETWEEN", "value": "a" }),
+            "requires a value and a highValue",
+            "highValue",
+        ),
+        (
+            json!({ "propertyName": "email", "operator": "LIKE", "value": "a" }),
+            "unknown operator",
+            "operator",
+        ),
+    ];
+    for (filter, message, field) in cases {
+        let body = json!({ "filterGroups": [{ "filters": [{ "propertyName": "firstname", "operator": "HAS_PROPERTY" }, filter] }] });
+        let (status, _, text) = call(reqwest::Method::POST, url.clone(), Some(body)).await;
+        assert_eq!(status, 400, "{filter}: {text}");
+        let error = json_of(&text);
+        assert_schema(CONTACTS, "Error", &error);
+        assert_eq!(error["category"], "VALIDATION_ERROR");
+        let said = error["message"].as_str().unwrap();
+        assert!(
+            said.contains(message) && said.contains("filterGroups[0].filters[1]") && said.contains("email"),
+            "{said}"
+        );
+        assert_eq!(error["errors"][0]["in"], format!("filterGroups[0].filters[1].{field}"));
+    }
+    // Even with no records to test against, and with values the operators work.
+    let empty = Mocks::start(many(0)).await.unwrap();
+    let body = json!({ "filterGroups": [{ "filters": [{ "propertyName": "email", "operator": "IN" }] }] });
+    let (status, _, _) = call(
+        reqwest::Method::POST,
+        format!("{}crm/v3/objects/contacts/search", empty.crm.base_url()),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let search =
+        |filters: Value| json!({ "filterGroups": [{ "filters": filters }], "properties": ["email"] });
+    let ids = |text: &str| -> Vec<String> {
+        json_of(text)["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let queries = [
+        (
+            json!([{ "propertyName": "email", "operator": "NOT_IN", "values": ["ADA@example.com"] }]),
+            vec!["102"],
+        ),
+        (json!([{ "propertyName": "hs_object_id", "operator": "GT", "value": "101" }]), vec!["102"]),
+        (
+            json!([{ "propertyName": "hs_object_id", "operator": "BETWEEN", "value": "100", "highValue": "101" }]),
+            vec!["101"],
+        ),
+        (
+            json!([{ "propertyName": "city", "operator": "NOT_CONTAINS_TOKEN", "value": "bristol" }]),
+            vec!["102"],
+        ),
+    ];
+    for (filters, expected) in queries {
+        let (status, _, text) = call(reqwest::Method::POST, url.clone(), Some(search(filters.clone()))).await;
+        assert_eq!(
+            (status, ids(&text)),
+            (200, expected.iter().map(|s| s.to_string()).collect()),
+            "{filters}"
+        );
+    }
+    // Too many filters for HubSpot is too many for the mock.
+    let filter = json!({ "propertyName": "email", "operator": "HAS_PROPERTY" });
+    let body = json!({ "filterGroups": [{ "filters": vec![filter; 26] }] });
+    let (status, _, _) = call(reqwest::Method::POST, url, Some(body)).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn a_patch_of_a_property_that_does_not_exist_is_refused_and_changes_nothing() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let base = mocks.crm.base_url();
+    let before = mocks.crm.record(ObjectType::Contact, 101).unwrap();
+    let body = json!({ "properties": { "phone": "+44 117 496 0999", "favourite_colour": "teal" } });
+    let (status, _, text) =
+        call(reqwest::Method::PATCH, format!("{base}crm/v3/objects/contacts/101"), Some(body)).await;
+    assert_eq!(status, 400, "{text}");
+    let error = json_of(&text);
+    assert_schema(CONTACTS, "Error", &error);
+    assert_eq!(error["category"], "VALIDATION_ERROR");
+    assert!(error["message"].as_str().unwrap().starts_with("Property values were not valid: [{"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains(r#""error":"PROPERTY_DOESNT_EXIST","name":"favourite_colour""#)
+    );
+    assert_eq!(
+        error["errors"],
+        json!([{ "message": "Property \"favourite_colour\" does not exist", "code": "PROPERTY_DOESNT_EXIST",
+                 "context": { "propertyName": ["favourite_colour"] } }])
+    );
+    assert_eq!(
+        mocks.crm.record(ObjectType::Contact, 101).unwrap(),
+        before,
+        "nothing applied, phone included"
+    );
+    let write = mocks.crm.writes().pop().unwrap();
+    assert_eq!((write.id, write.applied), (Some(101), false));
+
+    // What exists: any fixture record's property of that type, and HubSpot's standard ones.
+    let cases = [
+        ("contacts/102", json!({ "city": "Oslo" }), 200), // only contact 101 has a city
+        ("contacts/102", json!({ "lastname": "Smith", "hs_language": "nb" }), 200),
+        ("tickets/9002", json!({ "hs_pipeline_stage": "closed" }), 200),
+        ("tickets/9002", json!({ "name": "Kestrel" }), 400), // a company's, not a ticket's
+        ("companies/5001", json!({ "subject": "x" }), 400),
+    ];
+    for (path, properties, expected) in cases {
+        let (status, _, text) = call(
+            reqwest::Method::PATCH,
+            format!("{base}crm/v3/objects/{path}"),
+            Some(json!({ "properties": properties })),
+        )
+        .await;
+        assert_eq!(status, expected, "{path} {properties}: {text}");
+    }
+    assert_eq!(mocks.crm.record(ObjectType::Contact, 102).unwrap()["city"], "Oslo");
+    assert_eq!(mocks.crm.writes().iter().filter(|w| w.applied).count(), 3);
+}
+
+#[tokio::test]
+async fn an_id_that_is_not_an_id_names_no_record() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let base = mocks.crm.base_url();
+    for id in ["101&x", "101&properties=phone", "+101", "0101", "101%20", "%2B101", "101;x", "101x"] {
+        let (status, _, text) =
+            call(reqwest::Method::GET, format!("{base}crm/v3/objects/contacts/{id}"), None).await;
+        assert_eq!(status, 404, "{id}: {text}");
+        assert_eq!(json_of(&text)["category"], "OBJECT_NOT_FOUND");
+        let (status, _, _) = call(
+            reqwest::Method::PATCH,
+            format!("{base}crm/v3/objects/contacts/{id}"),
+            Some(json!({ "properties": { "phone": "1" } })),
+        )
+        .await;
+        assert_eq!(status, 404, "PATCH {id}");
+    }
+    assert_eq!(mocks.crm.record(ObjectType::Contact, 101).unwrap()["phone"], "+44 20 7946 0101");
+    assert!(mocks.crm.writes().iter().all(|w| !w.applied && w.id.is_none()));
+    // A percent-escaped id is the id; an email with `&` or `+` is read as it is.
+    let (status, _, _) =
+        call(reqwest::Method::GET, format!("{base}crm/v3/objects/contacts/10%31"), None).await;
+    assert_eq!(status, 200);
+    let mut odd = fixtures();
+    odd.contacts[1].email = "b+o&b@example.org".into();
+    let mocks = Mocks::start(odd).await.unwrap();
+    let base = mocks.crm.base_url();
+    for segment in ["b+o&b@example.org", "b%2Bo%26b%40example.org"] {
+        let url = format!("{base}crm/v3/objects/contacts/{segment}?idProperty=email");
+        let (status, _, text) = call(reqwest::Method::GET, url, None).await;
+        assert_eq!((status, json_of(&text)["id"].clone()), (200, json!("102")), "{segment}");
+    }
+    let url = format!("{base}crm/v3/objects/contacts/b o&b@example.org?idProperty=email");
+    assert_eq!(call(reqwest::Method::GET, url, None).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_reused_send_id_sends_once_and_another_recipient_is_a_409() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let url = format!("{}marketing/v3/transactional/single-email/send", mocks.mail.base_url());
+    let send = |to: &str, link: &str| {
+        json!({
+            "emailId": 4242,
+            "message": { "to": to, "sendId": "s-1" },
+            "customProperties": { "verification_link": link },
+        })
+    };
+    let (status, _, first) =
+        call(reqwest::Method::POST, url.clone(), Some(send("ada@example.com", "http://x/verify/1"))).await;
+    assert_eq!(status, 200);
+    // The same send again, the address in another case: the first send's status, no second mail.
+    let (status, _, again) =
+        call(reqwest::Method::POST, url.clone(), Some(send(" ADA@example.com", "http://x/verify/1"))).await;
+    assert_eq!((status, json_of(&again)["statusId"].clone()), (200, json_of(&first)["statusId"].clone()));
+    // The sendId for another recipient, or another link: a 409 naming it, nothing sent.
+    for other in [send("bob@example.org", "http://x/verify/1"), send("ada@example.com", "http://x/verify/2")]
+    {
+        let (status, _, text) = call(reqwest::Method::POST, url.clone(), Some(other)).await;
+        assert_eq!(status, 409, "{text}");
+        let error = json_of(&text);
+        assert_schema(MAIL, "Error", &error);
+        assert_eq!(
+            (error["category"].clone(), error["context"]["sendId"].clone()),
+            (json!("CONFLICT"), json!(["s-1"]))
+        );
+    }
+    assert_eq!(mocks.mail.mails_len(), 1);
+    assert_eq!(mocks.mail.mailbox_len("bob@example.org"), 0);
+    let statuses: Vec<u16> = mocks.mail.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 200, 409, 409]);
+    // After a reset the key is free again.
+    mocks.reset(&fixtures());
+    let (status, _, _) =
+        call(reqwest::Method::POST, url, Some(send("bob@example.org", "http://x/verify/3"))).await;
+    assert_eq!((status, mocks.mail.mailbox_len("bob@example.org")), (200, 1));
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_a_413_logged_without_it() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let base = mocks.crm.base_url();
+    let big = "x".repeat(MAX_BODY_BYTES);
+    let body = json!({ "properties": { "phone": big } });
+    let (status, _, text) =
+        call(reqwest::Method::PATCH, format!("{base}crm/v3/objects/contacts/101"), Some(body)).await;
+    assert_eq!(status, 413, "{text}");
+    assert_schema(CONTACTS, "Error", &json_of(&text));
+    let (status, _, _) = call(
+        reqwest::Method::POST,
+        format!("{}marketing/v3/transactional/single-email/send", mocks.mail.base_url()),
+        Some(
+            json!({ "emailId": 1, "message": { "to": "ada@example.com" }, "customProperties": { "x": big } }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 413);
+    assert_eq!(mocks.mail.mails_len(), 0);
+    let logged = mocks.crm.requests();
+    assert_eq!(logged.len(), 1);
+    assert_eq!(
+        (logged[0].status, logged[0].body.is_none(), logged[0].endpoint),
+        (413, true, Some(Endpoint::UpdateContact))
+    );
+    assert_eq!(mocks.crm.record(ObjectType::Contact, 101).unwrap()["phone"], "+44 20 7946 0101");
+    assert_eq!(
+        mocks.crm.writes().iter().map(|w| (w.id, w.applied)).collect::<Vec<_>>(),
+        [(Some(101), false)]
+    );
+    assert_eq!(mocks.mail.requests()[0].status, 413);
+    // Just under the limit is served.
+    let body = format!(r#"{{"properties":{{"phone":"{}"}}}}"#, "1".repeat(MAX_BODY_BYTES - 40));
+    let response = http()
+        .patch(format!("{base}crm/v3/objects/contacts/102"))
+        .bearer_auth(DEFAULT_TOKEN)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn a_full_request_log_refuses_further_requests_unserved_and_counts_them() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    // Fill the log through the in-process exchange (as fast as HTTP, without sockets).
+    let url = url::Url::parse(&format!("{}crm/v3/objects/contacts/101", mocks.crm.base_url())).unwrap();
+    let headers = {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {DEFAULT_TOKEN}").parse().unwrap());
+        headers
+    };
+    let exchange = mocks.exchange();
+    let get = |method: reqwest::Method, body: &[u8]| {
+        use leakproof::crm::{Exchange, ExchangeRequest};
+        exchange
+            .exchange(&ExchangeRequest { method: &method, url: &url, headers: &headers, body })
+            .unwrap()
+            .status
+    };
+    for _ in 0..MAX_LOGGED_REQUESTS {
+        assert_eq!(get(reqwest::Method::GET, b""), 200);
+    }
+    assert_eq!((mocks.crm.requests_len(), mocks.crm.requests_dropped()), (MAX_LOGGED_REQUESTS, 0));
+    let patch = br#"{"properties":{"phone":"+1 555 0100"}}"#;
+    assert_eq!(get(reqwest::Method::PATCH, patch), 503);
+    let (status, _, text) = call(reqwest::Method::GET, url.to_string(), None).await;
+    assert_eq!(status, 503, "{text}");
+    assert_eq!(json_of(&text)["category"], "SERVICE_UNAVAILABLE");
+    assert_eq!((mocks.crm.requests_len(), mocks.crm.requests_dropped()), (MAX_LOGGED_REQUESTS, 2));
+    assert_eq!(
+        mocks.crm.record(ObjectType::Contact, 101).unwrap()["phone"],
+        "+44 20 7946 0101",
+        "not applied"
+    );
+    assert_eq!(mocks.crm.writes_len(), 0);
+    assert_eq!(mocks.mail.requests_dropped(), 0);
+    mocks.reset(&fixtures());
+    assert_eq!((mocks.crm.requests_len(), mocks.crm.requests_dropped()), (0, 0));
+    assert_eq!(get(reqwest::Method::PATCH, patch), 200);
+}
+
+#[tokio::test]
+async fn the_request_log_is_bounded_in_bytes_too() {
+    let mocks = Mocks::start(fixtures()).await.unwrap();
+    let url = url::Url::parse(&format!("{}crm/v3/objects/contacts/search", mocks.crm.base_url())).unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {DEFAULT_TOKEN}").parse().unwrap());
+    let exchange = mocks.exchange();
+    // Bodies just under the limit, of many small JSON nodes: each takes far more memory parsed.
+    let body = format!("{{\"sorts\":[{}0]}}", "0,".repeat(MAX_BODY_BYTES / 2 - 8));
+    assert!(body.len() <= MAX_BODY_BYTES);
+    let mut served = 0;
+    loop {
+        use leakproof::crm::{Exchange, ExchangeRequest};
+        let request = ExchangeRequest {
+            method: &reqwest::Method::POST,
+            url: &url,
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        match exchange.exchange(&request).unwrap().status {
+            503 => break,
+            _ => served += 1,
+        }
+        assert!(served < 1000, "the log takes more than {MAX_LOG_BYTES} bytes");
+    }
+    assert!(served > 0 && mocks.crm.requests_dropped() == 1, "{served}");
+    assert_eq!(mocks.crm.requests_len(), served);
+}
+
+#[test]
+fn contacts_above_the_fixture_limit_are_a_usage_error_not_a_silent_cap() {
+    use clap::Parser;
+    let parse = |count: &str| {
+        leakproof::cli::Cli::try_parse_from([
+            "leakproof",
+            "mocks",
+            "serve",
+            "--seed",
+            "1",
+            "--contacts",
+            count,
+        ])
+    };
+    assert!(parse("100000").is_ok());
+    let error = parse("100001").unwrap_err();
+    assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+    assert!(error.to_string().contains("100000"), "{error}");
+    assert!(parse("-1").is_err());
 }

@@ -165,8 +165,8 @@ pub struct ServeArgs {
     /// Generate fixtures from this seed instead of reading a file.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// With --seed: how many contacts to generate.
-    #[arg(long, default_value_t = 10, requires = "seed")]
+    /// With --seed: how many contacts to generate, at most 100000.
+    #[arg(long, default_value_t = 10, requires = "seed", value_parser = contact_count)]
     pub contacts: usize,
     /// With --seed: the agent configuration whose properties to fill.
     #[arg(long, value_name = "FILE", default_value = "scenarios/configs/default.yaml", requires = "seed")]
@@ -180,6 +180,17 @@ pub struct ServeArgs {
     /// The bearer token to accept.
     #[arg(long, default_value = crate::mocks::DEFAULT_TOKEN)]
     pub token: String,
+}
+
+/// A `--contacts` count: at most [`MAX_CONTACTS`](crate::fixtures::MAX_CONTACTS),
+/// which generation would otherwise cap without a word.
+fn contact_count(text: &str) -> Result<usize, String> {
+    let max = crate::fixtures::MAX_CONTACTS;
+    let count: usize = text.parse().map_err(|err| format!("{text:?} is not a count of contacts: {err}"))?;
+    if count > max {
+        return Err(format!("{count} is more than {max}, the most contacts a fixture set holds"));
+    }
+    Ok(count)
 }
 
 /// `leakproof config …`

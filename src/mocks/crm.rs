@@ -8,8 +8,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::{
-    Core, Endpoint, Handler, MockOptions, MockResponse, MockService, Shared, error_response, fault_response,
-    hubspot_response, hubspot_time, launch, lock, query_list, unauthorized,
+    Admission, Core, Endpoint, ErrorDetail, Handler, MockOptions, MockResponse, MockService, Shared,
+    error_response, error_response_with, fault_response, hubspot_response, hubspot_time, launch, lock,
+    query_list, unauthorized,
 };
 use crate::config::ObjectType;
 use crate::crm::ExchangeRequest;
@@ -28,6 +29,9 @@ pub const WHATSAPP_PHONE: &str = "hs_whatsapp_phone_number";
 
 /// The most records one search page returns, as HubSpot's spec says.
 const MAX_SEARCH_LIMIT: u32 = 200;
+
+/// The fewest records one search page may ask for.
+const MIN_SEARCH_LIMIT: u32 = 1;
 
 /// The page size when a search names none.
 const DEFAULT_SEARCH_LIMIT: u32 = 10;
@@ -62,6 +66,8 @@ struct Stored {
 #[derive(Debug, Default)]
 struct Data {
     records: BTreeMap<ObjectType, BTreeMap<u64, Stored>>,
+    /// The properties that exist, by object type: see [`known_properties`].
+    known: BTreeMap<ObjectType, BTreeSet<String>>,
     /// (from object, from id, to object, to id), stored both ways.
     associations: BTreeSet<(ObjectType, u64, ObjectType, u64)>,
     writes: Vec<Write>,
@@ -157,7 +163,80 @@ fn seed(fixtures: &Fixtures, created: Timestamp) -> Data {
     data.records.insert(ObjectType::Contact, contacts);
     data.records.insert(ObjectType::Ticket, records(&fixtures.tickets));
     data.records.insert(ObjectType::Company, records(&fixtures.companies));
+    for (object, records) in &data.records {
+        data.known.insert(*object, known_properties(*object, records));
+    }
     data
+}
+
+/// The properties that exist for `object`, as a HubSpot portal's property
+/// definitions say; a PATCH naming any other is refused with
+/// `PROPERTY_DOESNT_EXIST`, as HubSpot refuses it. The mock has no property
+/// definitions of its own, so it takes as existing: every property any
+/// fixture record of that type has (the fixtures stand for the portal, whose
+/// custom properties they use), the ones HubSpot computes, and the standard
+/// properties of [`standard_properties`], which every portal has whether or
+/// not a record sets them.
+fn known_properties(object: ObjectType, records: &BTreeMap<u64, Stored>) -> BTreeSet<String> {
+    let mut known: BTreeSet<String> =
+        records.values().flat_map(|stored| stored.properties.keys().cloned()).collect();
+    let computed = ["hs_object_id", "createdate", modified_property(object)];
+    let names = default_properties(object).iter().chain(standard_properties(object)).chain(&computed);
+    known.extend(names.map(|name| (*name).to_owned()));
+    known
+}
+
+/// Some of HubSpot's default properties of each object type: the ones a
+/// customer agent reads or writes (contact details, ticket state, company
+/// details). Not the whole list a portal has.
+fn standard_properties(object: ObjectType) -> &'static [&'static str] {
+    match object {
+        ObjectType::Contact => &[
+            "address",
+            "city",
+            "company",
+            "country",
+            "date_of_birth",
+            "email",
+            "firstname",
+            "hs_language",
+            "hs_lead_status",
+            HUBSPOTUTK,
+            WHATSAPP_PHONE,
+            "jobtitle",
+            "lastname",
+            "lifecyclestage",
+            "mobilephone",
+            "phone",
+            "state",
+            "website",
+            "zip",
+        ],
+        ObjectType::Ticket => &[
+            "content",
+            "hs_pipeline",
+            "hs_pipeline_stage",
+            "hs_ticket_category",
+            "hs_ticket_priority",
+            "hubspot_owner_id",
+            "source_type",
+            "subject",
+        ],
+        ObjectType::Company => &[
+            "address",
+            "city",
+            "country",
+            "description",
+            "domain",
+            "industry",
+            "lifecyclestage",
+            "name",
+            "phone",
+            "state",
+            "website",
+            "zip",
+        ],
+    }
 }
 
 impl Handler for CrmState {
@@ -194,19 +273,35 @@ fn route(method: &str, path: &str) -> Option<(Endpoint, ObjectType, Option<Strin
                 (_, ObjectType::Ticket) => Endpoint::UpdateTicket,
                 (_, ObjectType::Company) => Endpoint::UpdateCompany,
             };
-            let id = percent_decode(id);
-            Some((endpoint, object, Some(id)))
+            Some((endpoint, object, Some(percent_decode(id))))
         }
         _ => None,
     }
 }
 
+/// A path segment with its `%`-escapes undone, and nothing else: `&`, `=`
+/// and `+` are themselves in a path (a form decoder would cut the segment at
+/// `&` and read `+` as a space). Escapes that are not UTF-8 are kept as
+/// replacement characters, which no id and no email matches.
 fn percent_decode(segment: &str) -> String {
-    // Url has already normalised the path; only %-escapes remain to undo.
-    url::form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_else(|| segment.to_owned())
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                // Two hex digits make a byte.
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, ..) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What handling a request produced, before it becomes a response.
@@ -221,17 +316,42 @@ impl Outcome {
     }
 }
 
-/// An error answer: status, category, message, and one context entry.
+/// An error answer: status, category, message, one context entry, and the
+/// body's `errors`.
 struct Failure {
     status: u16,
     category: &'static str,
     message: String,
     context: Option<(&'static str, String)>,
+    errors: Vec<ErrorDetail>,
 }
 
 impl Failure {
     fn validation(message: impl Into<String>) -> Failure {
-        Failure { status: 400, category: "VALIDATION_ERROR", message: message.into(), context: None }
+        Failure {
+            status: 400,
+            category: "VALIDATION_ERROR",
+            message: message.into(),
+            context: None,
+            errors: Vec::new(),
+        }
+    }
+
+    /// A validation error about request field `field` (`limit`,
+    /// `filterGroups[0].filters[1].values`, …): named in the message, in
+    /// `context`, and in the one entry of `errors` (`in`).
+    fn invalid_field(field: &str, message: String) -> Failure {
+        let detail = ErrorDetail {
+            message: message.clone(),
+            code: None,
+            field: Some(field.to_owned()),
+            context: None,
+        };
+        Failure {
+            context: Some(("field", field.to_owned())),
+            errors: vec![detail],
+            ..Failure::validation(message)
+        }
     }
 
     fn not_found(id: &str) -> Failure {
@@ -240,13 +360,29 @@ impl Failure {
             category: "OBJECT_NOT_FOUND",
             message: "Object not found.  objectId are usually numeric.".to_owned(),
             context: Some(("id", id.to_owned())),
+            errors: Vec::new(),
         }
     }
 }
 
 impl Inner<'_> {
     fn handle(&self, request: &ExchangeRequest<'_>) -> MockResponse {
-        let mut entry = self.core.begin(request);
+        let mut entry = match self.core.admit(request, "CRM request") {
+            Admission::Serve(entry) => entry,
+            Admission::Refuse(response, entry) => {
+                if let Some(mut entry) = entry {
+                    // An oversized PATCH is still a write received, and not applied.
+                    if let Some((endpoint, object, id)) = route(&entry.method, &entry.path) {
+                        entry.endpoint = Some(endpoint);
+                        if is_update(endpoint) {
+                            self.record_write(entry.seq, entry.at, object, id.as_deref(), &[], false);
+                        }
+                    }
+                    self.core.record(entry);
+                }
+                return response;
+            }
+        };
         let (served, correlation_id, now) = (entry.seq, entry.correlation_id.clone(), entry.at);
         let (method, path, query) = (entry.method.clone(), entry.path.clone(), entry.query.clone());
         let routed = route(&method, &path);
@@ -257,10 +393,7 @@ impl Inner<'_> {
             unauthorized(&correlation_id, served)
         } else if let Some((endpoint, object, id)) = routed {
             let fault = lock(&self.core.faults).strike(endpoint);
-            let is_write = matches!(
-                endpoint,
-                Endpoint::UpdateContact | Endpoint::UpdateTicket | Endpoint::UpdateCompany
-            );
+            let is_write = is_update(endpoint);
             // Every fault but a delay answers instead of the CRM: nothing is applied.
             let apply = fault.as_ref().is_none_or(|kind| matches!(kind, super::FaultKind::Delay(_)));
             let outcome =
@@ -302,13 +435,14 @@ impl Inner<'_> {
                     Err(failure) => {
                         entry.status = failure.status;
                         let context = failure.context.as_ref().map(|(key, value)| (*key, value.as_str()));
-                        error_response(
+                        error_response_with(
                             failure.status,
                             failure.category,
                             failure.message,
                             &correlation_id,
                             served,
                             context,
+                            &failure.errors,
                         )
                     }
                 },
@@ -362,11 +496,13 @@ impl Inner<'_> {
         let search: PublicObjectSearchRequest = serde_json::from_slice(body)
             .map_err(|err| Failure::validation(format!("Invalid input JSON on line 1: {err}")))?;
         let limit = search.limit.unwrap_or(DEFAULT_SEARCH_LIMIT);
-        if limit > MAX_SEARCH_LIMIT {
-            return Err(Failure::validation(format!(
-                "limit must be at most {MAX_SEARCH_LIMIT}, got {limit}"
-            )));
+        if !(MIN_SEARCH_LIMIT..=MAX_SEARCH_LIMIT).contains(&limit) {
+            return Err(Failure::invalid_field(
+                "limit",
+                format!("limit must be between {MIN_SEARCH_LIMIT} and {MAX_SEARCH_LIMIT}, got {limit}"),
+            ));
         }
+        validate_filters(&search)?;
         let offset: usize = match &search.after {
             None => 0,
             Some(after) if after.is_empty() => 0,
@@ -377,23 +513,24 @@ impl Inner<'_> {
         let data = lock(self.data);
         let empty = BTreeMap::new();
         let records = data.records.get(&object).unwrap_or(&empty);
-        let mut matched = Vec::new();
-        for (id, stored) in records {
-            if matches_groups(&search, |name| property(object, *id, stored, name))? {
-                matched.push((*id, stored));
-            }
-        }
+        let groups: Vec<Vec<Compiled<'_>>> = search
+            .filter_groups
+            .iter()
+            .map(|group| group.filters.iter().map(Compiled::new).collect())
+            .collect();
+        let matched: Vec<(u64, &Stored)> = records
+            .iter()
+            .filter(|(id, stored)| matches_groups(&groups, |name| property(object, **id, stored, name)))
+            .map(|(id, stored)| (*id, stored))
+            .collect();
         let total = matched.len();
         let requested = (!search.properties.is_empty()).then_some(search.properties.as_slice());
-        let results: Vec<SimplePublicObject> = matched
+        let (page, next) = page(total, offset, limit);
+        let results: Vec<SimplePublicObject> = matched[page]
             .iter()
-            .skip(offset)
-            .take(limit as usize)
             .map(|(id, stored)| render(object, *id, stored, requested, None, &data))
             .collect();
-        let next = offset + results.len();
-        let paging =
-            (next < total).then(|| Paging { next: Some(NextPage { after: next.to_string(), link: None }) });
+        let paging = next.map(|next| Paging { next: Some(NextPage { after: next.to_string(), link: None }) });
         Ok(Outcome::ok(SearchResponse { total: total as u64, results, paging }))
     }
 
@@ -437,6 +574,17 @@ impl Inner<'_> {
                 return Err(failure);
             }
         };
+        let known = data.known.get(&object);
+        let missing: Vec<&String> = input
+            .properties
+            .keys()
+            .filter(|name| !known.is_some_and(|known| known.contains(*name)))
+            .collect();
+        if !missing.is_empty() {
+            let failure = property_doesnt_exist(&missing);
+            write(&mut data, Some(id), input.properties.clone(), false);
+            return Err(failure);
+        }
         if let Some(name) = input.properties.keys().find(|name| is_read_only(object, name)) {
             let message = format!("Property \"{name}\" is a read only property; its value cannot be set.");
             write(&mut data, Some(id), input.properties.clone(), false);
@@ -456,7 +604,7 @@ impl Inner<'_> {
         {
             let message = format!("Contact already exists. Existing ID: {}", other.0);
             write(&mut data, Some(id), input.properties.clone(), false);
-            return Err(Failure { status: 409, category: "CONFLICT", message, context: None });
+            return Err(Failure { status: 409, category: "CONFLICT", ..Failure::validation(message) });
         }
         write(&mut data, Some(id), input.properties.clone(), true);
         let Some(stored) = data.records.get_mut(&object).and_then(|records| records.get_mut(&id)) else {
@@ -519,7 +667,7 @@ fn find<'d>(
     let id_property = query.iter().find(|(key, _)| key == "idProperty").map(|(_, value)| value.as_str());
     match id_property {
         None | Some("hs_object_id") => {
-            let id: u64 = segment.parse().map_err(|_| Failure::not_found(segment))?;
+            let id = parse_id(segment).ok_or_else(|| Failure::not_found(segment))?;
             records.get(&id).map(|stored| (id, stored)).ok_or_else(|| Failure::not_found(segment))
         }
         Some(property) => records
@@ -530,6 +678,62 @@ fn find<'d>(
             .map(|(id, stored)| (*id, stored))
             .ok_or_else(|| Failure::not_found(segment)),
     }
+}
+
+/// The id a path segment names: a record id written as HubSpot writes one,
+/// ASCII digits with no sign and no leading zero. Anything else (`101&x`,
+/// `+101`, `0101`, ` 101`) names no record, rather than one it resembles.
+fn parse_id(segment: &str) -> Option<u64> {
+    let canonical = !segment.is_empty()
+        && segment.bytes().all(|b| b.is_ascii_digit())
+        && (segment == "0" || !segment.starts_with('0'));
+    canonical.then(|| segment.parse().ok()).flatten()
+}
+
+/// Whether `endpoint` is a PATCH.
+fn is_update(endpoint: Endpoint) -> bool {
+    matches!(endpoint, Endpoint::UpdateContact | Endpoint::UpdateTicket | Endpoint::UpdateCompany)
+}
+
+/// HubSpot's 400 for a write naming properties that do not exist, as its CRM
+/// object API guide shows it: the message lists each property as
+/// `PROPERTY_DOESNT_EXIST` (in HubSpot's own JSON-in-a-string form), and
+/// `errors` holds one entry per property with `code` `PROPERTY_DOESNT_EXIST`
+/// and the name in `context.propertyName`.
+fn property_doesnt_exist(names: &[&String]) -> Failure {
+    // Written out in HubSpot's key order (a JSON map would sort the keys).
+    let text = |value: &str| serde_json::Value::from(value).to_string();
+    let listed: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let message = text(&format!("Property \"{name}\" does not exist"));
+            format!(
+                r#"{{"isValid":false,"message":{message},"error":"PROPERTY_DOESNT_EXIST","name":{},"localizedErrorMessage":{message}}}"#,
+                text(name)
+            )
+        })
+        .collect();
+    let errors = names
+        .iter()
+        .map(|name| ErrorDetail {
+            message: format!("Property \"{name}\" does not exist"),
+            code: Some("PROPERTY_DOESNT_EXIST".to_owned()),
+            field: None,
+            context: Some([("propertyName".to_owned(), vec![(*name).clone()])].into()),
+        })
+        .collect();
+    let message = format!("Property values were not valid: [{}]", listed.join(","));
+    Failure { errors, ..Failure::validation(message) }
+}
+
+/// The records of a page of a search with `total` matches, starting at
+/// `offset`, of at most `limit` (at least 1) records; and the cursor of the
+/// next page, if any records follow. The cursor is always past `offset`, so
+/// a client following it ends, having seen each record once.
+fn page(total: usize, offset: usize, limit: u32) -> (std::ops::Range<usize>, Option<usize>) {
+    let start = offset.min(total);
+    let end = start.saturating_add(limit.max(1) as usize).min(total);
+    (start..end, (end < total).then_some(end))
 }
 
 /// A record's value of property `name`, the ones HubSpot computes included
@@ -640,51 +844,219 @@ fn render(
     }
 }
 
-/// Whether a record whose values `value` gives satisfies the search's filter
-/// groups (ORed groups of ANDed filters; no groups matches everything).
-fn matches_groups<'s>(
-    search: &PublicObjectSearchRequest,
-    value: impl Fn(&str) -> Option<Cow<'s, str>>,
-) -> Result<bool, Failure> {
-    if search.filter_groups.is_empty() {
-        return Ok(true);
+/// The most filter groups a search may have, as HubSpot's spec says.
+const MAX_FILTER_GROUPS: usize = 6;
+
+/// The most filters a search may have over all its groups, as HubSpot's
+/// 2024 search changelog says.
+const MAX_FILTERS: usize = 25;
+
+/// What a filter's operator needs besides the property name.
+enum Needs {
+    Nothing,
+    Value,
+    ValueAndHigh,
+    Values,
+}
+
+/// What `operator` needs, or `None` if HubSpot has no such operator.
+fn needs(operator: &str) -> Option<Needs> {
+    Some(match operator {
+        "HAS_PROPERTY" | "NOT_HAS_PROPERTY" => Needs::Nothing,
+        "EQ" | "NEQ" | "LT" | "LTE" | "GT" | "GTE" | "CONTAINS_TOKEN" | "NOT_CONTAINS_TOKEN" => Needs::Value,
+        "BETWEEN" => Needs::ValueAndHigh,
+        "IN" | "NOT_IN" => Needs::Values,
+        _ => return None,
+    })
+}
+
+/// Checks a search's filters before any record is looked at, so a bad
+/// filter is a 400 whatever the records: at most [`MAX_FILTER_GROUPS`]
+/// groups and [`MAX_FILTERS`] filters, each with an operator HubSpot has and
+/// the values it needs (`value` for `EQ` and the other comparisons, `value`
+/// and `highValue` for `BETWEEN`, a non-empty `values` for `IN` and
+/// `NOT_IN`). The message names the filter and, as HubSpot's does,
+/// the operator (`operator IN requires values`).
+fn validate_filters(search: &PublicObjectSearchRequest) -> Result<(), Failure> {
+    if search.filter_groups.len() > MAX_FILTER_GROUPS {
+        return Err(Failure::invalid_field(
+            "filterGroups",
+            format!(
+                "A search may have at most {MAX_FILTER_GROUPS} filter groups, got {}",
+                search.filter_groups.len()
+            ),
+        ));
     }
-    for group in &search.filter_groups {
-        let mut all = true;
-        for filter in &group.filters {
-            let value = value(&filter.property_name);
-            let value = value.as_deref();
-            let wanted = filter.value.as_deref();
-            let list = filter.values.as_deref().unwrap_or_default();
-            let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-            let holds = match filter.operator.as_str() {
-                "EQ" => value.zip(wanted).is_some_and(|(v, w)| eq(v, w)),
-                "NEQ" => !value.zip(wanted).is_some_and(|(v, w)| eq(v, w)),
-                "IN" => value.is_some_and(|v| list.iter().any(|w| eq(v, w))),
-                "NOT_IN" => !value.is_some_and(|v| list.iter().any(|w| eq(v, w))),
-                "HAS_PROPERTY" => value.is_some(),
-                "NOT_HAS_PROPERTY" => value.is_none(),
-                "CONTAINS_TOKEN" => value.zip(wanted).is_some_and(|(v, w)| {
-                    let token = w.trim_matches('*').to_lowercase();
-                    v.to_lowercase()
-                        .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.')
-                        .any(|t| t == token)
-                }),
-                other => {
-                    return Err(Failure::validation(format!(
-                        "operator {other} is not supported by the mock CRM; use EQ, NEQ, IN, NOT_IN, \
-                         HAS_PROPERTY, NOT_HAS_PROPERTY or CONTAINS_TOKEN"
-                    )));
-                }
+    let count: usize = search.filter_groups.iter().map(|group| group.filters.len()).sum();
+    if count > MAX_FILTERS {
+        return Err(Failure::invalid_field(
+            "filterGroups",
+            format!("A search may have at most {MAX_FILTERS} filters in all, got {count}"),
+        ));
+    }
+    for (g, group) in search.filter_groups.iter().enumerate() {
+        for (f, filter) in group.filters.iter().enumerate() {
+            let at = format!("filterGroups[{g}].filters[{f}]");
+            let operator = filter.operator.as_str();
+            let named = format!("(property {:?})", filter.property_name);
+            let Some(needs) = needs(operator) else {
+                return Err(Failure::invalid_field(
+                    &format!("{at}.operator"),
+                    format!(
+                        "{at}: unknown operator {operator:?} {named}; HubSpot's are EQ, NEQ, LT, LTE, GT, GTE, \
+                         BETWEEN, IN, NOT_IN, HAS_PROPERTY, NOT_HAS_PROPERTY, CONTAINS_TOKEN and \
+                         NOT_CONTAINS_TOKEN"
+                    ),
+                ));
             };
-            if !holds {
-                all = false;
-                break;
+            let missing = match needs {
+                Needs::Nothing => None,
+                Needs::Value => filter.value.is_none().then_some(("value", "a value")),
+                Needs::ValueAndHigh => match (&filter.value, &filter.high_value) {
+                    (None, _) => Some(("value", "a value and a highValue")),
+                    (_, None) => Some(("highValue", "a value and a highValue")),
+                    _ => None,
+                },
+                Needs::Values => filter
+                    .values
+                    .as_ref()
+                    .is_none_or(|values| values.is_empty())
+                    .then_some(("values", "values")),
+            };
+            if let Some((field, what)) = missing {
+                return Err(Failure::invalid_field(
+                    &format!("{at}.{field}"),
+                    format!("operator {operator} requires {what}: {at} {named}"),
+                ));
             }
         }
-        if all {
-            return Ok(true);
+    }
+    Ok(())
+}
+
+/// A filter made ready to test many records: its values lowercased once,
+/// `IN` lists as sets.
+struct Compiled<'f> {
+    property: &'f str,
+    operator: &'f str,
+    value: String,
+    high: String,
+    values: std::collections::HashSet<String>,
+}
+
+impl<'f> Compiled<'f> {
+    fn new(filter: &'f crate::crm::wire::Filter) -> Compiled<'f> {
+        let lower = |value: &Option<String>| value.as_deref().unwrap_or_default().to_lowercase();
+        let value = lower(&filter.value);
+        let value = match filter.operator.as_str() {
+            "CONTAINS_TOKEN" | "NOT_CONTAINS_TOKEN" => value.trim_matches('*').to_owned(),
+            _ => value,
+        };
+        Compiled {
+            property: &filter.property_name,
+            operator: &filter.operator,
+            value,
+            high: lower(&filter.high_value),
+            values: filter.values.iter().flatten().map(|value| value.to_lowercase()).collect(),
         }
     }
-    Ok(false)
+
+    /// Whether a record whose value of the property is `value` satisfies it.
+    fn holds(&self, value: Option<&str>) -> bool {
+        let value = value.map(str::to_lowercase);
+        let value = value.as_deref();
+        let order = |wanted: &str| value.map(|v| compare(v, wanted));
+        let has_token = || {
+            value.is_some_and(|v| {
+                v.split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.').any(|t| t == self.value)
+            })
+        };
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match self.operator {
+            "EQ" => value == Some(self.value.as_str()),
+            "NEQ" => value != Some(self.value.as_str()),
+            "IN" => value.is_some_and(|v| self.values.contains(v)),
+            "NOT_IN" => !value.is_some_and(|v| self.values.contains(v)),
+            "HAS_PROPERTY" => value.is_some(),
+            "NOT_HAS_PROPERTY" => value.is_none(),
+            "CONTAINS_TOKEN" => has_token(),
+            "NOT_CONTAINS_TOKEN" => !has_token(),
+            "LT" => order(&self.value) == Some(Less),
+            "LTE" => matches!(order(&self.value), Some(Less | Equal)),
+            "GT" => order(&self.value) == Some(Greater),
+            "GTE" => matches!(order(&self.value), Some(Greater | Equal)),
+            "BETWEEN" => {
+                matches!(order(&self.value), Some(Greater | Equal))
+                    && matches!(order(&self.high), Some(Less | Equal))
+            }
+            // validate_filters lets no other operator through.
+            _ => false,
+        }
+    }
+}
+
+/// Orders two property values: as numbers when both are (epoch
+/// milliseconds, amounts), else as text (ISO dates order correctly as text).
+fn compare(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(a), Ok(b)) => a.total_cmp(&b),
+        _ => a.cmp(b),
+    }
+}
+
+/// Whether a record whose values `value` gives satisfies the search's filter
+/// groups (ORed groups of ANDed filters; no groups matches everything). The
+/// filters must have passed [`validate_filters`].
+fn matches_groups<'s>(groups: &[Vec<Compiled<'_>>], value: impl Fn(&str) -> Option<Cow<'s, str>>) -> bool {
+    groups.is_empty()
+        || groups
+            .iter()
+            .any(|group| group.iter().all(|filter| filter.holds(value(filter.property).as_deref())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn following_the_cursor_from_any_start_ends_and_yields_each_record_once() {
+        for total in 0..40 {
+            for limit in 0..45u32 {
+                for start in 0..45 {
+                    let (mut offset, mut seen, mut pages) = (start, Vec::new(), 0);
+                    loop {
+                        let (range, next) = page(total, offset, limit);
+                        assert!(range.len() <= limit.max(1) as usize);
+                        seen.extend(range);
+                        pages += 1;
+                        assert!(pages <= total + 1, "no end: {total} {limit} {start}");
+                        match next {
+                            Some(next) => {
+                                assert!(next > offset && next < total);
+                                offset = next;
+                            }
+                            None => break,
+                        }
+                    }
+                    assert_eq!(
+                        seen,
+                        (start.min(total)..total).collect::<Vec<_>>(),
+                        "{total} {limit} {start}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_canonical_id_is_an_id() {
+        assert_eq!(parse_id("101"), Some(101));
+        assert_eq!(parse_id("0"), Some(0));
+        for bad in ["", "+101", "-1", "0101", "101&x", " 101", "101 ", "1e3", "18446744073709551616"] {
+            assert_eq!(parse_id(bad), None, "{bad:?}");
+        }
+        assert_eq!(percent_decode("a%26b+c%2B%40"), "a&b+c+@");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%ff"), "\u{fffd}");
+    }
 }

@@ -8,8 +8,8 @@ use serde::Serialize;
 use url::Url;
 
 use super::{
-    Core, Endpoint, FaultKind, Handler, MockOptions, MockResponse, MockService, Shared, error_response,
-    fault_response, hubspot_response, hubspot_time, launch, lock, unauthorized,
+    Admission, Core, Endpoint, FaultKind, Handler, MockOptions, MockResponse, MockService, Shared,
+    error_response, fault_response, hubspot_response, hubspot_time, launch, lock, unauthorized,
 };
 use crate::crm::ExchangeRequest;
 use crate::crm::wire::{EmailSendStatusView, SingleSendRequest};
@@ -50,7 +50,15 @@ pub struct CapturedMail {
 
 /// The mock mail service's state: the mails it captured.
 #[derive(Debug, Default)]
-pub struct MailState(Mutex<Vec<CapturedMail>>);
+pub struct MailState(Mutex<Mails>);
+
+/// The mails captured, and the request each `sendId` was first sent with.
+#[derive(Debug, Default)]
+struct Mails {
+    list: Vec<CapturedMail>,
+    /// `sendId` → (the mail's index, the request that sent it).
+    send_ids: std::collections::HashMap<String, (usize, SingleSendRequest)>,
+}
 
 /// The mock mail service.
 pub type MockMail = MockService<MailState>;
@@ -66,32 +74,37 @@ impl MockMail {
 
     /// Every mail captured, in order.
     pub fn all(&self) -> Vec<CapturedMail> {
-        lock(&self.shared.state.0).clone()
+        lock(&self.shared.state.0).list.clone()
     }
 
     /// How many mails were captured: `all().len()` without copying them.
     pub fn mails_len(&self) -> usize {
-        lock(&self.shared.state.0).len()
+        lock(&self.shared.state.0).list.len()
     }
 
     /// How many mails were sent to `address` (compared without case):
     /// `mailbox(address).len()` without copying them.
     pub fn mailbox_len(&self, address: &str) -> usize {
         let address = address.trim();
-        lock(&self.shared.state.0).iter().filter(|mail| mail.to.trim().eq_ignore_ascii_case(address)).count()
+        lock(&self.shared.state.0)
+            .list
+            .iter()
+            .filter(|mail| mail.to.trim().eq_ignore_ascii_case(address))
+            .count()
     }
 
     /// Makes the service as it was when started: no mails, an empty request
     /// log, no faults, request numbering from 0. See [`Mocks::reset`](super::Mocks::reset).
     pub fn reset(&self) {
         self.shared.core.reset();
-        lock(&self.shared.state.0).clear();
+        *lock(&self.shared.state.0) = Mails::default();
     }
 
     /// The mails sent to `address` (compared without case), in order.
     pub fn mailbox(&self, address: &str) -> Vec<CapturedMail> {
         let address = address.trim();
         lock(&self.shared.state.0)
+            .list
             .iter()
             .filter(|mail| mail.to.trim().eq_ignore_ascii_case(address))
             .cloned()
@@ -113,12 +126,30 @@ impl Handler for MailState {
 /// The mail service's parts, borrowed for one request.
 struct Inner<'a> {
     core: &'a Core,
-    mails: &'a Mutex<Vec<CapturedMail>>,
+    mails: &'a Mutex<Mails>,
+}
+
+/// Why a send was refused.
+enum Refusal {
+    /// 400: the request is not a send.
+    Invalid(String),
+    /// 409: its `sendId` was already used for another send.
+    Conflict(String),
 }
 
 impl Inner<'_> {
     fn handle(&self, request: &ExchangeRequest<'_>) -> MockResponse {
-        let mut entry = self.core.begin(request);
+        let mut entry = match self.core.admit(request, "mail request") {
+            Admission::Serve(entry) => entry,
+            Admission::Refuse(response, entry) => {
+                if let Some(mut entry) = entry {
+                    let routed = entry.method == "POST" && entry.path.trim_end_matches('/') == SEND_PATH;
+                    entry.endpoint = routed.then_some(Endpoint::SendMail);
+                    self.core.record(entry);
+                }
+                return response;
+            }
+        };
         let (served, correlation_id, now) = (entry.seq, entry.correlation_id.clone(), entry.at);
         let routed = entry.method == "POST" && entry.path.trim_end_matches('/') == SEND_PATH;
         entry.endpoint = routed.then_some(Endpoint::SendMail);
@@ -144,15 +175,26 @@ impl Inner<'_> {
                 // A delayed send is still sent; every other fault loses it.
                 None | Some(FaultKind::Delay(_)) => {
                     let result = self.send(request.body, now, served);
+                    let refused = |status: u16, category: &str, message: String, send_id: Option<&str>| {
+                        let mut body = serde_json::json!({
+                            "status": "error", "message": message, "correlationId": correlation_id,
+                            "category": category,
+                        });
+                        if let Some(send_id) = send_id {
+                            body["context"] = serde_json::json!({ "sendId": [send_id] });
+                        }
+                        (status, body)
+                    };
                     let (status, body) = match result {
                         Ok(view) => (200, serde_json::to_value(view).unwrap_or_default()),
-                        Err(message) => (
-                            400,
-                            serde_json::json!({
-                                "status": "error", "message": message, "correlationId": correlation_id,
-                                "category": "VALIDATION_ERROR",
-                            }),
-                        ),
+                        Err(Refusal::Invalid(message)) => refused(400, "VALIDATION_ERROR", message, None),
+                        Err(Refusal::Conflict(send_id)) => {
+                            let message = format!(
+                                "sendId {send_id:?} was already used for another send; no more than one \
+                                 email is sent per sendId"
+                            );
+                            refused(409, "CONFLICT", message, Some(&send_id))
+                        }
                     };
                     entry.status = status;
                     match fault {
@@ -182,31 +224,46 @@ impl Inner<'_> {
         response
     }
 
-    /// Captures a send; a repeated `sendId` returns the first send's status
-    /// without sending again, as HubSpot's idempotency key promises.
-    fn send(&self, body: &[u8], now: Timestamp, served: usize) -> Result<EmailSendStatusView, String> {
-        let send: SingleSendRequest =
-            serde_json::from_slice(body).map_err(|err| format!("Invalid input JSON: {err}"))?;
+    /// Captures a send. HubSpot's spec says of `sendId`: "No more than one
+    /// email will be sent per sendId". So a send repeating an earlier one
+    /// with the same `sendId` word for word (the recipient compared without
+    /// case) sends nothing and answers the first send's status, as a retry
+    /// expects; a send reusing the `sendId` for anything else (another
+    /// recipient, template or values) sends nothing and is a 409 `CONFLICT`,
+    /// never a silent drop. Only captured mails were sent.
+    fn send(&self, body: &[u8], now: Timestamp, served: usize) -> Result<EmailSendStatusView, Refusal> {
+        let send: SingleSendRequest = serde_json::from_slice(body)
+            .map_err(|err| Refusal::Invalid(format!("Invalid input JSON: {err}")))?;
         let to = send.message.to.trim();
         if to.is_empty() || !to.contains('@') {
-            return Err(format!("message.to {:?} is not an email address", send.message.to));
+            return Err(Refusal::Invalid(format!(
+                "message.to {:?} is not an email address",
+                send.message.to
+            )));
         }
         let mut mails = lock(self.mails);
         if let Some(send_id) = &send.message.send_id
-            && let Some(first) = mails.iter().find(|mail| mail.send_id.as_ref() == Some(send_id))
+            && let Some((index, first)) = mails.send_ids.get(send_id)
         {
+            if !same_send(first, &send) {
+                return Err(Refusal::Conflict(send_id.clone()));
+            }
+            let first = &mails.list[*index];
             return Ok(EmailSendStatusView {
                 status_id: first.status_id.clone(),
                 ..status_view(first.index, now)
             });
+        }
+        let index = mails.list.len();
+        if let Some(send_id) = &send.message.send_id {
+            mails.send_ids.insert(send_id.clone(), (index, send.clone()));
         }
         let view = status_view(served, now);
         let custom_properties = send.custom_properties.unwrap_or_default();
         let contact_properties = send.contact_properties.unwrap_or_default();
         let link = find_link(&custom_properties);
         let text = render_text(send.email_id, &contact_properties, &custom_properties);
-        let index = mails.len();
-        mails.push(CapturedMail {
+        mails.list.push(CapturedMail {
             index,
             at: now,
             to: send.message.to.clone(),
@@ -221,6 +278,18 @@ impl Inner<'_> {
         });
         Ok(view)
     }
+}
+
+/// Whether `again` repeats `first`: the same request, the recipient compared
+/// trimmed and without case.
+fn same_send(first: &SingleSendRequest, again: &SingleSendRequest) -> bool {
+    let recipient = |send: &SingleSendRequest| send.message.to.trim().to_lowercase();
+    let rest = |send: &SingleSendRequest| {
+        let mut send = send.clone();
+        send.message.to.clear();
+        send
+    };
+    recipient(first) == recipient(again) && rest(first) == rest(again)
 }
 
 fn status_view(served: usize, now: Timestamp) -> EmailSendStatusView {

@@ -4,6 +4,10 @@
 //! associations, PATCH) and [`MockMail`] the transactional single-send v3,
 //! each checking the bearer token, answering with HubSpot's headers and error
 //! bodies, and keeping a log of every request for the harness's oracle.
+//! Bodies over [`MAX_BODY_BYTES`] are answered 413; the log is bounded
+//! ([`MAX_LOGGED_REQUESTS`], [`MAX_LOG_BYTES`]): once full, requests are
+//! refused unserved and counted ([`MockService::requests_dropped`]), so the
+//! log never misses a request the mock served.
 //! [`Fault`]s make an endpoint fail for the first N calls or always.
 //!
 //! ```no_run
@@ -48,6 +52,24 @@ pub const DEFAULT_TOKEN: &str = "pat-na1-00000000-0000-4000-8000-000000000000";
 /// How long a `timeout` fault keeps the client waiting: longer than any
 /// client timeout worth having.
 const TIMEOUT_DELAY: Duration = Duration::from_secs(3600);
+
+/// The largest request body a mock reads: a larger one is answered 413 and
+/// logged without its body. HubSpot documents no byte limit for these
+/// endpoints; every request they take (a search of at most 3,000 query
+/// characters and a few dozen filters, a PATCH of some properties, one mail)
+/// fits in a few kilobytes, so 1 MiB is far above any real client's.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The most requests one mock logs between resets. A scenario run makes
+/// dozens; once the log holds this many, or [`MAX_LOG_BYTES`], the mock
+/// refuses every further request with a 503 and serves none of it (no read,
+/// no write, no mail), counting it in [`MockService::requests_dropped`], so
+/// the log always holds every request the mock served.
+pub const MAX_LOGGED_REQUESTS: usize = 100_000;
+
+/// The most memory (estimated) the logged requests may hold between resets;
+/// see [`MAX_LOGGED_REQUESTS`].
+pub const MAX_LOG_BYTES: usize = 256 << 20;
 
 /// Both mocks, started together on loopback.
 #[derive(Clone, Debug)]
@@ -349,10 +371,19 @@ impl<S> MockService<S> {
         self.shared.core.log()
     }
 
-    /// How many requests were received so far: `requests().len()` without
+    /// How many requests were logged so far: `requests().len()` without
     /// copying the log.
     pub fn requests_len(&self) -> usize {
-        lock(&self.shared.core.log).len()
+        lock(&self.shared.core.log).entries.len()
+    }
+
+    /// How many requests were refused unserved and left out of the log
+    /// because it was full ([`MAX_LOGGED_REQUESTS`], [`MAX_LOG_BYTES`]),
+    /// since the start or the last reset. While it is 0, [`requests`](Self::requests)
+    /// holds every request received; a judge of the log must fail closed on
+    /// anything else.
+    pub fn requests_dropped(&self) -> usize {
+        lock(&self.shared.core.log).dropped
     }
 }
 
@@ -378,8 +409,28 @@ struct Core {
     token: String,
     clock: Arc<dyn Clock>,
     faults: Mutex<FaultPlan>,
-    log: Mutex<Vec<RecordedRequest>>,
+    log: Mutex<Log>,
     requests: std::sync::atomic::AtomicUsize,
+}
+
+/// The request log, bounded by [`MAX_LOGGED_REQUESTS`] and [`MAX_LOG_BYTES`].
+#[derive(Debug, Default)]
+struct Log {
+    entries: Vec<RecordedRequest>,
+    /// Slots taken: entries logged, plus those admitted and still being answered.
+    admitted: usize,
+    /// The estimated memory of the admitted entries.
+    bytes: usize,
+    /// Requests refused because the log was full.
+    dropped: usize,
+}
+
+/// What [`Core::admit`] decided about a request.
+enum Admission {
+    /// Serve it; its entry has a place in the log.
+    Serve(RecordedRequest),
+    /// Answer this instead of serving it; the entry is logged if given.
+    Refuse(MockResponse, Option<RecordedRequest>),
 }
 
 impl Core {
@@ -399,22 +450,55 @@ impl Core {
         (n, format!("00000000-0000-4000-8000-{:012x}", n + 1))
     }
 
-    /// The log entry for `request`, numbered and timed, before it is routed
-    /// or answered.
-    fn begin(&self, request: &ExchangeRequest<'_>) -> RecordedRequest {
+    /// The log entry for `request`, numbered and timed, with a place in the
+    /// log, before it is routed or answered; or the answer instead: a 413 for
+    /// a body over [`MAX_BODY_BYTES`] (logged, without the body), a 503 when
+    /// the log is full (not logged, counted as dropped). `what` names the
+    /// mock in `mocks serve`'s log lines.
+    fn admit(&self, request: &ExchangeRequest<'_>, what: &'static str) -> Admission {
         let (seq, correlation_id) = self.correlation_id();
-        RecordedRequest {
+        let too_large = request.body.len() > MAX_BODY_BYTES;
+        let mut entry = RecordedRequest {
             seq,
             at: self.clock.now(),
-            method: request.method.as_str().to_owned(),
-            path: request.url.path().to_owned(),
+            method: truncated(request.method.as_str(), 64),
+            path: truncated(request.url.path(), 8 << 10),
             query: query_pairs(request),
-            body: crm::parse_body(request.body),
+            body: if too_large { None } else { crm::parse_body(request.body) },
             endpoint: None,
             status: 0,
             fault: None,
             correlation_id,
+        };
+        let size = footprint(&entry);
+        {
+            let mut log = lock(&self.log);
+            if log.admitted >= MAX_LOGGED_REQUESTS || log.bytes.saturating_add(size) > MAX_LOG_BYTES {
+                log.dropped += 1;
+                drop(log);
+                tracing::warn!(seq, "{what}: the request log is full; request refused unserved");
+                let message = format!(
+                    "The mock's request log is full ({MAX_LOGGED_REQUESTS} requests or {MAX_LOG_BYTES} bytes); \
+                     reset the mock. This request was not served."
+                );
+                let response =
+                    error_response(503, "SERVICE_UNAVAILABLE", message, &entry.correlation_id, seq, None);
+                return Admission::Refuse(response, None);
+            }
+            log.admitted += 1;
+            log.bytes += size;
         }
+        if too_large {
+            entry.status = 413;
+            let message = format!(
+                "The request body of {} bytes is larger than the mock's limit of {MAX_BODY_BYTES} bytes.",
+                request.body.len()
+            );
+            let response = error_response(413, "VALIDATION_ERROR", message, &entry.correlation_id, seq, None);
+            entry.log(what);
+            return Admission::Refuse(response, Some(entry));
+        }
+        Admission::Serve(entry)
     }
 
     fn authorized(&self, request: &ExchangeRequest<'_>) -> bool {
@@ -427,11 +511,11 @@ impl Core {
     }
 
     fn record(&self, entry: RecordedRequest) {
-        lock(&self.log).push(entry);
+        lock(&self.log).entries.push(entry);
     }
 
     fn log(&self) -> Vec<RecordedRequest> {
-        let mut log = lock(&self.log).clone();
+        let mut log = lock(&self.log).entries.clone();
         log.sort_by_key(|entry| entry.seq);
         log
     }
@@ -439,9 +523,40 @@ impl Core {
     /// Back to how it started: no faults, an empty log, numbering from 0.
     fn reset(&self) {
         lock(&self.faults).clear();
-        lock(&self.log).clear();
+        *lock(&self.log) = Log::default();
         self.requests.store(0, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// At most the first `max` bytes of `text`, cut at a character boundary.
+fn truncated(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+/// An estimate of the memory a log entry holds: its strings and its JSON
+/// body, node by node (a parsed body can take several times its bytes).
+fn footprint(entry: &RecordedRequest) -> usize {
+    fn json(node: &serde_json::Value) -> usize {
+        use serde_json::Value;
+        size_of::<Value>()
+            + match node {
+                Value::String(text) => text.len(),
+                Value::Array(items) => items.iter().map(json).sum(),
+                // A map entry also holds its key and the map's own node.
+                Value::Object(map) => map.iter().map(|(key, item)| 64 + key.len() + json(item)).sum(),
+                _ => 0,
+            }
+    }
+    size_of::<RecordedRequest>()
+        + entry.method.len()
+        + entry.path.len()
+        + entry.correlation_id.len()
+        + entry.query.iter().map(|(key, item)| 48 + key.len() + item.len()).sum::<usize>()
+        + entry.body.as_ref().map_or(0, json)
 }
 
 /// Locks `mutex`, even after a panic elsewhere: the mocks' state is only ever
@@ -478,6 +593,31 @@ fn error_response(
     served: usize,
     context: Option<(&str, &str)>,
 ) -> MockResponse {
+    error_response_with(status, category, message, correlation_id, served, context, &[])
+}
+
+/// One entry of an error body's `errors`: the spec's `ErrorDetail`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+struct ErrorDetail {
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    #[serde(rename = "in", skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<std::collections::BTreeMap<String, Vec<String>>>,
+}
+
+/// HubSpot's error body as a response, with `errors` when there are any.
+fn error_response_with(
+    status: u16,
+    category: &str,
+    message: impl Into<String>,
+    correlation_id: &str,
+    served: usize,
+    context: Option<(&str, &str)>,
+    errors: &[ErrorDetail],
+) -> MockResponse {
     let body = ErrorBody {
         status: Some("error".to_owned()),
         message: message.into(),
@@ -487,6 +627,12 @@ fn error_response(
         error_type: None,
         policy_name: None,
     };
+    let mut body = serde_json::to_value(body).unwrap_or_default();
+    if !errors.is_empty()
+        && let Some(map) = body.as_object_mut()
+    {
+        map.insert("errors".to_owned(), serde_json::to_value(errors).unwrap_or_default());
+    }
     hubspot_response(status, correlation_id, served).json(body)
 }
 
