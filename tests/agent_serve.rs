@@ -654,3 +654,113 @@ fn agent_serve_stops_cleanly_on_sigint_right_after_printing_its_url() {
     assert_eq!(code, Some(0), "{rest:?}");
     assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
 }
+
+/// 1,000 customers at once, each proving who they are and reading their own billing address,
+/// through the served router on loopback: no request fails, and no conversation's replies show
+/// a value of another conversation's contact. Throughput and latency are measured by
+/// `cargo run --release --example serve_load`, not here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_conversations_each_see_only_their_own_contact() {
+    use leakproof::fixtures::{Fixtures, GenerateOptions};
+    use std::future::Future;
+    use std::sync::Arc;
+    const CUSTOMERS: usize = 1_000;
+    // Requests in flight at once, from this client: the server holds all 1,000 sessions
+    // and conversations at once regardless, every phase touching each of them.
+    const IN_FLIGHT: usize = 64;
+
+    let config = leakproof::config::load_file("scenarios/configs/default.yaml").unwrap();
+    let fixtures = Fixtures::generate(7, &GenerateOptions::for_config(&config, CUSTOMERS));
+    let contacts = Arc::new(fixtures.contacts.clone());
+    let canaries = fixtures.canaries();
+    let mocks = Arc::new(Mocks::start(fixtures).await.unwrap());
+    let base = Arc::new(serve_router(|_| {}).await);
+    let http = reqwest::Client::new();
+
+    // One phase: `step(i)` for every customer, IN_FLIGHT at a time; every answer's text.
+    async fn phase<F, Fut>(step: F) -> Vec<String>
+    where
+        F: Fn(usize) -> Fut,
+        Fut: Future<Output = String> + Send + 'static,
+    {
+        let gate = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..CUSTOMERS {
+            let permit = Arc::clone(&gate).acquire_owned().await.unwrap();
+            let future = step(i);
+            tasks.spawn(async move {
+                let text = future.await;
+                drop(permit);
+                (i, text)
+            });
+        }
+        let mut texts = vec![String::new(); CUSTOMERS];
+        while let Some(done) = tasks.join_next().await {
+            let (i, text) = done.unwrap();
+            texts[i] = text;
+        }
+        texts
+    }
+    let start = |i: usize| {
+        let (http, base, mocks) = (http.clone(), Arc::clone(&base), Arc::clone(&mocks));
+        async move {
+            let response =
+                http.post(format!("{base}/v1/sessions")).json(&start_body(&format!("load-{i}"), &mocks));
+            let response = response.send().await.unwrap();
+            assert_eq!(response.status().as_u16(), 204, "session {i}");
+            String::new()
+        }
+    };
+    let say = |text: fn(&leakproof::fixtures::Contact) -> String, at: &'static str| {
+        let (http, base, contacts) = (http.clone(), Arc::clone(&base), Arc::clone(&contacts));
+        move |i: usize| {
+            let (http, base) = (http.clone(), Arc::clone(&base));
+            let body = json!({
+                "conversation_id": "c", "channel": "live_chat", "visitor": {},
+                "text": text(&contacts[i]), "now": at,
+            });
+            async move {
+                let response = http.post(format!("{base}/v1/sessions/load-{i}/messages")).json(&body).send();
+                let response = response.await.unwrap();
+                assert_eq!(response.status().as_u16(), 200, "customer {i}");
+                replies(&response.json::<Value>().await.unwrap())
+            }
+        }
+    };
+
+    phase(start).await;
+    let mut seen = phase(say(|_| "What is my billing address?".to_owned(), "2026-05-01T09:00:00Z")).await;
+    let sent = phase(say(|contact| contact.email.clone(), "2026-05-01T09:00:10Z")).await;
+    let opened = phase(|i: usize| {
+        let (http, mocks, contacts) = (http.clone(), Arc::clone(&mocks), Arc::clone(&contacts));
+        async move {
+            let link =
+                mocks.mail.latest_link(&contacts[i].email).unwrap_or_else(|| panic!("no link for {i}"));
+            assert!(link.path().starts_with(&format!("/v1/sessions/load-{i}/")), "{link}");
+            let response =
+                http.get(link).header("x-leakproof-now", "2026-05-01T09:01:00Z").send().await.unwrap();
+            assert_eq!(response.status().as_u16(), 200, "customer {i}'s link");
+            String::new()
+        }
+    })
+    .await;
+    let disclosed = phase(say(|_| "I opened it".to_owned(), "2026-05-01T09:01:05Z")).await;
+    for (i, text) in disclosed.iter().enumerate() {
+        assert!(text.contains(contacts[i].properties["address"].as_str()), "customer {i}: {text}");
+    }
+    for ((all, a), (b, c)) in seen.iter_mut().zip(&sent).zip(opened.iter().zip(&disclosed)) {
+        all.extend([a.as_str(), b.as_str(), c.as_str()].into_iter().flat_map(|t| ["\n", t]));
+    }
+
+    // Every generated value carries a canary naming its owner: a conversation shows its own.
+    for (i, text) in seen.iter().enumerate() {
+        for sighting in canaries.find(text) {
+            assert!(
+                sighting.owner.contacts.contains(&contacts[i].id),
+                "customer {i}'s conversation shows {} of {:?}: {text}",
+                sighting.canary,
+                sighting.owner
+            );
+        }
+    }
+}
