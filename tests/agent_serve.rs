@@ -453,7 +453,7 @@ async fn a_link_opened_before_it_was_issued_verifies_nothing() {
     let mocks = default_mocks().await;
     let served = Served::start();
     let http = reqwest::Client::new();
-    // The session starts without a time, so no clock refuses the early time below: the token does.
+    // The session starts without a time and its messages tell none: the agent's own clock runs.
     let mut body = start_body("s1", &mocks);
     body.as_object_mut().unwrap().remove("now");
     assert_eq!(post(&http, format!("{}/v1/sessions", served.base), &body).await.0, 204);
@@ -462,11 +462,11 @@ async fn a_link_opened_before_it_was_issued_verifies_nothing() {
     post(&http, url.clone(), &message("What is my billing address?")).await;
     post(&http, url.clone(), &message("maren.solberg@example.com")).await;
     let link = mocks.mail.latest_link("maren.solberg@example.com").expect("a link was mailed");
-    // The session's latest time is the system clock's; set the session's clock far ahead instead
-    // of back, then check the token refuses a time before its issue through the token check.
+    // Over HTTP the session's clock refuses the early time first (its latest is at least the
+    // link's issue time); the token check refuses it as well (see `identity::token`'s tests).
     let early =
         http.get(link.clone()).header("x-leakproof-now", "2000-01-01T00:00:00Z").send().await.unwrap();
-    assert_ne!(early.status().as_u16(), 200, "a time before the link was issued verifies nothing");
+    assert_eq!(early.status().as_u16(), 400, "a time before the link was issued verifies nothing");
 }
 
 #[tokio::test]
