@@ -289,14 +289,7 @@ fn liveness_checks_every_value_and_change_and_notices_a_wrong_write() {
 fn serve_faulty(bug: Bug) -> String {
     use leakproof::protocol::{ServerOptions, faulty_router};
     serve(|base| {
-        let options = ServerOptions {
-            default_config: None,
-            public_url: base.parse().unwrap(),
-            crm_token: leakproof::mocks::DEFAULT_TOKEN.to_owned(),
-            mail_token: leakproof::mocks::DEFAULT_TOKEN.to_owned(),
-            email_id: 1,
-            backend_timeout: std::time::Duration::from_secs(5),
-        };
+        let options = ServerOptions::new(base.parse().unwrap());
         faulty_router(options, bug)
     })
 }

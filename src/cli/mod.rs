@@ -128,11 +128,38 @@ pub struct AgentServeArgs {
     /// the harness's 30 s per step.
     #[arg(long, default_value = "5s", value_parser = parse_timeout)]
     pub backend_timeout: jiff::SignedDuration,
+    /// A CRM or mail host sessions may name, `HOST` or `HOST:PORT` (repeatable; `loopback` for
+    /// 127.0.0.0/8, ::1 and localhost). The server's tokens go to these hosts only; a session
+    /// naming another is refused with 403. Without this flag, loopback only.
+    #[arg(long = "trust-backend", value_name = "HOST[:PORT]")]
+    pub trust_backends: Vec<crate::protocol::TrustedBackend>,
+    /// The most sessions held at once; a session beyond them is refused with 503 until one ends.
+    #[arg(long, default_value_t = crate::protocol::DEFAULT_MAX_SESSIONS, value_parser = parse_max_sessions)]
+    pub max_sessions: usize,
+    /// How long a session lives without a request before it is ended: `30m`, `90s` (at most 24h).
+    #[arg(long, default_value = "30m", value_parser = parse_idle_timeout)]
+    pub idle_timeout: jiff::SignedDuration,
     /// Plant one bug in every session's agent, to see what the harness makes of an agent
     /// that leaks. Only in a build with the `faulty-agents` feature.
     #[cfg(feature = "faulty-agents")]
     #[arg(long, value_enum)]
     pub bug: Option<crate::agent::faulty::Bug>,
+}
+
+fn parse_max_sessions(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err("must be a whole number from 1 to 1000000".to_owned()),
+    }
+}
+
+fn parse_idle_timeout(text: &str) -> Result<jiff::SignedDuration, String> {
+    let duration: jiff::SignedDuration =
+        text.parse().map_err(|e| format!("not a duration like 30m or 90s: {e}"))?;
+    if duration <= jiff::SignedDuration::ZERO || duration > jiff::SignedDuration::from_hours(24) {
+        return Err("must be more than 0 and at most 24h".to_owned());
+    }
+    Ok(duration)
 }
 
 fn parse_timeout(text: &str) -> Result<jiff::SignedDuration, String> {

@@ -3,6 +3,8 @@
 use std::io::Write;
 
 use super::{AgentServeArgs, ServeArgs, Status, report_unusable};
+use crate::config::SigningKeySource;
+use crate::identity::token::SigningKey;
 
 pub(super) fn mocks_serve(
     args: &ServeArgs,
@@ -45,6 +47,9 @@ pub(super) fn mocks_serve(
         .with_target(false)
         .try_init();
     runtime.block_on(async {
+        // Listening for Ctrl-C and SIGTERM before the URLs are printed: a signal sent as soon
+        // as they appear stops the server cleanly.
+        let shutdown = Shutdown::listen()?;
         let options = MockOptions { token: args.token.clone(), ..MockOptions::default() };
         let crm = MockCrm::start(&fixtures, options.clone(), Some(crm_listener)).await?;
         let mail = MockMail::start(options, Some(mail_listener)).await?;
@@ -59,7 +64,7 @@ pub(super) fn mocks_serve(
         writeln!(out, "mail: {}", mail.base_url().as_str().trim_end_matches('/'))?;
         writeln!(out, "token: {}", args.token)?;
         out.flush()?;
-        wait_for_shutdown().await;
+        shutdown.wait().await;
         writeln!(
             out,
             "stopped after {} CRM and {} mail requests",
@@ -81,6 +86,25 @@ pub(super) fn agent_serve(
             Err(error) => return report_unusable(&error, err),
         },
         None => None,
+    };
+    // The server's own key, loaded once before serving: a key that cannot be had stops the
+    // server here rather than failing every session. An ephemeral key stays one per session.
+    let signing_key = match (&args.config, &default_config) {
+        (Some(path), Some(config)) if config.verification.signing_key != SigningKeySource::Ephemeral => {
+            match SigningKey::load(&config.verification.signing_key) {
+                Ok(key) => Some(key),
+                Err(error) => {
+                    writeln!(err, "error: {}: verification.signing_key: {error}", path.display())?;
+                    return Ok(Status::UnusableInput);
+                }
+            }
+        }
+        _ => None,
+    };
+    let trusted_backends = if args.trust_backends.is_empty() {
+        crate::protocol::TrustedBackends::default()
+    } else {
+        crate::protocol::TrustedBackends::new(args.trust_backends.clone())
     };
     let listener = match std::net::TcpListener::bind(args.listen) {
         Ok(listener) => listener,
@@ -108,9 +132,14 @@ pub(super) fn agent_serve(
         mail_token: args.mail_token.clone(),
         email_id: args.email_id,
         backend_timeout: args.backend_timeout.unsigned_abs(),
+        signing_key,
+        trusted_backends,
+        max_sessions: args.max_sessions,
+        idle_timeout: args.idle_timeout.unsigned_abs(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
+        let shutdown = Shutdown::listen()?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         writeln!(out, "leakproof agent: Ctrl-C stops")?;
         writeln!(out, "agent: http://{address}")?;
@@ -125,31 +154,52 @@ pub(super) fn agent_serve(
         #[cfg(not(feature = "faulty-agents"))]
         let router = crate::protocol::router(options);
         out.flush()?;
-        axum::serve(listener, router).with_graceful_shutdown(wait_for_shutdown()).await?;
+        axum::serve(listener, router).with_graceful_shutdown(shutdown.wait()).await?;
         writeln!(out, "stopped")?;
         Ok(Status::Ok)
     })
 }
 
-/// Resolves on Ctrl-C, or on SIGTERM where there is one (CI stops services that way).
-pub(super) async fn wait_for_shutdown() {
+/// Ctrl-C, and SIGTERM where there is one (CI stops services that way), listened for from
+/// the moment [`Shutdown::listen`] returns: a signal arriving before [`Shutdown::wait`] is
+/// awaited is not lost, and does not kill the process.
+pub(super) struct Shutdown {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    /// Installs the listeners. Call it inside the runtime, before announcing anything.
+    pub(super) fn listen() -> std::io::Result<Shutdown> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Shutdown {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Shutdown {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Resolves on the first of the signals (also one that arrived since [`Shutdown::listen`]).
+    pub(super) async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let Shutdown { mut interrupt, mut terminate } = self;
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -508,11 +508,23 @@ fn slug(name: &str) -> String {
     slug.chars().take(60).collect()
 }
 
-/// A number not used before in this process, so sessions never collide.
-fn unique() -> u64 {
+/// A text not used before in this process, nor (with a random tag drawn once per process)
+/// by another harness process, so sessions never collide: an agent refuses to start a session
+/// whose id is live. Digits, lowercase letters and `-` only, so it is a valid session id.
+fn unique() -> String {
+    use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+    static TAG: OnceLock<u32> = OnceLock::new();
+    let tag = TAG.get_or_init(|| {
+        let mut bytes = [0_u8; 4];
+        // Without a random source, the process id still tells processes apart.
+        match getrandom::fill(&mut bytes) {
+            Ok(()) => u32::from_le_bytes(bytes),
+            Err(_) => std::process::id(),
+        }
+    });
+    format!("{}-{tag:08x}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// How to run a suite.

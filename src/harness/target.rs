@@ -115,6 +115,25 @@ pub enum Session {
     },
 }
 
+impl Drop for Session {
+    /// A remote session is ended with `DELETE /v1/sessions/{id}`, so the agent frees it: sent
+    /// in the background on the current runtime (none, nothing is sent; the agent's idle
+    /// timeout ends the session then). An agent that answers 404 or 405 keeps no sessions to
+    /// end, which fails nothing; the answer is only logged at debug level.
+    fn drop(&mut self) {
+        let Session::Remote { client, base, session_id } = self else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let Ok(url) = join(base, &format!("v1/sessions/{session_id}")) else { return };
+        let client = client.clone();
+        runtime.spawn(async move {
+            match client.delete(url.clone()).send().await {
+                Ok(response) => tracing::debug!(%url, status = %response.status(), "ended the session"),
+                Err(error) => tracing::debug!(%url, %error, "failed to end the session"),
+            }
+        });
+    }
+}
+
 /// Retries without waiting: the harness's clock is injected, so the in-process
 /// agent makes every attempt its retry policy allows, without spending real
 /// time between them.

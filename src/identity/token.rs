@@ -48,7 +48,7 @@ type HmacSha256 = Hmac<Sha256>;
 ///
 /// Bump it whenever the payload changes shape; tokens of any other version are
 /// rejected with [`TokenError::UnsupportedVersion`] instead of being misread.
-pub const TOKEN_VERSION: u32 = 1;
+pub const TOKEN_VERSION: u32 = 2;
 
 /// The shortest accepted signing key: HMAC-SHA256's full strength needs at
 /// least as many key bytes as the hash has output bytes.
@@ -109,7 +109,10 @@ impl SigningKey {
     /// # Errors
     ///
     /// [`KeyError::Unavailable`] when the variable or file cannot be read or
-    /// decoded, [`KeyError::TooShort`] for a short key.
+    /// decoded (a file must be a regular file of at most
+    /// [`KEY_LIMIT`](crate::files::KEY_LIMIT) bytes; nothing else is opened for
+    /// reading, so this never blocks on a FIFO), [`KeyError::TooShort`] for a
+    /// short key.
     pub fn load(source: &SigningKeySource) -> Result<Self, KeyError> {
         use base64::engine::general_purpose::STANDARD;
         match source {
@@ -127,9 +130,13 @@ impl SigningKey {
                 SigningKey::from_bytes(&bytes)
             }
             SigningKeySource::File(path) => {
-                let bytes = std::fs::read(path).map_err(|err| KeyError::Unavailable {
-                    origin: format!("file {}", path.display()),
-                    reason: err.to_string(),
+                // A regular file of at most KEY_LIMIT bytes: a FIFO would block the caller and a
+                // device such as /dev/zero would be read until memory runs out.
+                let bytes = crate::files::read_regular(path, crate::files::KEY_LIMIT).map_err(|err| {
+                    KeyError::Unavailable {
+                        origin: format!("file {}", path.display()),
+                        reason: err.to_string(),
+                    }
                 })?;
                 SigningKey::from_bytes(&bytes)
             }
@@ -271,6 +278,8 @@ pub struct TokenClaims {
     pub contact: ContactId,
     /// The contact's address on record that the link was mailed to.
     pub address: String,
+    /// When the token was issued: at any earlier time it verifies nothing.
+    pub issued_at: Timestamp,
     /// The first instant at which the token no longer verifies.
     pub expires_at: Timestamp,
     /// Makes the token unique, so it can be used once.
@@ -294,6 +303,7 @@ struct Payload {
     conv: ConversationId,
     contact: ContactId,
     addr: String,
+    iat: Timestamp,
     exp: Timestamp,
     nonce: Nonce,
 }
@@ -348,6 +358,13 @@ pub enum TokenError {
     UnsupportedVersion {
         /// The version the token names.
         version: u64,
+    },
+    /// The time it is checked at is before the token was issued: the clock
+    /// was set back, or the token is opened at a time that never saw it.
+    #[error("verification token was issued at {issued_at}, later than now")]
+    NotYetIssued {
+        /// When it was issued.
+        issued_at: Timestamp,
     },
     /// The token's time to live has passed.
     #[error("verification token expired at {expired_at}")]
@@ -478,6 +495,7 @@ impl TokenIssuer {
             conv: conversation.clone(),
             contact,
             addr: address.to_owned(),
+            iat: now,
             exp: expires_at,
             nonce,
         };
@@ -488,14 +506,23 @@ impl TokenIssuer {
         if token.len() > MAX_TOKEN_LEN {
             return Err(IssueError::TooLong { len: token.len() });
         }
-        let claims =
-            TokenClaims { conversation: payload.conv, contact, address: payload.addr, expires_at, nonce };
+        let claims = TokenClaims {
+            conversation: payload.conv,
+            contact,
+            address: payload.addr,
+            issued_at: now,
+            expires_at,
+            nonce,
+        };
         Ok(IssuedToken { token, claims })
     }
 
     /// Checks that `token` was signed by this issuer, is of the current
-    /// format version and has not expired at `now` (`now >= expires_at` is
-    /// expired), and returns its claims.
+    /// format version, was issued at or before `now` and has not expired at
+    /// `now` (`now >= expires_at` is expired), and returns its claims.
+    ///
+    /// A `now` before the token was issued is refused
+    /// ([`TokenError::NotYetIssued`]): a clock set back must not reopen a link.
     ///
     /// Never panics, whatever the input. Single use and the binding to a
     /// conversation are checked by
@@ -504,9 +531,13 @@ impl TokenIssuer {
     /// # Errors
     ///
     /// [`TokenError::Malformed`], [`TokenError::BadSignature`],
-    /// [`TokenError::UnsupportedVersion`] or [`TokenError::Expired`].
+    /// [`TokenError::UnsupportedVersion`], [`TokenError::NotYetIssued`] or
+    /// [`TokenError::Expired`].
     pub fn check(&self, token: &str, now: Timestamp) -> Result<TokenClaims, TokenError> {
         let payload = self.signed_payload(token)?;
+        if now < payload.iat {
+            return Err(TokenError::NotYetIssued { issued_at: payload.iat });
+        }
         // Planted bug `AcceptsExpiredLinks`: the expiry is not checked.
         if now >= payload.exp && !crate::agent::planted!(self, Bug::AcceptsExpiredLinks) {
             return Err(TokenError::Expired { conversation: payload.conv, expired_at: payload.exp });
@@ -562,6 +593,7 @@ impl Payload {
             conversation: self.conv,
             contact: self.contact,
             address: self.addr,
+            issued_at: self.iat,
             expires_at: self.exp,
             nonce: self.nonce,
         }
@@ -731,6 +763,39 @@ mod tests {
     }
 
     #[test]
+    fn a_token_opened_before_it_was_issued_is_refused() {
+        let issued = issued();
+        assert_eq!(issued.claims.issued_at, start());
+        assert!(issuer().check(&issued.token, start()).is_ok(), "the issue time itself is fine");
+        for earlier in
+            [SignedDuration::from_nanos(1), SignedDuration::from_mins(1), SignedDuration::from_hours(48)]
+        {
+            assert_eq!(
+                issuer().check(&issued.token, start() - earlier),
+                Err(TokenError::NotYetIssued { issued_at: start() }),
+                "{earlier:?} before"
+            );
+        }
+    }
+
+    #[test]
+    fn key_files_are_read_only_when_regular_and_small() {
+        let dir = tempfile::tempdir().unwrap();
+        let large = dir.path().join("large.key");
+        std::fs::write(&large, vec![7_u8; usize::try_from(crate::files::KEY_LIMIT).unwrap() + 1]).unwrap();
+        let error = SigningKey::load(&SigningKeySource::File(large)).unwrap_err();
+        assert!(error.to_string().contains("larger than the limit"), "{error}");
+        let directory = SigningKey::load(&SigningKeySource::File(dir.path().to_owned())).unwrap_err();
+        assert!(directory.to_string().contains("not a regular file"), "{directory}");
+        #[cfg(unix)]
+        {
+            // A device is refused without being read; /dev/zero would never end.
+            let zero = SigningKey::load(&SigningKeySource::File("/dev/zero".into())).unwrap_err();
+            assert!(zero.to_string().contains("not a regular file"), "{zero}");
+        }
+    }
+
+    #[test]
     fn ttl_is_configurable() {
         let short = issuer().with_ttl(SignedDuration::from_secs(30));
         let issued = short.issue(&conversation(), ContactId(512), ADDRESS, start()).unwrap();
@@ -747,16 +812,21 @@ mod tests {
 
     #[test]
     fn other_versions_are_rejected_cleanly() {
-        let v2 = sign_raw(
-            r#"{"v":2,"conv":"conv-a","contact":"512","addr":"a@b","exp":"2030-01-01T00:00:00Z","nonce":"00000000000000000000000000000000","extra":true}"#,
+        let v3 = sign_raw(
+            r#"{"v":3,"conv":"conv-a","contact":"512","addr":"a@b","exp":"2030-01-01T00:00:00Z","nonce":"00000000000000000000000000000000","extra":true}"#,
         );
-        assert_eq!(issuer().check(&v2, start()), Err(TokenError::UnsupportedVersion { version: 2 }));
+        assert_eq!(issuer().check(&v3, start()), Err(TokenError::UnsupportedVersion { version: 3 }));
+        // Version 1 had no issue time: its tokens are of another version now.
+        let v1 = sign_raw(
+            r#"{"v":1,"conv":"conv-a","contact":"512","addr":"a@b","exp":"2030-01-01T00:00:00Z","nonce":"00000000000000000000000000000000"}"#,
+        );
+        assert_eq!(issuer().check(&v1, start()), Err(TokenError::UnsupportedVersion { version: 1 }));
         let unversioned = sign_raw(r#"{"conv":"conv-a"}"#);
         assert!(matches!(issuer().check(&unversioned, start()), Err(TokenError::Malformed { .. })));
         let not_json = sign_raw("not json");
         assert!(matches!(issuer().check(&not_json, start()), Err(TokenError::Malformed { .. })));
         let unknown_field = sign_raw(
-            r#"{"v":1,"conv":"conv-a","contact":"512","addr":"a@b","exp":"2030-01-01T00:00:00Z","nonce":"00000000000000000000000000000000","admin":true}"#,
+            r#"{"v":2,"conv":"conv-a","contact":"512","addr":"a@b","iat":"2024-01-01T00:00:00Z","exp":"2030-01-01T00:00:00Z","nonce":"00000000000000000000000000000000","admin":true}"#,
         );
         assert!(matches!(issuer().check(&unknown_field, start()), Err(TokenError::Malformed { .. })));
     }

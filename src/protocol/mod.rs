@@ -1,13 +1,35 @@
 //! The external agent protocol: HTTP + JSON bodies, and the server that puts the reference agent behind it.
 //!
 //! - `POST /v1/sessions` `{session_id, config, crm_base_url, mail_base_url, now}` → 204:
-//!   a fresh world; the agent uses those base URLs.
+//!   a fresh world; the agent uses those base URLs. A session id is 1 to
+//!   [`MAX_SESSION_ID_LEN`] characters of `A-Z a-z 0-9 . _ ~ -`, and neither `.`
+//!   nor `..` ([`check_session_id`]); an id of a live session is not started
+//!   again.
 //! - `POST /v1/sessions/{session_id}/messages` `{conversation_id, channel, visitor, text, now}`
 //!   → 200 `{replies: [{text}], events: [...]}`.
+//! - `DELETE /v1/sessions/{session_id}` → 204: the session is over and its
+//!   memory freed (404 if there is no such session). A harness ends each
+//!   session it started this way; an agent that answers 404 or 405 simply
+//!   keeps no sessions to end.
 //! - The verification link is whatever URL the agent mailed; the reference
 //!   agent serves `GET /v1/sessions/{session_id}/verify/{token}`.
+//!
+//! A session's time only moves forward: a `now` (a message's, or the
+//! verification page's `x-leakproof-now` header or `now` query) earlier than the
+//! latest the session was told is refused.
+//!
+//! The reference server ([`router`]) answers:
+//!
+//! - 400 for a body or id it cannot use, 413 for a body over 2 MB;
+//! - 403 for a session naming a CRM or mail service it does not trust with its
+//!   credentials ([`TrustedBackends`]: loopback unless told otherwise);
+//! - 404 for an unknown session, also one ended by `DELETE` or idle longer than
+//!   its idle timeout;
+//! - 409 for a session id already live;
+//! - 503 with `Retry-After` when it already holds as many sessions as it may.
 
 mod server;
+mod trust;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -15,16 +37,39 @@ use url::Url;
 
 #[cfg(feature = "faulty-agents")]
 pub use server::faulty_router;
-pub use server::{ServerOptions, router};
+pub use server::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_SESSIONS, NOW_HEADER, ServerOptions, router};
+pub use trust::{TrustedBackend, TrustedBackends, Untrusted};
 
 use crate::agent::{DecisionEvent, Visitor};
 use crate::config::Channel;
+
+/// The longest session id: ids become a path segment of every message and link.
+pub const MAX_SESSION_ID_LEN: usize = 128;
+
+/// Whether `id` can be a session id: 1 to [`MAX_SESSION_ID_LEN`] characters of
+/// `A-Z a-z 0-9 . _ ~ -` (the characters a URL path segment carries unescaped),
+/// and neither `.` nor `..`.
+///
+/// # Errors
+///
+/// The rule, for any other id.
+pub fn check_session_id(id: &str) -> Result<(), String> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-');
+    if !id.is_empty() && id.len() <= MAX_SESSION_ID_LEN && id.bytes().all(allowed) && id != "." && id != ".."
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "invalid session id: a session id is 1 to {MAX_SESSION_ID_LEN} characters of A-Z, a-z, 0-9, '.', '_', '~' \
+         and '-', and not '.' or '..'"
+    ))
+}
 
 /// `POST /v1/sessions`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartSession {
-    /// The session's id, chosen by the harness.
+    /// The session's id, chosen by the harness (see [`check_session_id`]).
     pub session_id: String,
     /// The agent configuration, as JSON (the YAML schema's JSON form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
