@@ -64,7 +64,7 @@ impl From<ReadError> for io::Error {
 pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     // Refused before it is opened: opening some devices (a terminal, a tape)
     // does something. The check on the open handle below is the one that counts.
-    let metadata = std::fs::metadata(path).map_err(|error| not_found(path, error))?;
+    let metadata = stat(path)?;
     if !metadata.is_file() {
         return Err(ReadError::NotAFile { kind: kind(&metadata) });
     }
@@ -93,6 +93,12 @@ fn not_found(path: &Path, error: io::Error) -> ReadError {
         return ReadError::BrokenLink { target };
     }
     ReadError::Io(error)
+}
+
+/// What `path` is (symbolic links followed), without opening it; a dangling
+/// link is [`ReadError::BrokenLink`].
+pub fn stat(path: &Path) -> Result<Metadata, ReadError> {
+    std::fs::metadata(path).map_err(|error| not_found(path, error))
 }
 
 /// Whether `path` names a regular file (symbolic links followed), without
