@@ -151,6 +151,15 @@ impl Document {
         }
     }
 
+    /// Whether the document holds nothing: no text, only comments, or a null (`~`).
+    pub fn is_empty(&self) -> bool {
+        matches!(serde_saphyr::from_str::<Option<de::IgnoredAny>>(&self.text), Ok(None))
+            || self.text.lines().all(|line| {
+                let line = line.trim();
+                line.is_empty() || line.starts_with('#') || line == "---" || line == "..."
+            })
+    }
+
     /// The name issues are reported under.
     pub fn name(&self) -> &str {
         &self.name
@@ -549,6 +558,16 @@ mod tests {
     #[allow(dead_code)]
     struct Shaped {
         name: Option<String>,
+    }
+
+    #[test]
+    fn empty_documents() {
+        for empty in ["", "\n  \n", "# only a comment\n", "---\n", "~\n", "null"] {
+            assert!(Document::new("x", empty).is_empty(), "{empty:?}");
+        }
+        for full in ["a: 1", "contacts: []", "[]", "{}", "0"] {
+            assert!(!Document::new("x", full).is_empty(), "{full:?}");
+        }
     }
 
     #[test]
