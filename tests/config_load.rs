@@ -86,3 +86,31 @@ fn non_utf8_input_points_at_the_bad_byte() {
     let err = Document::from_bytes("bad.yaml", b"agent:\n  name: A\xffva\n".to_vec()).unwrap_err();
     assert_eq!(err.to_string(), "bad.yaml:2:10: (document): the file is not UTF-8 text");
 }
+
+#[test]
+fn the_signing_key_check_places_its_error_at_the_setting() {
+    use leakproof::config::check_signing_key;
+    let with_key = |key: &str| {
+        Document::new("agent.yaml", format!("agent: {{ name: Ava }}\nverification:\n  signing_key: {key}\n"))
+    };
+    let check = |document: &Document| check_signing_key(&parse(document).unwrap(), document);
+    assert!(check(&with_key("ephemeral")).is_ok());
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, [7_u8; 32]).unwrap();
+    assert!(check(&with_key(&format!("{{ file: {} }}", key.display()))).is_ok());
+    for (source, says) in [
+        ("{ file: /no/such/key }".to_owned(), "failed to load the signing key from file /no/such/key:"),
+        (
+            "{ env: LEAKPROOF_TEST_NEVER_SET }".to_owned(),
+            "environment variable LEAKPROOF_TEST_NEVER_SET: not set",
+        ),
+        (format!("{{ file: {} }}", dir.path().display()), "not a regular file (it is a directory)"),
+    ] {
+        let err = check(&with_key(&source)).unwrap_err();
+        let issue = &err.issues()[0];
+        assert_eq!(issue.field, "verification.signing_key", "{err}");
+        assert_eq!(issue.position.map(|p| (p.line, p.column)), Some((3, 16)), "{err}");
+        assert!(issue.message.contains(says), "{source}: {err}");
+    }
+}
