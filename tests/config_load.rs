@@ -51,7 +51,9 @@ proptest! {
     #[test]
     fn a_broken_value_is_reported_where_it_is(pick in any::<prop::sample::Index>(), word in "[a-z]{3,12}") {
         prop_assume!(!["match_email", "verify_email", "contact", "ticket", "company",
-            "at_start", "when_needed", "before_handoff", "never", "true", "false"].contains(&word.as_str()));
+            "at_start", "when_needed", "before_handoff", "never", "true", "false",
+            // YAML 1.1 booleans, which `enabled:` accepts.
+            "yes", "no", "on", "off"].contains(&word.as_str()));
         let targets: Vec<(usize, &str)> = DEFAULT
             .lines()
             .enumerate()
