@@ -29,6 +29,12 @@ pub enum ReadError {
         /// What it is instead: `a directory`, `a FIFO`, `a character device`, …
         kind: &'static str,
     },
+    /// It is a symbolic link whose target does not exist.
+    #[error("a symbolic link to {}, which does not exist", target.display())]
+    BrokenLink {
+        /// Where the link points.
+        target: std::path::PathBuf,
+    },
     /// It holds more than the limit.
     #[error("larger than the limit of {limit} bytes")]
     TooLarge {
@@ -56,7 +62,13 @@ impl From<ReadError> for io::Error {
 /// more than `limit` bytes (also when it grows while being read), and
 /// [`ReadError::Io`] for what the operating system refused.
 pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let file = open_without_blocking(path)?;
+    // Refused before it is opened: opening some devices (a terminal, a tape)
+    // does something. The check on the open handle below is the one that counts.
+    let metadata = stat(path)?;
+    if !metadata.is_file() {
+        return Err(ReadError::NotAFile { kind: kind(&metadata) });
+    }
+    let file = open_without_blocking(path).map_err(|error| not_found(path, error))?;
     let metadata = file.metadata()?;
     if !metadata.is_file() {
         return Err(ReadError::NotAFile { kind: kind(&metadata) });
@@ -72,6 +84,23 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
+/// What to say when `path` cannot be opened: for a dangling symbolic link,
+/// that its target does not exist, rather than that the link does not.
+fn not_found(path: &Path, error: io::Error) -> ReadError {
+    if error.kind() == io::ErrorKind::NotFound
+        && let Ok(target) = std::fs::read_link(path)
+    {
+        return ReadError::BrokenLink { target };
+    }
+    ReadError::Io(error)
+}
+
+/// What `path` is (symbolic links followed), without opening it; a dangling
+/// link is [`ReadError::BrokenLink`].
+pub fn stat(path: &Path) -> Result<Metadata, ReadError> {
+    std::fs::metadata(path).map_err(|error| not_found(path, error))
+}
+
 /// Whether `path` names a regular file (symbolic links followed), without
 /// opening it.
 pub fn is_regular(path: &Path) -> bool {
@@ -82,8 +111,9 @@ pub fn is_regular(path: &Path) -> bool {
 fn open_without_blocking(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
-    // It changes nothing for the regular files that pass the check.
-    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)
+    // It changes nothing for the regular files that pass the check. O_NOCTTY:
+    // a terminal swapped in after the check never becomes ours.
+    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)
 }
 
 #[cfg(not(unix))]
@@ -153,6 +183,18 @@ mod tests {
         // Nobody ever writes to it: a blocking open would never return.
         let error = read_regular(&path, YAML_LIMIT).unwrap_err();
         assert_eq!(error.to_string(), "not a regular file (it is a FIFO)");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_link_is_named_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("a.yaml");
+        std::os::unix::fs::symlink("gone.yaml", &link).unwrap();
+        let error = read_regular(&link, YAML_LIMIT).unwrap_err();
+        assert_eq!(error.to_string(), "a symbolic link to gone.yaml, which does not exist");
+        let missing = read_regular(&dir.path().join("missing.yaml"), YAML_LIMIT).unwrap_err();
+        assert!(matches!(missing, ReadError::Io(ref e) if e.kind() == io::ErrorKind::NotFound), "{missing}");
     }
 
     #[cfg(unix)]

@@ -151,6 +151,15 @@ impl Document {
         }
     }
 
+    /// Whether the document holds nothing: no text, only comments, or a null (`~`).
+    pub fn is_empty(&self) -> bool {
+        matches!(serde_saphyr::from_str::<Option<de::IgnoredAny>>(&self.text), Ok(None))
+            || self.text.lines().all(|line| {
+                let line = line.trim();
+                line.is_empty() || line.starts_with('#') || line == "---" || line == "..."
+            })
+    }
+
     /// The name issues are reported under.
     pub fn name(&self) -> &str {
         &self.name
@@ -201,7 +210,10 @@ impl Document {
     }
 
     fn issue_from_yaml(&self, field: Option<String>, err: &serde_saphyr::Error) -> Issue {
-        let rendered = err.without_snippet().to_string();
+        // The parser quotes what it found (an unknown key, a value of the wrong
+        // type): of a file that is not YAML at all, that is its content.
+        let rendered = bound_quoted(&err.without_snippet().to_string());
+        let field = field.map(|field| bound_field(&field));
         let position = err.location().and_then(position);
         // serde-saphyr appends " at line L, column C"; the position says that already.
         let message = match position {
@@ -250,6 +262,67 @@ impl Locations {
             path = &path[..path.rfind(['.', '[']).unwrap_or(0)];
         }
     }
+}
+
+/// The most characters of a key or value from the document an error repeats.
+pub const ECHO_LIMIT: usize = 40;
+
+/// `text`, cut after [`ECHO_LIMIT`] characters with `…`; control characters
+/// (a line break in a key) are shown escaped.
+pub fn bound_echo(text: &str) -> String {
+    let mut out = String::new();
+    for (index, c) in text.chars().enumerate() {
+        if index == ECHO_LIMIT {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `message` with every `` `quoted` `` and `"quoted"` part bounded by [`bound_echo`].
+fn bound_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(1024));
+    let mut rest = message;
+    while let Some(start) = rest.find(['`', '"']) {
+        let quote = rest[start..].chars().next().unwrap_or('`');
+        let after = &rest[start + 1..];
+        let Some(len) = after.find(quote) else { break };
+        out.push_str(&rest[..start]);
+        out.push(quote);
+        out.push_str(&bound_echo(&after[..len]));
+        out.push(quote);
+        rest = &after[len + 1..];
+    }
+    if rest.chars().count() > 4 * ECHO_LIMIT {
+        // An unclosed quote: everything after it is the document's.
+        out.push_str(&bound_echo(rest));
+    } else {
+        out.push_str(rest);
+    }
+    out
+}
+
+/// A field path with each of its segments (keys written in the document) bounded.
+fn bound_field(field: &str) -> String {
+    let mut out = String::new();
+    let mut segment = String::new();
+    for c in field.chars() {
+        if matches!(c, '.' | '[' | ']') {
+            out.push_str(&bound_echo(&segment));
+            segment.clear();
+            out.push(c);
+        } else {
+            segment.push(c);
+        }
+    }
+    out.push_str(&bound_echo(&segment));
+    out
 }
 
 /// The field path serde_path_to_error reports, cleaned up for people.
@@ -459,6 +532,42 @@ mod tests {
         assert_eq!(locations.find("7"), at(6, 4));
         assert_eq!(locations.find("a.list[1].missing"), locations.find("a.list[1]"));
         assert_eq!(locations.find("nowhere"), locations.find(""));
+    }
+
+    #[test]
+    fn errors_repeat_at_most_a_bounded_part_of_a_foreign_file() {
+        let line = "root:*:19000:0:99999:7:::daemon:*:19000:0:99999:7:::bin:*:19000:0:99999:7:::";
+        let shadow = format!("{line}: 1\n");
+        let err = Document::new("/etc/shadow", shadow).parse::<Shaped>().unwrap_err();
+        let shown = err.to_string();
+        assert!(!shown.contains("bin:*"), "{shown}");
+        assert!(shown.contains("unknown field `root:*:19000:0:99999:7:::daemon:*:19000:…`"), "{shown}");
+
+        let err =
+            Document::new("x", format!("name: 1\n{line}:\n  deeper: 2\n")).parse::<Shaped>().unwrap_err();
+        assert!(!err.to_string().contains("bin:*"), "{err}");
+        let long = "v".repeat(500);
+        let err = Document::new("x", format!("name: [{long}]\n")).parse::<Shaped>().unwrap_err();
+        assert!(err.to_string().len() < 300, "{err}");
+        assert_eq!(bound_echo("a\nb"), "a\\nb");
+        assert_eq!(bound_field(&format!("a.{long}[2]")), format!("a.{}…[2]", "v".repeat(ECHO_LIMIT)));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Shaped {
+        name: Option<String>,
+    }
+
+    #[test]
+    fn empty_documents() {
+        for empty in ["", "\n  \n", "# only a comment\n", "---\n", "~\n", "null"] {
+            assert!(Document::new("x", empty).is_empty(), "{empty:?}");
+        }
+        for full in ["a: 1", "contacts: []", "[]", "{}", "0"] {
+            assert!(!Document::new("x", full).is_empty(), "{full:?}");
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `leakproof config check` as a user runs it: the real binary, real files, exit codes.
+//! The loaders as a user and CI run them: `config check`, `run`, `run --check` and `mocks serve` through the real binary, on real files (FIFOs, devices, dangling links, files outside the suite, empty inputs), exit codes and messages.
 
 use std::path::Path;
 use std::process::Command;
@@ -171,4 +171,325 @@ fn chat_works_for_a_new_user_through_stdin() {
     let whatsapp = stdout.split("(a new conversation on whatsapp)").nth(1).unwrap();
     assert!(!whatsapp.contains("Kestrel Row") && whatsapp.contains("asked_for_email"), "{whatsapp}");
     assert!(stdout.contains("(unknown command /bogus"), "{stdout}");
+}
+
+// ---------------------------------------------------------------------------
+// Files that are not files, files outside the suite, empty inputs.
+
+/// Runs `leakproof` with `args` as [`leakproof`] does, killed after 20 seconds:
+/// a loader that blocks (on a FIFO nobody writes to) fails the test instead of hanging it.
+fn leakproof_bounded(args: &[&str]) -> std::process::Output {
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leakproof"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!("leakproof {args:?} still running after 20 s; stderr so far: {}", text(&output.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// A suite directory holding copies of the shipped configuration and fixtures.
+fn suite(name: &str) -> Scratch {
+    let scratch = Scratch::new(name);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    scratch.write("suite/configs/default.yaml", &default_yaml());
+    let fixtures = std::fs::read_to_string(root.join("scenarios/fixtures/default.yaml")).unwrap();
+    scratch.write("suite/fixtures/default.yaml", &fixtures);
+    scratch
+}
+
+const STEPS: &str = "steps:\n  - say: what is my city?\n";
+
+fn exits_2_saying(out: &std::process::Output, expected: &str) -> String {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stdout: {}\nstderr: {stderr}", text(&out.stdout));
+    assert!(stderr.contains(expected), "expected {expected:?} in:\n{stderr}");
+    stderr
+}
+
+#[cfg(unix)]
+#[test]
+fn every_loader_refuses_a_fifo_promptly_naming_it() {
+    let scratch = suite("fifo");
+    let fifo = scratch.0.join("f.yaml");
+    mkfifo(&fifo);
+    let fifo = fifo.to_str().unwrap();
+    let said = format!("error: failed to read {fifo}: not a regular file (it is a FIFO)");
+    exits_2_saying(&leakproof_bounded(&["config", "check", fifo]), &said);
+    exits_2_saying(&leakproof_bounded(&["run", fifo]), &said);
+    exits_2_saying(&leakproof_bounded(&["run", "--check", fifo]), &said);
+    exits_2_saying(&leakproof_bounded(&["mocks", "serve", "--fixtures", fifo]), &said);
+
+    // One in a suite directory is not skipped: it is an unusable scenario file.
+    let in_suite = scratch.0.join("suite/f.yaml");
+    mkfifo(&in_suite);
+    scratch.write(
+        "suite/ok.yaml",
+        &format!("config: configs/default.yaml\nfixtures: fixtures/default.yaml\n{STEPS}"),
+    );
+    let dir = scratch.0.join("suite");
+    let out = leakproof_bounded(&["run", "--check", dir.to_str().unwrap()]);
+    let stderr = exits_2_saying(
+        &out,
+        &format!("error: failed to read {}: not a regular file (it is a FIFO)", in_suite.display()),
+    );
+    assert!(stderr.contains("1 of 2 scenario file(s) unusable"), "{stderr}");
+
+    // A scenario's `config:` naming a FIFO in the suite: refused where it is named.
+    std::fs::remove_file(&in_suite).unwrap();
+    mkfifo(&scratch.0.join("suite/configs/f.yaml"));
+    let scenario = scratch
+        .write("suite/s.yaml", &format!("config: configs/f.yaml\nfixtures: fixtures/default.yaml\n{STEPS}"));
+    let out = leakproof_bounded(&["run", "--check", scenario.to_str().unwrap()]);
+    exits_2_saying(&out, &format!("error: {}:1:9: config: failed to read", scenario.display()));
+    exits_2_saying(&out, "not a regular file (it is a FIFO)");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_scenario_config_of_dev_zero_is_refused_not_read() {
+    let scratch = suite("zero");
+    let scenario = scratch
+        .write("suite/z.yaml", &format!("config: /dev/zero\nfixtures: fixtures/default.yaml\n{STEPS}"));
+    let file = scenario.to_str().unwrap();
+    let out = leakproof_bounded(&["run", "--check", "--allow-outside-suite", file]);
+    exits_2_saying(
+        &out,
+        &format!(
+            "error: {file}:1:9: config: failed to read /dev/zero: not a regular file (it is a character device)"
+        ),
+    );
+    let out = leakproof_bounded(&["run", "--check", file]);
+    exits_2_saying(
+        &out,
+        &format!("error: {file}:1:9: config: \"/dev/zero\" is outside the suite's directory"),
+    );
+}
+
+#[test]
+fn a_scenario_naming_a_file_outside_its_suite_is_refused_at_the_field() {
+    let scratch = suite("outside");
+    // Not YAML the suite owns: its first line must never reach the output.
+    let secret = scratch.write("secret.txt", "root:SECRET-HASH-1234:19000:0:99999:7:::\nmore: SECRET-TOO\n");
+    let dir = scratch.0.join("suite");
+    let dir_arg = dir.to_str().unwrap();
+    let absolute = scratch.write(
+        "suite/absolute.yaml",
+        &format!("config: {}\nfixtures: fixtures/default.yaml\n{STEPS}", secret.display()),
+    );
+    let relative = scratch.write(
+        "suite/deep/relative.yaml",
+        &format!("# up and out\nfixtures: ../fixtures/default.yaml\nconfig: ../../secret.txt\n{STEPS}"),
+    );
+    let fixtures = scratch.write(
+        "suite/fixtures.yaml",
+        &format!("config: configs/default.yaml\nfixtures: ../secret.txt\n{STEPS}"),
+    );
+    let out = leakproof_bounded(&["run", "--check", dir_arg]);
+    let stderr = exits_2_saying(
+        &out,
+        &format!(
+            "error: {}:1:9: config: {:?} is outside the suite's directory {dir_arg}: a scenario may only name files inside it (`--allow-outside-suite` allows others)",
+            absolute.display(),
+            secret.display().to_string()
+        ),
+    );
+    assert!(
+        stderr
+            .contains(&format!("error: {}:3:9: config: \"../../secret.txt\" is outside", relative.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains(&format!("error: {}:2:11: fixtures: \"../secret.txt\" is outside", fixtures.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("3 of 3 scenario file(s) unusable"), "{stderr}");
+    assert!(!stderr.contains("SECRET"), "{stderr}");
+
+    // Nor through a symbolic link inside the suite, to the file named or to the scenario itself.
+    #[cfg(unix)]
+    {
+        let links = suite("outside-links");
+        let secret = links.write("secret.txt", "root:SECRET-HASH-1234:19000:0:99999:7:::\n");
+        std::os::unix::fs::symlink(&secret, links.0.join("suite/configs/linked.yaml")).unwrap();
+        let via = links.write(
+            "suite/via-link.yaml",
+            &format!("config: configs/linked.yaml\nfixtures: fixtures/default.yaml\n{STEPS}"),
+        );
+        let itself = links.0.join("suite/itself.yaml");
+        std::os::unix::fs::symlink(&secret, &itself).unwrap();
+        let dir = links.0.join("suite");
+        let out = leakproof_bounded(&["run", dir.to_str().unwrap()]);
+        let stderr = exits_2_saying(
+            &out,
+            &format!(
+                "error: {}:1:9: config: \"configs/linked.yaml\" (a symbolic link to {}) is outside",
+                via.display(),
+                secret.canonicalize().unwrap().display()
+            ),
+        );
+        assert!(
+            stderr.contains(&format!(
+                "error: {}: (document): \"{}\" (a symbolic link to",
+                itself.display(),
+                itself.display()
+            )),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("SECRET"), "{stderr}");
+    }
+
+    // --allow-outside-suite lets a trusted scenario use files elsewhere (here, the shipped ones).
+    let root = env!("CARGO_MANIFEST_DIR");
+    let elsewhere = scratch.write("suite/elsewhere.yaml", &format!("config: {root}/scenarios/configs/default.yaml\nfixtures: {root}/scenarios/fixtures/default.yaml\n{STEPS}"));
+    let file = elsewhere.to_str().unwrap();
+    exits_2_saying(&leakproof_bounded(&["run", "--check", file]), "is outside the suite's directory");
+    let out = leakproof_bounded(&["run", "--check", "--allow-outside-suite", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "ok: 1 scenario file(s) valid\n");
+}
+
+#[test]
+fn an_error_repeats_little_of_a_file_that_is_not_yaml() {
+    let scratch = suite("echo");
+    let long = format!("root:{}:19000:0:99999:7:::", "H".repeat(200));
+    scratch.write("suite/configs/notes.yaml", &format!("{long}: 1\n"));
+    let scenario = scratch.write(
+        "suite/s.yaml",
+        &format!("config: configs/notes.yaml\nfixtures: fixtures/default.yaml\n{STEPS}"),
+    );
+    let out = leakproof_bounded(&["run", "--check", scenario.to_str().unwrap()]);
+    let stderr = exits_2_saying(&out, "unknown field `root:HHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHH…`");
+    assert!(!stderr.contains(&"H".repeat(41)), "{stderr}");
+    // Bytes that are not UTF-8 are never repeated at all.
+    std::fs::write(scratch.0.join("suite/configs/notes.yaml"), b"agent: {name: \xff\xfeSECRET}\n").unwrap();
+    let out = leakproof_bounded(&["run", "--check", scenario.to_str().unwrap()]);
+    let stderr = exits_2_saying(&out, "1:15: (document): the file is not UTF-8 text");
+    assert!(!stderr.contains("SECRET"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_scenario_link_is_reported_not_skipped() {
+    let scratch = suite("dangling");
+    scratch.write(
+        "suite/ok.yaml",
+        &format!("config: configs/default.yaml\nfixtures: fixtures/default.yaml\n{STEPS}"),
+    );
+    let link = scratch.0.join("suite/renamed.yaml");
+    std::os::unix::fs::symlink("old-name.yaml", &link).unwrap();
+    let dir = scratch.0.join("suite");
+    for check in [true, false] {
+        let mut args = vec!["run", dir.to_str().unwrap()];
+        if check {
+            args.push("--check");
+        }
+        let out = leakproof_bounded(&args);
+        exits_2_saying(
+            &out,
+            &format!(
+                "error: failed to read {}: a symbolic link to old-name.yaml, which does not exist",
+                link.display()
+            ),
+        );
+    }
+    // Given itself, too.
+    exits_2_saying(
+        &leakproof_bounded(&["run", link.to_str().unwrap()]),
+        &format!(
+            "error: failed to read {}: a symbolic link to old-name.yaml, which does not exist",
+            link.display()
+        ),
+    );
+}
+
+#[test]
+fn run_check_and_run_agree_that_an_empty_suite_is_unusable() {
+    let scratch = Scratch::new("empty-suite");
+    scratch.write("notes.txt", "not a scenario\n");
+    let dir = scratch.0.to_str().unwrap();
+    let said = format!("error: no scenario file (*.yaml, *.yml) in {dir}");
+    let check = leakproof_bounded(&["run", "--check", dir]);
+    exits_2_saying(&check, &said);
+    assert!(check.stdout.is_empty(), "nothing is declared ok: {}", text(&check.stdout));
+    exits_2_saying(&leakproof_bounded(&["run", dir]), &said);
+    let filtered =
+        leakproof_bounded(&["run", "--check", "scenarios/", "--filter", "no-such-scenario-anywhere"]);
+    exits_2_saying(&filtered, "error: no scenario to run in scenarios/");
+}
+
+#[test]
+fn mocks_serve_refuses_an_empty_fixtures_file() {
+    let scratch = Scratch::new("empty-fixtures");
+    for (name, content) in [("empty.yaml", ""), ("comments.yaml", "# the world\n\n")] {
+        let path = scratch.write(name, content);
+        let out = leakproof_bounded(&["mocks", "serve", "--fixtures", path.to_str().unwrap()]);
+        exits_2_saying(&out, &format!("error: {}:1:1: (document): the file is empty", path.display()));
+    }
+}
+
+#[test]
+fn config_check_loads_the_signing_key() {
+    let scratch = Scratch::new("signing-key");
+    let with_key = |key: &str| format!("agent: {{ name: Ava }}\nverification:\n  signing_key: {key}\n");
+    let missing = scratch.write("missing.yaml", &with_key("{ file: /nonexistent/key }"));
+    exits_2_saying(
+        &leakproof_bounded(&["config", "check", missing.to_str().unwrap()]),
+        &format!(
+            "error: {}:3:16: verification.signing_key: failed to load the signing key from file /nonexistent/key: No such file or directory",
+            missing.display()
+        ),
+    );
+    let unset = scratch.write("unset.yaml", &with_key("{ env: LEAKPROOF_TEST_KEY_NEVER_SET }"));
+    exits_2_saying(
+        &leakproof_bounded(&["config", "check", unset.to_str().unwrap()]),
+        &format!(
+            "error: {}:3:16: verification.signing_key: failed to load the signing key from environment variable LEAKPROOF_TEST_KEY_NEVER_SET: not set",
+            unset.display()
+        ),
+    );
+    let short = scratch.write("short.key", "too short");
+    let short_config = scratch.write("short.yaml", &with_key(&format!("{{ file: {} }}", short.display())));
+    exits_2_saying(
+        &leakproof_bounded(&["config", "check", short_config.to_str().unwrap()]),
+        "verification.signing_key: signing key is 9 bytes long",
+    );
+    #[cfg(unix)]
+    {
+        let fifo = scratch.0.join("key.fifo");
+        mkfifo(&fifo);
+        let config = scratch.write("fifo.yaml", &with_key(&format!("{{ file: {} }}", fifo.display())));
+        exits_2_saying(
+            &leakproof_bounded(&["config", "check", config.to_str().unwrap()]),
+            "verification.signing_key: failed to load the signing key from file",
+        );
+        let config = scratch.write("zero.yaml", &with_key("{ file: /dev/zero }"));
+        exits_2_saying(
+            &leakproof_bounded(&["config", "check", config.to_str().unwrap()]),
+            "not a regular file (it is a character device)",
+        );
+    }
+    let good = scratch.write("good.key", &"k".repeat(48));
+    let good_config = scratch.write("good.yaml", &with_key(&format!("{{ file: {} }}", good.display())));
+    let out = leakproof_bounded(&["config", "check", good_config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }

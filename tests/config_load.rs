@@ -51,7 +51,9 @@ proptest! {
     #[test]
     fn a_broken_value_is_reported_where_it_is(pick in any::<prop::sample::Index>(), word in "[a-z]{3,12}") {
         prop_assume!(!["match_email", "verify_email", "contact", "ticket", "company",
-            "at_start", "when_needed", "before_handoff", "never", "true", "false"].contains(&word.as_str()));
+            "at_start", "when_needed", "before_handoff", "never", "true", "false",
+            // YAML 1.1 booleans, which `enabled:` accepts.
+            "yes", "no", "on", "off"].contains(&word.as_str()));
         let targets: Vec<(usize, &str)> = DEFAULT
             .lines()
             .enumerate()
@@ -85,4 +87,32 @@ fn the_shipped_configuration_loads() {
 fn non_utf8_input_points_at_the_bad_byte() {
     let err = Document::from_bytes("bad.yaml", b"agent:\n  name: A\xffva\n".to_vec()).unwrap_err();
     assert_eq!(err.to_string(), "bad.yaml:2:10: (document): the file is not UTF-8 text");
+}
+
+#[test]
+fn the_signing_key_check_places_its_error_at_the_setting() {
+    use leakproof::config::check_signing_key;
+    let with_key = |key: &str| {
+        Document::new("agent.yaml", format!("agent: {{ name: Ava }}\nverification:\n  signing_key: {key}\n"))
+    };
+    let check = |document: &Document| check_signing_key(&parse(document).unwrap(), document);
+    assert!(check(&with_key("ephemeral")).is_ok());
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, [7_u8; 32]).unwrap();
+    assert!(check(&with_key(&format!("{{ file: {} }}", key.display()))).is_ok());
+    for (source, says) in [
+        ("{ file: /no/such/key }".to_owned(), "failed to load the signing key from file /no/such/key:"),
+        (
+            "{ env: LEAKPROOF_TEST_NEVER_SET }".to_owned(),
+            "environment variable LEAKPROOF_TEST_NEVER_SET: not set",
+        ),
+        (format!("{{ file: {} }}", dir.path().display()), "not a regular file (it is a directory)"),
+    ] {
+        let err = check(&with_key(&source)).unwrap_err();
+        let issue = &err.issues()[0];
+        assert_eq!(issue.field, "verification.signing_key", "{err}");
+        assert_eq!(issue.position.map(|p| (p.line, p.column)), Some((3, 16)), "{err}");
+        assert!(issue.message.contains(says), "{source}: {err}");
+    }
 }

@@ -302,3 +302,22 @@ fn generation_is_pinned_for_a_seed() {
         Some("Wrong size sent in order 2297 (ref SJ8F8G)")
     );
 }
+
+#[test]
+fn an_empty_fixtures_file_is_refused_at_its_start() {
+    for empty in ["", "\n", "# nothing yet\n", "---\n", "~\n"] {
+        let err = from_yaml_str("world.yaml", empty).unwrap_err();
+        assert_eq!(err.issues().len(), 1, "{empty:?}: {err}");
+        assert!(
+            err.to_string().starts_with("world.yaml:1:1: (document): the file is empty"),
+            "{empty:?}: {err}"
+        );
+    }
+    // An empty world written as one is fine.
+    assert!(from_yaml_str("world.yaml", "contacts: []\n").unwrap().contacts.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.yaml");
+    std::fs::write(&path, "").unwrap();
+    let err = leakproof::fixtures::load_file(&path).unwrap_err();
+    assert_eq!(err.issues()[0].source, path.display().to_string());
+}

@@ -4,7 +4,8 @@ mod common;
 
 use common::process::{Scratch, Served, leakproof, text};
 
-/// A scenario over the shipped configuration and fixtures; `steps` is its YAML steps list.
+/// A scenario over the shipped configuration and fixtures, which are outside the scratch
+/// suite (so runs of it pass `--allow-outside-suite`); `steps` is its YAML steps list.
 fn scenario(steps: &str) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
     format!(
@@ -39,7 +40,7 @@ fn a_wrong_expectation_fails_with_a_readable_report_and_exit_1() {
     let scratch = Scratch::new("run-wrong");
     let wrong = "  - say: what is my city?\n  - say: maren.solberg@example.com\n    expect: { reply_contains: Market Harborough }\n";
     let file = scratch.write("wrong.yaml", &scenario(wrong));
-    let output = leakproof(&["run", file.to_str().unwrap()]);
+    let output = leakproof(&["run", "--allow-outside-suite", file.to_str().unwrap()]);
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("FAIL"), "{stdout}");
@@ -59,7 +60,7 @@ fn a_broken_scenario_file_exits_2_naming_file_line_column_and_field() {
     let good = scratch.write("good.yaml", &scenario(PASSING));
     let broken = scenario("  - say: hello\n  - wait: soon\n");
     let bad = scratch.write("bad.yaml", &broken);
-    let output = leakproof(&["run", scratch.0.to_str().unwrap()]);
+    let output = leakproof(&["run", "--allow-outside-suite", scratch.0.to_str().unwrap()]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     let located = format!("error: {}:5:", bad.display());
@@ -84,7 +85,13 @@ fn junit_output_is_xml_that_ci_tools_read() {
     scratch.write("cases/failing.yaml", &scenario(wrong));
     let junit = scratch.0.join("junit.xml");
     let cases = scratch.0.join("cases");
-    let output = leakproof(&["run", cases.to_str().unwrap(), "--junit", junit.to_str().unwrap()]);
+    let output = leakproof(&[
+        "run",
+        "--allow-outside-suite",
+        cases.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
 
     let xml = std::fs::read_to_string(&junit).unwrap();
@@ -108,7 +115,15 @@ fn junit_output_is_xml_that_ci_tools_read() {
 fn json_output_and_repeats_report_pass_k_and_latency() {
     let scratch = Scratch::new("run-json");
     let file = scratch.write("one.yaml", &scenario(PASSING));
-    let output = leakproof(&["run", file.to_str().unwrap(), "--format", "json", "--repeat", "3"]);
+    let output = leakproof(&[
+        "run",
+        "--allow-outside-suite",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+        "--repeat",
+        "3",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(report["repeat"], 3);

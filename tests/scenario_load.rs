@@ -9,8 +9,8 @@ use leakproof::agent::Visitor;
 use leakproof::config::{Channel, ObjectType};
 use leakproof::fixtures::RecordRef;
 use leakproof::harness::scenario::{
-    Action, DEFAULT_START, FaultTarget, FinalState, LinkChoice, LinkExpect, MailChoice, MailExpect, Scenario,
-    discover, from_yaml_str, load_file,
+    Action, DEFAULT_START, FaultTarget, FinalState, LinkChoice, LinkExpect, MailChoice, MailExpect, Reach,
+    Scenario, Suite, discover, discover_suites, from_yaml_str, load_file, load_file_within,
 };
 use leakproof::identity::ContactId;
 use leakproof::mocks::{Endpoint, Fault, FaultKind};
@@ -748,6 +748,84 @@ fn referenced_files_are_read_beside_the_scenario() {
     assert_eq!(issue.field, "properties[0].view.protection");
     assert_eq!(issue.position, Some(Position { line: 30, column: 19 }));
 
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn within_a_suite_referenced_files_must_be_inside_it() {
+    let root = scratch("within");
+    let config = std::fs::read_to_string(manifest_dir().join("scenarios/configs/default.yaml")).unwrap();
+    let fixtures = std::fs::read_to_string(manifest_dir().join("scenarios/fixtures/default.yaml")).unwrap();
+    write(&root.join("suite/configs/agent.yaml"), &config);
+    write(&root.join("suite/fixtures/world.yaml"), &fixtures);
+    write(&root.join("outside/agent.yaml"), &config);
+    let scenario =
+        |config: &str| format!("config: {config}\nfixtures: ../fixtures/world.yaml\nsteps:\n  - say: hi\n");
+    write(&root.join("suite/deep/ok.yaml"), &scenario("../configs/agent.yaml"));
+    write(&root.join("suite/deep/out.yaml"), &scenario("../../outside/agent.yaml"));
+    write(&root.join("suite/deep/gone.yaml"), &scenario("../../outside/nothing-here.yaml"));
+    let suite = Reach::Within(Suite::new(root.join("suite")).unwrap());
+
+    assert!(load_file_within(root.join("suite/deep/ok.yaml"), &suite).is_ok());
+    // Outside, as written: refused before the file system is asked (whether it exists is not told).
+    for name in ["out", "gone"] {
+        let err = load_file_within(root.join(format!("suite/deep/{name}.yaml")), &suite).unwrap_err();
+        let issue = &err.issues()[0];
+        assert_eq!(issue.field, "config", "{err}");
+        assert_eq!(issue.position, Some(Position { line: 1, column: 9 }));
+        assert!(issue.message.contains("is outside the suite's directory"), "{err}");
+        assert!(issue.message.ends_with("(`--allow-outside-suite` allows others)"), "{err}");
+    }
+    // Anywhere (what load_file does) reads it.
+    assert!(load_file_within(root.join("suite/deep/out.yaml"), &Reach::Anywhere).is_ok());
+    assert!(load_file(root.join("suite/deep/out.yaml")).is_ok());
+
+    // A signing-key file the configuration names is confined too.
+    let keyed = "config:\n  agent: { name: Ava }\n  verification:\n    signing_key: { file: /etc/hostname }\nfixtures: fixtures/world.yaml\nsteps:\n  - say: hi\n";
+    write(&root.join("suite/keyed.yaml"), keyed);
+    let err = load_file_within(root.join("suite/keyed.yaml"), &suite).unwrap_err();
+    assert_eq!(err.issues()[0].field, "config.verification.signing_key", "{err}");
+    assert!(
+        err.issues()[0].message.starts_with("the signing key file \"/etc/hostname\" is outside"),
+        "{err}"
+    );
+
+    // The suite of a path given: a directory is its own, a file's is its directory.
+    assert_eq!(Suite::of(&root.join("suite")).unwrap().root(), root.join("suite"));
+    assert_eq!(Suite::of(&root.join("suite/deep/ok.yaml")).unwrap().root(), root.join("suite/deep"));
+    let found = discover_suites(&[root.join("suite")]).unwrap();
+    assert!(found.iter().all(|found| found.given == root.join("suite")), "{found:?}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn the_shipped_suite_loads_within_its_directory() {
+    let scenarios = manifest_dir().join("scenarios");
+    let suite = Reach::Within(Suite::new(&scenarios).unwrap());
+    for file in discover(std::slice::from_ref(&scenarios)).unwrap() {
+        load_file_within(&file, &suite).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn discovery_lists_what_is_not_a_scenario_file_so_loading_refuses_it() {
+    let root = scratch("not-files");
+    write(&root.join("a.yaml"), "steps: []\n");
+    std::os::unix::fs::symlink("missing.yaml", root.join("dangling.yaml")).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(root.join("f.yaml")).status().unwrap().success());
+    std::fs::create_dir_all(root.join("real-dir")).unwrap();
+    std::os::unix::fs::symlink("real-dir", root.join("linked-dir.yaml")).unwrap();
+    let found: Vec<String> = discover(std::slice::from_ref(&root))
+        .unwrap()
+        .iter()
+        .map(|p| p.strip_prefix(&root).unwrap().display().to_string())
+        .collect();
+    assert_eq!(found, ["a.yaml", "dangling.yaml", "f.yaml"]);
+    let err = load_file(root.join("dangling.yaml")).unwrap_err();
+    assert!(err.to_string().ends_with("a symbolic link to missing.yaml, which does not exist"), "{err}");
+    let err = load_file(root.join("f.yaml")).unwrap_err();
+    assert!(err.to_string().ends_with("not a regular file (it is a FIFO)"), "{err}");
     let _ = std::fs::remove_dir_all(&root);
 }
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{lint, parse};
+use crate::config::{check_signing_key, lint, parse};
 use crate::yaml::Document;
 
 mod chat;
@@ -225,8 +225,10 @@ fn contact_count(text: &str) -> Result<usize, String> {
 pub enum ConfigCommand {
     /// Validate an agent configuration and warn about risky settings.
     ///
-    /// Prints `ok` and any warnings when the file is usable (exit 0), or every
-    /// error with its file, line, column and setting (exit 2).
+    /// Also loads the signing key `verification.signing_key` names, as `agent serve` would:
+    /// the environment variable must be set, the file readable (a relative path is read from
+    /// the current directory). Prints `ok` and any warnings when the file is usable (exit 0),
+    /// or every error with its file, line, column and setting (exit 2).
     Check(CheckArgs),
 }
 
@@ -278,7 +280,11 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
 }
 
 fn config_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
-    let loaded = Document::read(&args.file).and_then(|source| parse(&source).map(|config| (source, config)));
+    let loaded = Document::read(&args.file).and_then(|source| {
+        let config = parse(&source)?;
+        check_signing_key(&config, &source)?;
+        Ok((source, config))
+    });
     let (source, config) = match loaded {
         Ok(loaded) => loaded,
         Err(error) => return report_unusable(&error, err),

@@ -11,14 +11,23 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{Status, report_unusable};
 use crate::harness::report::{Collected, Report};
 use crate::harness::runner::{SuiteOptions, run_suite};
+use crate::harness::scenario::{Reach, Suite};
 use crate::harness::{Scenario, Target, scenario};
 
 /// Arguments of `leakproof run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Scenario files or directories (searched recursively for *.yaml, skipping `configs/` and `fixtures/`).
+    ///
+    /// Each is a suite: the files its scenarios name (`config:`, `fixtures:`, a signing-key
+    /// file) must be inside the directory given, or, for a file given, inside the directory
+    /// that file is in, after symbolic links are followed.
     #[arg(default_value = "scenarios")]
     pub paths: Vec<PathBuf>,
+    /// Let scenario files name files outside their suite's directory (only for scenario
+    /// files you trust: one from a pull request could read any file CI can).
+    #[arg(long)]
+    pub allow_outside_suite: bool,
     /// Test the agent at this base URL (the HTTP protocol of `leakproof agent serve`) instead of the reference agent in process.
     #[arg(long, value_name = "URL")]
     pub agent_url: Option<url::Url>,
@@ -60,14 +69,30 @@ pub enum Format {
 }
 
 pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
-    let files = match scenario::discover(&args.paths) {
+    let files = match scenario::discover_suites(&args.paths) {
         Ok(files) => files,
         Err(error) => return report_unusable(&error, err),
     };
+    if files.is_empty() {
+        // `--check` too: an empty suite checks nothing, and CI must not take that for a pass.
+        writeln!(err, "error: no scenario file (*.yaml, *.yml) in {}", describe_paths(&args.paths))?;
+        return Ok(Status::UnusableInput);
+    }
     let mut scenarios = Vec::new();
     let mut unusable = 0;
-    for file in &files {
-        match scenario::load_file(file) {
+    for found in &files {
+        let reach = if args.allow_outside_suite {
+            Reach::Anywhere
+        } else {
+            match Suite::of(&found.given) {
+                Ok(suite) => Reach::Within(suite),
+                Err(error) => {
+                    writeln!(err, "error: failed to read {}: {error}", found.given.display())?;
+                    return Ok(Status::UnusableInput);
+                }
+            }
+        };
+        match scenario::load_file_within(&found.file, &reach) {
             Ok(loaded) => scenarios.push(loaded),
             Err(error) => {
                 unusable += 1;
@@ -84,13 +109,14 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> s
             s.name.contains(filter.as_str()) || s.path.to_string_lossy().contains(filter.as_str())
         });
     }
+    if scenarios.is_empty() {
+        // Only --filter empties it here; `run --check` agrees with `run`.
+        writeln!(err, "error: no scenario to run in {}", describe_paths(&args.paths))?;
+        return Ok(Status::UnusableInput);
+    }
     if args.check {
         writeln!(out, "ok: {} scenario file(s) valid", scenarios.len())?;
         return Ok(Status::Ok);
-    }
-    if scenarios.is_empty() {
-        writeln!(err, "error: no scenario to run in {}", describe_paths(&args.paths))?;
-        return Ok(Status::UnusableInput);
     }
 
     let target = args.agent_url.clone().map_or(Target::Reference, Target::Remote);

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use super::validate::problems;
-use super::{AgentConfig, ConfigError};
-use crate::yaml::Document;
+use super::{AgentConfig, ConfigError, SigningKeySource};
+use crate::yaml::{Document, Problem};
 
 /// Parses and validates the configuration in `document`.
 pub fn parse(document: &Document) -> Result<AgentConfig, ConfigError> {
@@ -22,4 +22,39 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<AgentConfig, ConfigError> {
 /// appears in error messages where a file name would.
 pub fn from_yaml_str(name: &str, text: &str) -> Result<AgentConfig, ConfigError> {
     parse(&Document::new(name, text))
+}
+
+/// Checks that the signing key `config` names can be loaded now, as `leakproof
+/// agent serve` will load it: the environment variable is set and holds a
+/// long enough base64 key, or the file is a regular file holding one (a
+/// relative path is read from the current directory). An error is placed at
+/// `verification.signing_key` in `document`.
+///
+/// Loading a configuration does not do this (a scenario's configuration is
+/// never given its key, and reading files it names is not a loader's
+/// business); `leakproof config check` does.
+pub fn check_signing_key(config: &AgentConfig, document: &Document) -> Result<(), ConfigError> {
+    let source = &config.verification.signing_key;
+    if let SigningKeySource::File(path) = source {
+        // Refused here before it is read: a FIFO would block the read, a device never end it.
+        let checked = crate::files::stat(path).and_then(|metadata| {
+            if !metadata.is_file() {
+                crate::files::read_regular(path, crate::files::KEY_LIMIT).map(|_| ())
+            } else if metadata.len() > crate::files::KEY_LIMIT {
+                Err(crate::files::ReadError::TooLarge { limit: crate::files::KEY_LIMIT })
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(error) = checked {
+            let message = format!("failed to load the signing key from file {}: {error}", path.display());
+            return Err(document.place(vec![Problem::new("verification.signing_key", message)]));
+        }
+    }
+    if matches!(source, SigningKeySource::Ephemeral) {
+        return Ok(());
+    }
+    crate::identity::token::SigningKey::load(source)
+        .map(drop)
+        .map_err(|error| document.place(vec![Problem::new("verification.signing_key", error.to_string())]))
 }

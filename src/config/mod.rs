@@ -33,7 +33,7 @@ use url::Url;
 
 pub use crate::yaml::{Document, Issue, LoadError as ConfigError, Position};
 pub use lint::{Lint, LintKind, lint};
-pub use load::{from_yaml_str, load_file, parse};
+pub use load::{check_signing_key, from_yaml_str, load_file, parse};
 pub use validate::{MAX_INSTRUCTIONS_CHARS, MAX_NAME_CHARS, MAX_PROPERTIES, validate};
 
 /// The default lifetime of a verification link.

@@ -13,6 +13,16 @@
 //! error naming the file, line, column and field; errors inside a referenced
 //! configuration or fixtures file name that file.
 //!
+//! A scenario file is input from whoever wrote it, and CI runs scenario files
+//! from pull requests, so `leakproof run` keeps each one inside its *suite*:
+//! the directory given on the command line, or, for a scenario file given
+//! itself, the directory that file is in ([`Suite::of`]). The `config` and
+//! `fixtures` paths a scenario names, a signing-key file its configuration
+//! names, and the scenario file itself must resolve, after symbolic links are
+//! followed, inside that directory ([`Reach::Within`]); a path outside is an
+//! error at the field that names it, and is not opened. `--allow-outside-suite`
+//! ([`Reach::Anywhere`], also what [`load_file`] does) lifts the rule.
+//!
 //! ```
 //! use std::path::Path;
 //! use leakproof::harness::scenario::{Action, from_yaml_str};
@@ -516,37 +526,172 @@ fn serialize_duration<S: Serializer>(duration: &SignedDuration, serializer: S) -
 // ---------------------------------------------------------------------------
 // Loading.
 
-/// Loads the scenario in the file at `path`. Relative `config:` and
-/// `fixtures:` paths are read from the scenario file's directory; an error in
-/// one of those files names that file.
+/// Where the files a scenario names may be.
+///
+/// A scenario file from somebody else (a pull request that CI runs) must not
+/// be able to read the machine's files: `config: /etc/shadow` would put the
+/// first line of that file into the error message. [`Reach::Within`] confines
+/// every path a scenario names — `config`, `fixtures`, and a signing-key file
+/// its configuration names — and the scenario file itself to one directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Any file the process can read.
+    Anywhere,
+    /// Only files inside this directory, after symbolic links are followed.
+    Within(Suite),
+}
+
+/// A suite's root directory: what [`Reach::Within`] confines a scenario to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suite {
+    /// The directory as given, for messages.
+    shown: PathBuf,
+    /// It made absolute, `..` removed without following links.
+    lexical: PathBuf,
+    /// It with symbolic links followed.
+    canonical: PathBuf,
+}
+
+impl Suite {
+    /// The suite whose root is the directory `dir`.
+    ///
+    /// # Errors
+    ///
+    /// When `dir` does not exist or cannot be resolved.
+    pub fn new(dir: impl AsRef<Path>) -> std::io::Result<Suite> {
+        let dir = dir.as_ref();
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        Ok(Suite { shown: dir.to_owned(), lexical: lexical(dir)?, canonical: dir.canonicalize()? })
+    }
+
+    /// The suite a path given to `leakproof run` stands for: a directory is
+    /// its own root; a file's root is the directory it is in.
+    ///
+    /// # Errors
+    ///
+    /// When the directory does not exist or cannot be resolved.
+    pub fn of(path: &Path) -> std::io::Result<Suite> {
+        if std::fs::metadata(path).is_ok_and(|metadata| metadata.is_dir()) {
+            Suite::new(path)
+        } else {
+            Suite::new(path.parent().unwrap_or_else(|| Path::new(".")))
+        }
+    }
+
+    /// The root directory, as given.
+    pub fn root(&self) -> &Path {
+        &self.shown
+    }
+
+    /// Why `path` (as the scenario wrote it: `written`) is not inside the
+    /// suite, if it is not. Nothing outside is opened: a path that leaves the
+    /// suite as written is refused before the file system is asked, and a
+    /// path inside is resolved (symbolic links followed) and checked again.
+    fn refuses(&self, written: &str, path: &Path) -> Option<String> {
+        let outside = |shown: String| {
+            Some(format!(
+                "{shown} is outside the suite's directory {}: a scenario may only name files inside it \
+                 (`--allow-outside-suite` allows others)",
+                self.shown.display()
+            ))
+        };
+        let Ok(absolute) = lexical(path) else { return outside(format!("{written:?}")) };
+        if !absolute.starts_with(&self.lexical) {
+            return outside(format!("{written:?}"));
+        }
+        match path.canonicalize() {
+            // Not there: reading it says so.
+            Err(_) => None,
+            Ok(real) if real.starts_with(&self.canonical) => None,
+            Ok(real) => outside(format!("{written:?} (a symbolic link to {})", real.display())),
+        }
+    }
+}
+
+/// `path` made absolute, with `.` and `..` resolved as written (links not followed).
+fn lexical(path: &Path) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    let absolute = std::path::absolute(path)?;
+    let mut out = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+/// Loads the scenario in the file at `path`, reading the files it names
+/// wherever they are ([`Reach::Anywhere`]): for scenario files you trust. Relative
+/// `config:` and `fixtures:` paths are read from the scenario file's
+/// directory; an error in one of those files names that file.
 pub fn load_file(path: impl AsRef<Path>) -> Result<Scenario, LoadError> {
+    load_file_within(path, &Reach::Anywhere)
+}
+
+/// Loads the scenario in the file at `path`, as [`load_file`] does, with the
+/// files it names (and the file itself) confined by `reach`. A path outside is
+/// an error at the field that names it, and the file is not opened.
+pub fn load_file_within(path: impl AsRef<Path>, reach: &Reach) -> Result<Scenario, LoadError> {
     let path = path.as_ref();
+    if let Reach::Within(suite) = reach
+        && let Some(why) = suite.refuses(&path.display().to_string(), path)
+    {
+        return Err(LoadError::Invalid(vec![Issue {
+            source: path.display().to_string(),
+            position: None,
+            field: "(document)".to_owned(),
+            message: why,
+        }]));
+    }
     let document = Document::read(path)?;
     let base_dir = path.parent().unwrap_or_else(|| Path::new(""));
-    resolve(&document, path, base_dir)
+    resolve(&document, path, base_dir, reach)
 }
 
 /// Loads a scenario from YAML (or JSON) text; `name` appears in error
 /// messages where a file name would, and relative `config:` and `fixtures:`
-/// paths are read from `base_dir`.
+/// paths are read from `base_dir`, wherever they lead.
 pub fn from_yaml_str(name: &str, text: &str, base_dir: &Path) -> Result<Scenario, LoadError> {
-    resolve(&Document::new(name, text), Path::new(name), base_dir)
+    resolve(&Document::new(name, text), Path::new(name), base_dir, &Reach::Anywhere)
 }
 
 /// The scenario files among `paths`, in run order.
 ///
 /// A file is taken as given, whatever its extension. A directory is searched
-/// recursively for `*.yaml` and `*.yml` files, sorted by path; directories
+/// recursively for `*.yaml` and `*.yml` entries, sorted by path; directories
 /// named `configs` or `fixtures` ([`SHARED_DIRS`]) hold files that scenarios
 /// share, not scenarios, and are skipped, as are hidden entries (`.git`) and
-/// symbolic links to directories. Paths are listed in the order given, each
-/// file once. A path that does not exist is an error.
+/// symbolic links to directories. Every other `*.yaml` entry is listed, so
+/// that loading it reports what is wrong with it: a FIFO, a device or a
+/// dangling symbolic link is an unusable scenario file, never silently left
+/// out. Paths are listed in the order given, each file once. A path that does
+/// not exist is an error.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    Ok(discover_suites(paths)?.into_iter().map(|found| found.file).collect())
+}
+
+/// A scenario file [`discover_suites`] found, and the path given that led to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// The path given: the directory searched, or the file itself. Its
+    /// [`Suite::of`] is the suite the file belongs to.
+    pub given: PathBuf,
+}
+
+/// The scenario files among `paths`, as [`discover`] lists them, each with the path given that led to it.
+pub fn discover_suites(paths: &[PathBuf]) -> Result<Vec<Found>, LoadError> {
     let mut found = Vec::new();
     let mut seen = HashSet::new();
     for path in paths {
-        let metadata =
-            std::fs::metadata(path).map_err(|source| LoadError::Read { path: path.clone(), source })?;
+        let metadata = crate::files::stat(path)
+            .map_err(|source| LoadError::Read { path: path.clone(), source: source.into() })?;
         let mut files = Vec::new();
         if metadata.is_dir() {
             walk(path, &mut files)?;
@@ -556,7 +701,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
         }
         for file in files {
             if seen.insert(file.clone()) {
-                found.push(file);
+                found.push(Found { file, given: path.clone() });
             }
         }
     }
@@ -582,7 +727,8 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), LoadError> {
                 walk(&path, files)?;
             }
         } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-            && (file_type.is_file() || path.is_file())
+            // A link to a directory is skipped; to anything else (or nothing), it is a scenario file.
+            && !(file_type.is_symlink() && path.is_dir())
         {
             files.push(path);
         }
@@ -1006,7 +1152,7 @@ impl Findings<'_> {
     }
 }
 
-fn resolve(document: &Document, path: &Path, base_dir: &Path) -> Result<Scenario, LoadError> {
+fn resolve(document: &Document, path: &Path, base_dir: &Path, reach: &Reach) -> Result<Scenario, LoadError> {
     let raw: RawScenario = document.parse()?;
     let mut found =
         Findings { document, locations: document.locate(), problems: Vec::new(), foreign: Vec::new() };
@@ -1028,8 +1174,8 @@ fn resolve(document: &Document, path: &Path, base_dir: &Path) -> Result<Scenario
         }
     }
 
-    let config = resolve_config(raw.config, base_dir, &mut found);
-    let fixtures = resolve_fixtures(raw.fixtures, config.as_ref(), base_dir, &mut found);
+    let config = resolve_config(raw.config, base_dir, reach, &mut found);
+    let fixtures = resolve_fixtures(raw.fixtures, config.as_ref(), base_dir, reach, &mut found);
 
     if raw.steps.is_empty() {
         found.problem("steps", "no steps: a scenario needs at least one, such as `- say: hello`");
@@ -1082,28 +1228,56 @@ fn name_problem(name: &str) -> Option<String> {
     None
 }
 
-fn resolve_path(field: &str, path: &str, base_dir: &Path, found: &mut Findings<'_>) -> Option<PathBuf> {
+fn resolve_path(
+    field: &str,
+    path: &str,
+    base_dir: &Path,
+    reach: &Reach,
+    found: &mut Findings<'_>,
+) -> Option<PathBuf> {
     if path.trim().is_empty() {
         found.problem(field, format!("empty path: name the {field} file, or write the {field} here"));
         return None;
     }
-    Some(base_dir.join(path))
+    let joined = base_dir.join(path);
+    if let Reach::Within(suite) = reach
+        && let Some(why) = suite.refuses(path, &joined)
+    {
+        found.problem(field, why);
+        return None;
+    }
+    Some(joined)
+}
+
+/// A signing-key file the configuration names must be inside the suite too:
+/// an agent serving the scenario over HTTP reads it.
+fn check_key_file(field: &str, config: &AgentConfig, reach: &Reach, found: &mut Findings<'_>) {
+    if let (Reach::Within(suite), config::SigningKeySource::File(key)) =
+        (reach, &config.verification.signing_key)
+        && let Some(why) = suite.refuses(&key.display().to_string(), key)
+    {
+        found.problem(field, format!("the signing key file {why}"));
+    }
 }
 
 fn resolve_config(
     source: Source<AgentConfig>,
     base_dir: &Path,
+    reach: &Reach,
     found: &mut Findings<'_>,
 ) -> Option<AgentConfig> {
     match source {
         Source::Path(path) => {
-            let path = resolve_path("config", &path, base_dir, found)?;
-            config::load_file(path).map_err(|err| found.referenced("config", err)).ok()
+            let path = resolve_path("config", &path, base_dir, reach, found)?;
+            let config = config::load_file(path).map_err(|err| found.referenced("config", err)).ok()?;
+            check_key_file("config", &config, reach, found);
+            Some(config)
         }
         Source::Inline(config) => {
             if let Err(err) = config::validate(&config) {
                 found.inline("config", err);
             }
+            check_key_file("config.verification.signing_key", &config, reach, found);
             // Even with problems it says which properties exist, for checking the steps.
             Some(config)
         }
@@ -1114,11 +1288,12 @@ fn resolve_fixtures(
     source: Source<InlineFixtures>,
     config: Option<&AgentConfig>,
     base_dir: &Path,
+    reach: &Reach,
     found: &mut Findings<'_>,
 ) -> Option<Fixtures> {
     let inline = match source {
         Source::Path(path) => {
-            let path = resolve_path("fixtures", &path, base_dir, found)?;
+            let path = resolve_path("fixtures", &path, base_dir, reach, found)?;
             return fixtures::load_file(path).map_err(|err| found.referenced("fixtures", err)).ok();
         }
         Source::Inline(inline) => inline,
