@@ -793,6 +793,13 @@ fn within_a_suite_referenced_files_must_be_inside_it() {
     // The suite of a path given: a directory is its own, a file's is its directory.
     assert_eq!(Suite::of(&root.join("suite")).unwrap().root(), root.join("suite"));
     assert_eq!(Suite::of(&root.join("suite/deep/ok.yaml")).unwrap().root(), root.join("suite/deep"));
+    // A relative path belongs to the first directory it names, as typed on the command line.
+    assert_eq!(Suite::of(Path::new("scenarios/attacks")).unwrap().root(), Path::new("scenarios"));
+    assert_eq!(
+        Suite::of(Path::new("./scenarios/identity/verify_email_link.yaml")).unwrap().root(),
+        Path::new("scenarios")
+    );
+    assert_eq!(Suite::of(Path::new("scenarios")).unwrap().root(), Path::new("scenarios"));
     let found = discover_suites(&[root.join("suite")]).unwrap();
     assert!(found.iter().all(|found| found.given == root.join("suite")), "{found:?}");
     let _ = std::fs::remove_dir_all(&root);

@@ -19,9 +19,10 @@ use crate::harness::{Scenario, Target, scenario};
 pub struct RunArgs {
     /// Scenario files or directories (searched recursively for *.yaml, skipping `configs/` and `fixtures/`).
     ///
-    /// Each is a suite: the files its scenarios name (`config:`, `fixtures:`, a signing-key
-    /// file) must be inside the directory given, or, for a file given, inside the directory
-    /// that file is in, after symbolic links are followed.
+    /// The files its scenarios name (`config:`, `fixtures:`, a signing-key file) must be
+    /// inside its suite, after symbolic links are followed: for a relative path, the first
+    /// directory it names (`scenarios/attacks` is in `scenarios`); for an absolute path,
+    /// the directory given or, for a file, the directory it is in.
     #[arg(default_value = "scenarios")]
     pub paths: Vec<PathBuf>,
     /// Let scenario files name files outside their suite's directory (only for scenario

@@ -14,9 +14,11 @@
 //! configuration or fixtures file name that file.
 //!
 //! A scenario file is input from whoever wrote it, and CI runs scenario files
-//! from pull requests, so `leakproof run` keeps each one inside its *suite*:
-//! the directory given on the command line, or, for a scenario file given
-//! itself, the directory that file is in ([`Suite::of`]). The `config` and
+//! from pull requests, so `leakproof run` keeps each one inside its *suite*
+//! ([`Suite::of`]): for a relative path, the first directory it names
+//! (`run scenarios/attacks/` runs in the suite `scenarios`); for any other
+//! path, the directory given, or, for a scenario file given itself, the
+//! directory that file is in. The `config` and
 //! `fixtures` paths a scenario names, a signing-key file its configuration
 //! names, and the scenario file itself must resolve, after symbolic links are
 //! followed, inside that directory ([`Reach::Within`]); a path outside is an
@@ -564,13 +566,26 @@ impl Suite {
         Ok(Suite { shown: dir.to_owned(), lexical: lexical(dir)?, canonical: dir.canonicalize()? })
     }
 
-    /// The suite a path given to `leakproof run` stands for: a directory is
-    /// its own root; a file's root is the directory it is in.
+    /// The suite a path given to `leakproof run` stands for. A relative path
+    /// belongs to the first directory it names: `scenarios/attacks/` and
+    /// `scenarios/identity/x.yaml` are both in the suite `scenarios`, so their
+    /// scenarios may name `../configs/default.yaml`, and nothing above
+    /// `scenarios` (a checkout's `.git`, say). Any other path (absolute, or
+    /// starting with `..`) is confined to itself: a directory is its own root,
+    /// a file's root is the directory it is in. What a run is given is the
+    /// command line's choice, never the scenario files'.
     ///
     /// # Errors
     ///
     /// When the directory does not exist or cannot be resolved.
     pub fn of(path: &Path) -> std::io::Result<Suite> {
+        use std::path::Component;
+        let mut components = path.components().skip_while(|c| matches!(c, Component::CurDir));
+        if let Some(Component::Normal(first)) = components.next()
+            && components.next().is_some()
+        {
+            return Suite::new(first);
+        }
         if std::fs::metadata(path).is_ok_and(|metadata| metadata.is_dir()) {
             Suite::new(path)
         } else {
