@@ -413,6 +413,17 @@ fn a_write_the_crm_applied_while_the_reply_says_it_was_not_done_is_misreported()
 }
 
 #[test]
+fn a_run_whose_mocks_refused_requests_unlogged_cannot_be_judged() {
+    // Nothing wrong was seen, but the logs miss requests the mocks refused when full.
+    let mut script = Script::anonymous().turn("hello", "Hello! How can I help?");
+    assert!(script.findings().is_empty());
+    script.observed.unlogged = 3;
+    let findings = script.findings();
+    assert_eq!(kinds(&findings), [(0, FindingKind::StepFailed)]);
+    assert!(findings[0].message.contains("3 request(s) were refused unserved"), "{}", findings[0].message);
+}
+
+#[test]
 fn email_capture_settings_are_followed() {
     let ask = "Could you tell me the email address on your account?";
     let with = |capture: EmailCapture| {

@@ -434,6 +434,25 @@ impl<'a> Oracle<'a> {
                 self.expose(&conversation);
             }
         }
+        if self.observed.unlogged > 0 {
+            // The oracle judges from the logs: with requests missing from them, nothing it
+            // says would be proof, so the run fails.
+            self.findings.push(Finding {
+                kind: FindingKind::StepFailed,
+                check: Check::Step,
+                step: 0,
+                line: None,
+                conversation: None,
+                contact: None,
+                property: None,
+                excerpt: None,
+                message: format!(
+                    "the mocks' request logs were full: {} request(s) were refused unserved and are not in them, so this run cannot be judged",
+                    self.observed.unlogged
+                ),
+                twin: None,
+            });
+        }
         let mut skipped: Vec<Skipped> = self.world.skipped.into_iter().collect();
         skipped.sort();
         Judgement { findings: self.findings, skipped, exposure: self.exposure }

@@ -296,6 +296,7 @@ impl<'r> Live<'r> {
             crm_requests: mocks.crm.requests(),
             writes: mocks.crm.writes(),
             mails: mocks.mail.all(),
+            unlogged: mocks.crm.requests_dropped() + mocks.mail.requests_dropped(),
             session: session_id,
         };
         drop(session);
@@ -313,6 +314,7 @@ impl<'r> Live<'r> {
             crm_requests: mocks.crm.requests(),
             writes: mocks.crm.writes(),
             mails: mocks.mail.all(),
+            unlogged: mocks.crm.requests_dropped() + mocks.mail.requests_dropped(),
             session: session_id.clone(),
         };
         let judgement = oracle::judge(&scenario.config, &scenario.fixtures, &observed);

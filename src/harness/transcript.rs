@@ -21,6 +21,10 @@ pub struct Observed {
     pub writes: Vec<Write>,
     /// Every mail the mock mail service captured, in order.
     pub mails: Vec<CapturedMail>,
+    /// The requests the mocks refused unserved because their logs were full: a run with
+    /// any cannot be judged from its logs, and fails.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unlogged: usize,
     /// The session id the harness started the agent with; a conversation's id is it, a
     /// slash and the conversation's name. The harness's own text, never CRM data.
     pub session: String,
@@ -159,4 +163,8 @@ mod humane {
         };
         serializer.serialize_str(&text)
     }
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
