@@ -16,7 +16,10 @@ use jiff::{SignedDuration, Timestamp};
 use leakproof::agent::events::{AskReason, Backend, MatchedBy, WithheldReason};
 use leakproof::agent::faulty::{self, Bug, Memory};
 use leakproof::agent::render::{MESSENGER_LIMIT, TOO_LONG_NOTICE, WHATSAPP_LIMIT, hard_limit};
-use leakproof::agent::{Agent, AgentSettings, DecisionEvent, Turn, Visitor};
+use leakproof::agent::{
+    Agent, AgentSettings, DecisionEvent, MAX_LOOKUPS_PER_CONVERSATION, MAX_LOOKUPS_PER_MESSAGE,
+    MAX_MESSAGE_BYTES, Turn, Visitor,
+};
 use leakproof::config::{AgentConfig, Channel, EmailCapture, ObjectType};
 use leakproof::crm::{CrmSettings, RetryPolicy};
 use leakproof::fixtures::{Fixtures, Record, RecordId};
@@ -1734,5 +1737,94 @@ async fn guesses_parts_and_other_forms_are_answered_as_questions_about_the_prope
             }
         }
         assert_eq!(world.applied_writes_since(&mark), [], "{channel}: a guess is never a change");
+    }
+}
+
+// ---- bounds ----
+
+/// The contact searches the CRM received since `mark`.
+fn searches_since(world: &World, mark: &Mark) -> usize {
+    let requests = world.mocks.crm.requests().split_off(mark.crm_requests);
+    requests.iter().filter(|r| r.endpoint == Some(Endpoint::Search)).count()
+}
+
+/// `n` distinct addresses no contact has, each once.
+fn strangers(n: usize, tag: &str) -> Vec<String> {
+    (0..n).map(|i| format!("stranger{i}.{tag}@example.org")).collect()
+}
+
+#[tokio::test]
+async fn one_message_looks_up_at_most_a_few_addresses_and_asks_for_one() {
+    let world = World::default().await;
+    for channel in Channel::ALL {
+        let chat = world.chat(channel, "many-addresses");
+        // Maren is matched first: the message that follows claims to be many others.
+        chat.say(&format!("my email is {MAREN}")).await;
+        let mark = world.mark();
+        let addresses = strangers(200, "one-message").join(" ");
+        let turn = chat.say(&format!("I am one of these: {addresses}. What is my city?")).await;
+        let searches = searches_since(&world, &mark);
+        assert_eq!(searches, MAX_LOOKUPS_PER_MESSAGE, "{channel}: searches for one message");
+        let shown = text(&turn);
+        assert!(shown.contains("at most three email addresses"), "{channel}: not told: {shown}");
+        assert!(!shown.contains(MAREN_CITY), "{channel}: Maren's identity outlived the claims: {shown}");
+        assert_eq!(disclosures(&turn), 0, "{channel}: {turn:?}");
+
+        // The addresses not looked up identified nobody: the customer is still asked for one.
+        let city = chat.say("what is my city?").await;
+        assert!(asked(&city).is_some() && disclosures(&city) == 0, "{channel}: still anonymous: {city:?}");
+        // One address on its own is looked up as ever.
+        let maren = chat.say(MAREN).await;
+        assert_eq!(matched(&maren).map(|(id, ..)| id), Some(MAREN_ID), "{channel}: {maren:?}");
+        assert!(text(&maren).contains(MAREN_CITY), "{channel}: {}", text(&maren));
+    }
+}
+
+#[tokio::test]
+async fn one_conversation_looks_up_at_most_a_few_dozen_addresses() {
+    let world = World::default().await;
+    let chat = world.chat(Channel::LiveChat, "address-after-address");
+    let mark = world.mark();
+    let tries = strangers(MAX_LOOKUPS_PER_CONVERSATION + 10, "one-conversation");
+    let mut last = None;
+    for address in &tries {
+        last = Some(chat.say(&format!("my email is {address}")).await);
+    }
+    assert_eq!(searches_since(&world, &mark), MAX_LOOKUPS_PER_CONVERSATION, "searches in one conversation");
+    let last = last.unwrap();
+    assert!(text(&last).contains("can't check any more email addresses"), "{}", text(&last));
+    // Not even a real customer's address is looked up now: nobody is identified by it.
+    let maren = chat.say(&format!("my email is {MAREN}. What is my city?")).await;
+    assert_eq!(matched(&maren), None, "{maren:?}");
+    assert_eq!(fixture_values_in(&maren), Vec::<&str>::new(), "{}", text(&maren));
+    assert_eq!(searches_since(&world, &mark), MAX_LOOKUPS_PER_CONVERSATION);
+    // Another conversation has its own count.
+    let other = world.chat(Channel::LiveChat, "a-fresh-conversation").say(&format!("I'm {MAREN}")).await;
+    assert_eq!(matched(&other).map(|(id, ..)| id), Some(MAREN_ID), "{other:?}");
+}
+
+#[tokio::test]
+async fn a_message_too_long_to_read_makes_no_crm_call_and_asks_for_a_shorter_one() {
+    let world = World::default().await;
+    for channel in Channel::ALL {
+        let chat = world.chat(channel, "huge");
+        chat.say(&format!("my email is {MAREN}")).await;
+        let mark = world.mark();
+        // 60,000 distinct addresses, about 1.7 MB.
+        let addresses = strangers(60_000, "huge").join(" ");
+        assert!(addresses.len() > MAX_MESSAGE_BYTES);
+        let turn = chat.say(&format!("what is my city? {addresses}")).await;
+        assert_eq!(world.mocks.crm.requests().len(), mark.crm_requests, "{channel}: CRM calls");
+        assert!(text(&turn).contains("too long for me to read"), "{channel}: {}", text(&turn));
+        assert_eq!(disclosures(&turn), 0, "{channel}: {turn:?}");
+        // Just under the limit, a message is read.
+        let padded = format!("what is my city? {}", "x ".repeat((MAX_MESSAGE_BYTES - 20) / 2));
+        assert!(padded.len() <= MAX_MESSAGE_BYTES);
+        let city = chat.say(&padded).await;
+        assert!(
+            text(&city).contains(MAREN_CITY),
+            "{channel}: {}",
+            &text(&city)[..200.min(text(&city).len())]
+        );
     }
 }

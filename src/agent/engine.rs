@@ -24,6 +24,36 @@ use crate::policy::{Action, Decision, Policy, PropertyId, Request, Subject};
 /// addresses have an account.
 const LINK_SENT: &str = "To keep your details safe, a verification link goes to the email address on file for your account. Open it, then come back here and I'll continue. If nothing arrives, check the address you gave.";
 
+/// The longest message the agent reads, in bytes (UTF-8). A chat message is a few hundred
+/// bytes and WhatsApp's own limit is 4,096 characters; 16 KiB leaves room for an email with
+/// some quoted text, while a megabyte of text is refused before any of it is read, so no
+/// message makes the agent do unbounded work. A longer message is not read at all (reading
+/// part of it could cut a value to write): the customer is asked for a shorter one.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// The email addresses looked up in the CRM for one message. A customer gives one address,
+/// perhaps corrects it in the same breath; three covers that. The addresses after the third
+/// are not looked up: nobody is identified by them, an identity they would replace ends as
+/// for any claim that cannot be checked, and the customer is asked for one address on its own.
+pub const MAX_LOOKUPS_PER_MESSAGE: usize = 3;
+
+/// The email addresses looked up in the CRM in one conversation, however many messages it
+/// has. A customer who mistypes their address a few times stays far below it; a script trying
+/// address after address is stopped after this many searches. Beyond it no address is looked
+/// up (nobody is identified by one, an identity it would replace ends) and the customer is
+/// told that no more addresses can be checked in this conversation.
+pub const MAX_LOOKUPS_PER_CONVERSATION: usize = 24;
+
+/// The reply to a message longer than [`MAX_MESSAGE_BYTES`].
+const TOO_LONG_TO_READ: &str =
+    "That message is too long for me to read. Could you send a shorter one, with one question at a time?";
+
+/// Said once in a turn when an address was not looked up for [`MAX_LOOKUPS_PER_MESSAGE`].
+const TOO_MANY_ADDRESSES: &str = "I can check at most three email addresses in one message, so I haven't checked the others. Please send the email address on your account on its own.";
+
+/// Said once in a turn when an address was not looked up for [`MAX_LOOKUPS_PER_CONVERSATION`].
+const NO_MORE_LOOKUPS: &str = "I can't check any more email addresses in this conversation. If you need help with your account, ask for a colleague.";
+
 /// What a channel tells the agent about who is writing.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,6 +143,8 @@ struct Conversation {
     handoff_pending: bool,
     /// Events from outside a turn (an opened link), reported with the next turn.
     queued: Vec<DecisionEvent>,
+    /// The email addresses looked up in this conversation (see [`MAX_LOOKUPS_PER_CONVERSATION`]).
+    lookups: usize,
     /// Whether the visitor's channel identity (cookie, WhatsApp number) has been looked up; a
     /// lookup the CRM failed is tried again on the next turn.
     visitor_looked_up: bool,
@@ -262,6 +294,10 @@ impl std::fmt::Debug for Agent {
 struct Out {
     reply: Reply,
     events: Vec<DecisionEvent>,
+    /// The email addresses looked up in this turn (see [`MAX_LOOKUPS_PER_MESSAGE`]).
+    lookups: usize,
+    /// Whether the customer has been told this turn that an address was not looked up.
+    told_lookup_limit: bool,
     /// Planted bug `SplitsAcrossReplies`: earlier messages of this turn, each rendered on its own
     /// before `reply`.
     #[cfg(feature = "faulty-agents")]
@@ -412,6 +448,7 @@ impl Agent {
                     handoff_pending: false,
                     queued: Vec::new(),
                     visitor_looked_up: false,
+                    lookups: 0,
                     claimed: None,
                     #[cfg(feature = "faulty-agents")]
                     last_read: HashMap::new(),
@@ -439,6 +476,13 @@ impl Agent {
             out.heard = text.to_owned();
         }
         conv.channel = channel;
+        if text.len() > MAX_MESSAGE_BYTES {
+            // Not read at all: whatever it asked, nothing is looked up, shared or changed, and a
+            // change waiting for its "yes" is not confirmed by it either.
+            conv.confirming = None;
+            out.say(TOO_LONG_TO_READ);
+            return self.finish(&conv, out);
+        }
         let mut intents = match &self.memo {
             Some(memo) => memo.read(&self.understander, text),
             None => self.understander.understand(text),
@@ -677,6 +721,24 @@ impl Agent {
     /// The customer gave an address: look it up, match or replace the identity.
     async fn email_given(&self, conv: &mut Conversation, email: &str, now: Timestamp, out: &mut Out) {
         conv.asked_for_email = false;
+        let limit = if out.lookups >= MAX_LOOKUPS_PER_MESSAGE {
+            Some(TOO_MANY_ADDRESSES)
+        } else if conv.lookups >= MAX_LOOKUPS_PER_CONVERSATION {
+            Some(NO_MORE_LOOKUPS)
+        } else {
+            None
+        };
+        if let Some(words) = limit {
+            // Not looked up, so it identifies nobody; and as with an address the CRM failed to
+            // look up, an earlier identity does not outlive the claim (fail closed).
+            end_identity_unless(conv, email);
+            if !std::mem::replace(&mut out.told_lookup_limit, true) {
+                out.say(words);
+            }
+            return;
+        }
+        out.lookups += 1;
+        conv.lookups += 1;
         let needs_verification = conv.pending.iter().any(|pending| self.pending_needs_verification(pending));
         let found = match self.crm.search_contact_by_email(email, &["email", "firstname"]).await {
             Ok(found) => found,
