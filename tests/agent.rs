@@ -24,7 +24,7 @@ use leakproof::config::{AgentConfig, Channel, EmailCapture, ObjectType};
 use leakproof::crm::{CrmSettings, RetryPolicy};
 use leakproof::fixtures::{Fixtures, Record, RecordId};
 use leakproof::identity::{ContactId, ConversationId, SigningKey};
-use leakproof::mail::MailSettings;
+use leakproof::mail::{MAILS_PER_ADDRESS_PER_HOUR, MAILS_PER_CONVERSATION, MailSettings, MailThrottle};
 use leakproof::mocks::{CapturedMail, Endpoint, Fault, FaultKind, Mocks, RateLimitPolicy, Times};
 
 // ---- the world of scenarios/fixtures/default.yaml ----
@@ -130,27 +130,7 @@ impl World {
         bug: Option<Bug>,
     ) -> World {
         let mocks = Mocks::start(fixtures).await.unwrap();
-        let retry = RetryPolicy {
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(2),
-            ..RetryPolicy::default()
-        };
-        let crm = CrmSettings {
-            timeout,
-            retry: retry.clone(),
-            ..CrmSettings::new(mocks.crm.base_url(), mocks.crm.token())
-        };
-        let mail = MailSettings {
-            retry,
-            timeout,
-            ..MailSettings::new(mocks.mail.base_url(), mocks.mail.token(), 4242)
-        };
-        let signing_key = SigningKey::from_bytes(&[7; 32]).unwrap();
-        let settings = AgentSettings { config, crm, mail, signing_key };
-        let agent = match bug {
-            Some(bug) => Agent::with_bug(settings, bug).unwrap(),
-            None => Agent::new(settings).unwrap(),
-        };
+        let agent = agent_for(&mocks, config, timeout, bug);
         World { mocks, agent, now: Mutex::new("2026-05-01T09:00:00Z".parse().unwrap()) }
     }
 
@@ -164,6 +144,12 @@ impl World {
 
     fn now(&self) -> Timestamp {
         *self.now.lock().unwrap()
+    }
+
+    /// An hour on: the mail throttle's count of earlier links is over, so a loop over channels
+    /// can mail one address again in each.
+    fn next_hour(&self) {
+        self.advance(SignedDuration::from_hours(1));
     }
 
     fn advance(&self, by: SignedDuration) {
@@ -226,6 +212,28 @@ impl World {
 
     fn contact_value(&self, id: ContactId, property: &str) -> Option<String> {
         self.mocks.crm.record(ObjectType::Contact, id.0).unwrap().get(property).cloned()
+    }
+}
+
+/// The reference agent (or one carrying `bug`) on `mocks`, with retries that hardly wait.
+fn agent_for(mocks: &Mocks, config: AgentConfig, timeout: Duration, bug: Option<Bug>) -> Agent {
+    let retry = RetryPolicy {
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+        ..RetryPolicy::default()
+    };
+    let crm = CrmSettings {
+        timeout,
+        retry: retry.clone(),
+        ..CrmSettings::new(mocks.crm.base_url(), mocks.crm.token())
+    };
+    let mail =
+        MailSettings { retry, timeout, ..MailSettings::new(mocks.mail.base_url(), mocks.mail.token(), 4242) };
+    let signing_key = SigningKey::from_bytes(&[7; 32]).unwrap();
+    let settings = AgentSettings { config, crm, mail, signing_key };
+    match bug {
+        Some(bug) => Agent::with_bug(settings, bug).unwrap(),
+        None => Agent::new(settings).unwrap(),
     }
 }
 
@@ -391,6 +399,7 @@ async fn match_flow_on_every_channel() {
 async fn verify_flow_on_every_channel() {
     let world = World::default().await;
     for channel in Channel::ALL {
+        world.next_hour();
         let mark = world.mark();
         let chat = world.chat(channel, "verify");
         chat.say("what's my billing address?").await;
@@ -429,6 +438,7 @@ async fn verify_flow_on_every_channel() {
 async fn expired_replayed_and_forged_links_verify_nothing() {
     let world = World::default().await;
     for channel in Channel::ALL {
+        world.next_hour();
         let chat = world.chat(channel, "links");
         chat.say("what is my billing address").await;
         chat.say(MAREN).await;
@@ -465,6 +475,7 @@ async fn expired_replayed_and_forged_links_verify_nothing() {
 async fn a_new_email_replaces_the_identity_and_the_old_access_lapses() {
     let world = World::default().await;
     for channel in Channel::ALL {
+        world.next_hour();
         let mark = world.mark();
         let chat = world.chat(channel, "replace");
         chat.say(&format!("my email is {MAREN}")).await;
@@ -502,6 +513,7 @@ async fn a_new_email_replaces_the_identity_and_the_old_access_lapses() {
 async fn an_update_with_confirmation_writes_only_after_yes() {
     let world = World::default().await;
     for (n, channel) in Channel::ALL.into_iter().enumerate() {
+        world.next_hour();
         let mark = world.mark();
         let new_phone = format!("+44 7700 90012{n}");
         let chat = world.chat(channel, "update");
@@ -587,6 +599,7 @@ async fn an_update_without_confirmation_writes_at_once() {
 async fn an_update_without_the_required_proof_or_permission_is_refused() {
     let world = World::default().await;
     for channel in Channel::ALL {
+        world.next_hour();
         // Anonymous: the email comes first.
         let anonymous = world.chat(channel, "anonymous");
         let turn = anonymous.say("change my phone number to +44 7700 900123").await;
@@ -778,6 +791,7 @@ async fn another_contacts_data_is_refused_by_email_by_name_and_by_pretext() {
     ];
     let world = World::default().await;
     for channel in Channel::ALL {
+        world.next_hour();
         let chat = world.chat(channel, "scope");
         chat.say(MAREN).await;
         for proof in ["matched", "verified"] {
@@ -1106,6 +1120,7 @@ impl Case {
         let ctx = format!("{channel}: {flow:?} with {kind}, {times:?}");
         world.mocks.crm.clear_faults();
         world.mocks.mail.clear_faults();
+        world.next_hour();
         let chat = world.chat_as(channel, &ctx, flow.visitor(channel));
         for text in flow.setup() {
             let turn = chat.say(text).await;
@@ -1336,6 +1351,8 @@ async fn the_reforming_bugs_show_a_withheld_value_in_another_form_and_still_send
     for (n, (bug, question, form)) in cases.into_iter().enumerate() {
         let world = world_with(Some(bug)).await;
         for channel in [Channel::LiveChat, Channel::Whatsapp] {
+            world.next_hour();
+            reference.next_hour();
             let chat = matched_maren(&world, channel, &n.to_string()).await;
             let turn = chat.say(question).await;
             let shown = text(&turn);
@@ -1378,6 +1395,8 @@ async fn confirms_guess_says_yes_to_the_right_guess_only_and_the_reference_agent
     let world = world_with(Some(Bug::ConfirmsGuess)).await;
     let reference = world_with(None).await;
     for channel in Channel::ALL {
+        world.next_hour();
+        reference.next_hour();
         let chat = matched_maren(&world, channel, "guess").await;
         let yes = chat.say(&right).await;
         assert!(text(&yes).contains("Yes, that's the phone number we have on file."), "{channel}: {yes:?}");
@@ -1827,4 +1846,113 @@ async fn a_message_too_long_to_read_makes_no_crm_call_and_asks_for_a_shorter_one
             &text(&city)[..200.min(text(&city).len())]
         );
     }
+}
+
+/// The mails the mock mail service received since `mark`, by recipient.
+fn mails_to(world: &World, mark: &Mark, address: &str) -> usize {
+    world.mails_since(mark).iter().filter(|mail| mail.to == address).count()
+}
+
+#[tokio::test]
+async fn a_replaced_identity_gets_one_link_for_one_message() {
+    let world = World::default().await;
+    for channel in Channel::ALL {
+        world.advance(SignedDuration::from_hours(2));
+        let chat = world.chat(channel, "replaced-once");
+        chat.say(&format!("my email is {MAREN}")).await;
+        let first = chat.say("what is my billing address?").await;
+        assert_eq!(verification_sent(&first), Some(MAREN_ID), "{channel}: {first:?}");
+        let mark = world.mark();
+        let turn = chat.say(&format!("actually I'm {TOBIAS}. What is my billing address?")).await;
+        assert_eq!(
+            matched(&turn),
+            Some((TOBIAS_ID, MatchedBy::Email, Some(MAREN_ID))),
+            "{channel}: {turn:?}"
+        );
+        assert_eq!(mails_to(&world, &mark, TOBIAS), 1, "{channel}: mails to Tobias for one message");
+        assert_eq!(world.mails_since(&mark).len(), 1, "{channel}: mails for one message");
+        assert_eq!(text(&turn).matches("verification link").count(), 1, "{channel}: {}", text(&turn));
+    }
+}
+
+#[tokio::test]
+async fn alternating_two_addresses_mails_each_a_few_times_and_the_reply_never_changes() {
+    let world = World::default().await;
+    let chat = world.chat(Channel::LiveChat, "alternating");
+    let mark = world.mark();
+    let mut replies = Vec::new();
+    for n in 0..50 {
+        let address = if n % 2 == 0 { MAREN } else { TOBIAS };
+        let turn = chat.say(&format!("I'm {address}, what is my billing address?")).await;
+        assert_eq!(disclosures(&turn), 0, "{turn:?}");
+        replies.push(text(&turn));
+    }
+    let mails = world.mails_since(&mark).len();
+    assert_eq!(mails, MAILS_PER_CONVERSATION, "mails from 50 alternating messages");
+    assert!(mails_to(&world, &mark, MAREN) <= MAILS_PER_ADDRESS_PER_HOUR);
+    assert!(mails_to(&world, &mark, TOBIAS) <= MAILS_PER_ADDRESS_PER_HOUR);
+    // Sent or held back, the customer reads the same words (the first reply thanks them for
+    // the address too: nothing was waiting for it yet).
+    // Until no more addresses are looked up in the conversation.
+    let looked_up = &replies[1..MAX_LOOKUPS_PER_CONVERSATION];
+    assert!(looked_up.iter().all(|reply| *reply == replies[1]), "{replies:#?}");
+    assert!(replies[1].contains("verification link"), "{}", replies[1]);
+}
+
+#[tokio::test]
+async fn one_address_gets_a_few_links_an_hour_from_all_conversations_and_the_reply_never_changes() {
+    let world = World::default().await;
+    let mark = world.mark();
+    let mut replies = Vec::new();
+    for n in 0..12 {
+        let chat = world.chat(Channel::LiveChat, &format!("flood-{n}"));
+        let turn = chat.say(&format!("I'm {MAREN}, what is my billing address?")).await;
+        let sent = verification_sent(&turn).is_some();
+        assert_eq!(sent, n < MAILS_PER_ADDRESS_PER_HOUR, "conversation {n}: {turn:?}");
+        replies.push(text(&turn));
+        // Asking again while this conversation's link is live mails nothing.
+        let again = chat.say("what is my billing address?").await;
+        assert_eq!(verification_sent(&again), None, "conversation {n}: {again:?}");
+        replies.push(text(&again));
+    }
+    assert_eq!(mails_to(&world, &mark, MAREN), MAILS_PER_ADDRESS_PER_HOUR);
+    // Sent or held back, the customer reads the same words: every first turn alike, and every
+    // second.
+    for (n, reply) in replies.iter().enumerate() {
+        assert_eq!(reply, &replies[n % 2], "reply {n}");
+    }
+
+    // An hour later the address may be mailed again, and the link verifies.
+    world.advance(SignedDuration::from_mins(61));
+    let chat = world.chat(Channel::LiveChat, "an-hour-later");
+    let turn = chat.say(&format!("I'm {MAREN}, what is my billing address?")).await;
+    assert_eq!(verification_sent(&turn), Some(MAREN_ID), "{turn:?}");
+    assert_eq!(text(&turn), replies[0]);
+    assert!(world.open_latest(MAREN).await);
+    assert!(text(&chat.say("done").await).contains(MAREN_ADDRESS));
+}
+
+#[tokio::test]
+async fn agents_given_one_throttle_share_the_count() {
+    let world = World::default().await;
+    let throttle = MailThrottle::new();
+    let agents: Vec<Agent> = (0..2)
+        .map(|_| agent_for(&world.mocks, config(), TIMEOUT, None).with_mail_throttle(throttle.clone()))
+        .collect();
+    let mark = world.mark();
+    for n in 0..6 {
+        let agent = &agents[n % 2];
+        let id = ConversationId::from(format!("session-{n}").as_str());
+        let turn = agent
+            .handle(
+                &id,
+                Channel::LiveChat,
+                &Visitor::default(),
+                &format!("I'm {MAREN}, my billing address?"),
+                world.now(),
+            )
+            .await;
+        assert!(text(&turn).contains("verification link"), "{turn:?}");
+    }
+    assert_eq!(mails_to(&world, &mark, MAREN), MAILS_PER_ADDRESS_PER_HOUR);
 }

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::events::{AskReason, Backend, DecisionEvent, MatchedBy, WithheldReason};
+use super::events::{AskReason, Backend, DecisionEvent, MatchedBy, Throttle, WithheldReason};
 use super::render::{Rendering, Reply, render};
 use super::understand::{Intent, Understander};
 use crate::config::{AgentConfig, Channel, ConfigError, EmailCapture, ObjectType, PropertyRule};
@@ -15,7 +15,7 @@ use crate::crm::{Crm, CrmError, CrmSettings, HttpClient, Sleeper};
 use crate::identity::conversation::{ConversationIdentity, IdentitySource, Transition};
 use crate::identity::token::{SigningKey, TokenError, TokenIssuer};
 use crate::identity::{ContactId, ConversationId, Identity};
-use crate::mail::{MailSettings, Mailer, VerificationMail};
+use crate::mail::{MAILS_PER_CONVERSATION, MailSettings, MailThrottle, Mailer, VerificationMail};
 use crate::mocks::{HUBSPOTUTK, WHATSAPP_PHONE};
 use crate::policy::{Action, Decision, Policy, PropertyId, Request, Subject};
 
@@ -145,6 +145,8 @@ struct Conversation {
     queued: Vec<DecisionEvent>,
     /// The email addresses looked up in this conversation (see [`MAX_LOOKUPS_PER_CONVERSATION`]).
     lookups: usize,
+    /// The verification mails this conversation sent (see [`MAILS_PER_CONVERSATION`]).
+    mails: usize,
     /// Whether the visitor's channel identity (cookie, WhatsApp number) has been looked up; a
     /// lookup the CRM failed is tried again on the next turn.
     visitor_looked_up: bool,
@@ -268,6 +270,8 @@ pub struct Agent {
     memo: Option<Arc<Memo>>,
     crm: Crm,
     mailer: Mailer,
+    /// Counts the verification mails to each address, shared with other agents when given one.
+    mail_throttle: MailThrottle,
     tokens: TokenIssuer,
     conversations: Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<Conversation>>>>,
     /// Whether nothing is shared or changed on a match alone: every property that can be viewed
@@ -298,6 +302,8 @@ struct Out {
     lookups: usize,
     /// Whether the customer has been told this turn that an address was not looked up.
     told_lookup_limit: bool,
+    /// Whether the customer has been told this turn that a verification link is on its way.
+    told_link: bool,
     /// Planted bug `SplitsAcrossReplies`: earlier messages of this turn, each rendered on its own
     /// before `reply`.
     #[cfg(feature = "faulty-agents")]
@@ -368,6 +374,7 @@ impl Agent {
             memo,
             crm,
             mailer,
+            mail_throttle: MailThrottle::default(),
             tokens,
             conversations: Mutex::default(),
             existence_secret,
@@ -422,6 +429,15 @@ impl Agent {
         }
     }
 
+    /// This agent, counting the verification mails it sends in `throttle`, which other agents
+    /// may share (clones share one count): then at most
+    /// [`MAILS_PER_ADDRESS_PER_HOUR`](crate::mail::MAILS_PER_ADDRESS_PER_HOUR) mails go to one
+    /// address in an hour from all of them together. Each agent has a throttle of its own
+    /// until given one; a server gives every session's agent the same.
+    pub fn with_mail_throttle(self, throttle: MailThrottle) -> Agent {
+        Agent { mail_throttle: throttle, ..self }
+    }
+
     /// The agent's name, as configured.
     pub fn name(&self) -> &str {
         &self.config.agent.name
@@ -449,6 +465,7 @@ impl Agent {
                     queued: Vec::new(),
                     visitor_looked_up: false,
                     lookups: 0,
+                    mails: 0,
                     claimed: None,
                     #[cfg(feature = "faulty-agents")]
                     last_read: HashMap::new(),
@@ -713,6 +730,13 @@ impl Agent {
     }
 
     fn ask_for_email(&self, conv: &mut Conversation, reason: AskReason, out: &mut Out) {
+        if conv.lookups >= MAX_LOOKUPS_PER_CONVERSATION {
+            // No address would be looked up any more: asking for one would be an empty promise.
+            if !std::mem::replace(&mut out.told_lookup_limit, true) {
+                out.say(NO_MORE_LOOKUPS);
+            }
+            return;
+        }
         conv.asked_for_email = true;
         out.event(DecisionEvent::AskedForEmail { reason });
         out.say("Could you tell me the email address on your account?");
@@ -766,7 +790,7 @@ impl Agent {
                 if planted!(self, Bug::EnumeratesAccounts) {
                     out.say(format!("I couldn't find an account with {email}."));
                 } else {
-                    out.say(LINK_SENT);
+                    out.link_sent();
                 }
             } else if conv.handoff_pending {
                 // Said by the handoff below.
@@ -1098,7 +1122,7 @@ impl Agent {
                 if planted!(self, Bug::EnumeratesAccounts) {
                     out.say(format!("I couldn't find an account with {claimed}."));
                 } else {
-                    out.say(LINK_SENT);
+                    out.link_sent();
                 }
             }
             return;
@@ -1109,7 +1133,7 @@ impl Agent {
         let failed = |out: &mut Out, backend: Backend, error: &dyn std::fmt::Display| {
             if self.existence_secret {
                 out.event(DecisionEvent::BackendError { backend, detail: error.to_string() });
-                out.say(LINK_SENT);
+                out.link_sent();
             } else {
                 out.backend_error(backend, error);
             }
@@ -1122,7 +1146,7 @@ impl Agent {
                         conv.address_on_record = Some(address.to_owned());
                         address.to_owned()
                     }
-                    None if self.existence_secret => return out.say(LINK_SENT),
+                    None if self.existence_secret => return out.link_sent(),
                     None => {
                         return out.say("I can't verify you by email: there is no address on your account.");
                     }
@@ -1130,6 +1154,27 @@ impl Agent {
                 Err(error) => return failed(out, Backend::Crm, &error),
             },
         };
+        // The limits on mails: a link this conversation sent to this address still works, or
+        // the conversation or the address had its share. No mail then, and the very words of
+        // one that went: the reply tells nobody whether a mail was sent or held back.
+        let live = conv.identity.pending().any(|(_, pending)| {
+            pending.contact == contact
+                && pending.address.eq_ignore_ascii_case(&address)
+                && now < pending.expires_at
+        });
+        let throttled = if live {
+            Some(Throttle::LinkLive)
+        } else if conv.mails >= MAILS_PER_CONVERSATION {
+            Some(Throttle::Conversation)
+        } else if !self.mail_throttle.admit(self.mailer.base_url(), &address, now) {
+            Some(Throttle::Address)
+        } else {
+            None
+        };
+        if let Some(reason) = throttled {
+            out.event(DecisionEvent::VerificationThrottled { contact, reason });
+            return out.link_sent();
+        }
         let issued = match conv.identity.start_verification(&self.tokens, contact, &address, now) {
             Ok(issued) => issued,
             Err(error) => return failed(out, Backend::Mail, &error),
@@ -1139,12 +1184,17 @@ impl Agent {
         };
         let mail = VerificationMail::new(address, link, issued.claims.nonce.to_string())
             .with_custom_property("agent_name", self.config.agent.name.as_str());
+        conv.mails += 1;
         match self.mailer.send_verification(&mail).await {
             Ok(_) => {
                 out.event(DecisionEvent::VerificationSent { contact });
-                out.say(LINK_SENT);
+                out.link_sent();
             }
-            Err(error) => failed(out, Backend::Mail, &error),
+            Err(error) => {
+                // Told that it failed, the customer gets a new link when asking again.
+                conv.identity.withdraw(issued.claims.nonce);
+                failed(out, Backend::Mail, &error)
+            }
         }
     }
 
@@ -1341,7 +1391,12 @@ impl Agent {
     }
 
     fn handoff(&self, conv: &mut Conversation, out: &mut Out) {
-        if self.policy.email_capture(conv.channel) == EmailCapture::BeforeHandoff && !conv.is_identified() {
+        // An address is asked for first, unless none would be looked up any more: the customer
+        // then goes to a colleague without one.
+        if self.policy.email_capture(conv.channel) == EmailCapture::BeforeHandoff
+            && !conv.is_identified()
+            && conv.lookups < MAX_LOOKUPS_PER_CONVERSATION
+        {
             conv.handoff_pending = true;
             out.event(DecisionEvent::AskedForEmail { reason: AskReason::BeforeHandoff });
             conv.asked_for_email = true;
@@ -1435,6 +1490,14 @@ impl Agent {
 }
 
 impl Out {
+    /// Says that a verification link is on its way, once a turn: a turn that needs a link for
+    /// two requests says it once.
+    fn link_sent(&mut self) {
+        if !std::mem::replace(&mut self.told_link, true) {
+            self.say(LINK_SENT);
+        }
+    }
+
     /// Shares `value`, the contact's own `rule` property: the event, then "Your X is V.".
     fn disclose_own(&mut self, rule: &PropertyRule, contact: ContactId, value: &str) {
         self.event(DecisionEvent::Disclosed {
