@@ -325,6 +325,23 @@ impl Out {
         self.events.push(event);
     }
 
+    /// A write that failed with `write`, and may have landed, could not be read back either
+    /// (`read`): the customer is told exactly that, neither that it was saved nor that it was not.
+    fn unconfirmed_write(
+        &mut self,
+        rule: &PropertyRule,
+        write: &dyn std::fmt::Display,
+        read: &dyn std::fmt::Display,
+    ) {
+        for error in [write, read] {
+            self.event(DecisionEvent::BackendError { backend: Backend::Crm, detail: error.to_string() });
+        }
+        let label = &rule.label;
+        self.say(format!(
+            "Your records didn't answer in time, so I can't confirm whether your {label} was changed. Please check with me again in a little while before changing it again."
+        ));
+    }
+
     fn backend_error(&mut self, backend: Backend, error: &dyn std::fmt::Display) {
         self.event(DecisionEvent::BackendError { backend, detail: error.to_string() });
         let service = match backend {
@@ -1345,16 +1362,53 @@ impl Agent {
         } else {
             value
         };
-        let change = BTreeMap::from([(self.property_to_write(rule), value.to_owned())]);
+        let property = self.property_to_write(rule);
+        let change = BTreeMap::from([(property.clone(), value.to_owned())]);
+        let updated = DecisionEvent::Updated {
+            object,
+            property: rule.property.clone(),
+            contact,
+            record: (object != ObjectType::Contact).then_some(id),
+        };
         match self.crm.update(object, id, &change).await {
             Ok(_) => {
-                out.event(DecisionEvent::Updated {
-                    object,
-                    property: rule.property.clone(),
-                    contact,
-                    record: (object != ObjectType::Contact).then_some(id),
-                });
+                out.event(updated);
                 Some(value.to_owned())
+            }
+            Err(error) if error.outcome_unknown() => {
+                // The change may have landed: what the CRM holds now decides what the customer
+                // is told, never a guess. Landed, it is a success like any other.
+                match self.crm.get(object, id, &[property.as_str()], &[]).await {
+                    Ok(record) if record.id() == id && record.property(&property) == Some(value) => {
+                        out.event(updated);
+                        Some(value.to_owned())
+                    }
+                    Ok(record) if record.id() == id => {
+                        out.event(DecisionEvent::BackendError {
+                            backend: Backend::Crm,
+                            detail: error.to_string(),
+                        });
+                        out.event(DecisionEvent::UpdateRefused {
+                            object,
+                            property: rule.property.clone(),
+                            reason: WithheldReason::BackendError,
+                        });
+                        out.say(format!(
+                            "I can't reach your records to save that right now, and your {} has not been changed. Please try again in a little while.",
+                            rule.label
+                        ));
+                        None
+                    }
+                    Ok(_) => {
+                        let read = "the CRM returned another record than the one asked for";
+                        out.unconfirmed_write(rule, &error, &read);
+                        None
+                    }
+                    Err(read) => {
+                        out.unconfirmed_write(rule, &error, &read);
+                        None
+                    }
+                }
             }
             Err(error) => {
                 out.backend_error(Backend::Crm, &error);
