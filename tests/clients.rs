@@ -510,8 +510,9 @@ async fn server_error_always_gives_up_with_the_last_status() {
 #[tokio::test]
 async fn patch_is_retried_with_the_same_body() {
     let server = MockServer::start().await;
+    // 503: the service was unavailable and applied nothing, so the write may go again.
     Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(502))
+        .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
@@ -526,6 +527,37 @@ async fn patch_is_retried_with_the_same_body() {
     let seen = requests(&server).await;
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0].body, seen[1].body);
+}
+
+/// A PATCH that may have landed (another 5xx, no answer in time) is not sent again: the error
+/// says its outcome is unknown, for the caller to read the record back.
+#[tokio::test]
+async fn patch_is_not_repeated_when_it_may_have_landed() {
+    for status in [500, 502, 504] {
+        let server = MockServer::start().await;
+        Mock::given(method("PATCH")).respond_with(ResponseTemplate::new(status)).mount(&server).await;
+        let (client, _) = crm(&server);
+        let changes = BTreeMap::from([("phone".to_owned(), "+1 555 0100".to_owned())]);
+        let error = client.update(ObjectType::Contact, 512, &changes).await.unwrap_err();
+        assert!(error.outcome_unknown(), "{status}: {error:?}");
+        assert_eq!(requests(&server).await.len(), 1, "{status}: sent once");
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(ok_json(record("512", json!({}))).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let (late, _) = crm_with(&server, Duration::from_millis(100), policy());
+    let changes = BTreeMap::from([("phone".to_owned(), "+1 555 0100".to_owned())]);
+    let error = late.update(ObjectType::Contact, 512, &changes).await.unwrap_err();
+    assert!(error.outcome_unknown(), "{error:?}");
+    assert_eq!(requests(&server).await.len(), 1, "a timed-out PATCH is sent once");
+    // A 404 is known not to have landed.
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH")).respond_with(ResponseTemplate::new(404)).mount(&server).await;
+    let (missing, _) = crm(&server);
+    let error = missing.update(ObjectType::Contact, 512, &changes).await.unwrap_err();
+    assert!(!error.outcome_unknown(), "{error:?}");
 }
 
 #[tokio::test]
@@ -960,7 +992,7 @@ async fn debug_logs_name_each_attempt_but_no_token_or_value() {
     tracing::subscriber::set_global_default(subscriber).unwrap();
     let server = MockServer::start().await;
     Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(500))
+        .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
@@ -980,7 +1012,7 @@ async fn debug_logs_name_each_attempt_but_no_token_or_value() {
     let ours: Vec<&str> =
         text.lines().filter(|line| line.contains("/crm/v3/objects/contacts/51234")).collect();
     let has = |needles: &[&str]| ours.iter().any(|line| needles.iter().all(|needle| line.contains(needle)));
-    assert!(has(&["PATCH", "attempt=1", "status=500"]), "{text}");
+    assert!(has(&["PATCH", "attempt=1", "status=503"]), "{text}");
     assert!(has(&["retrying hubspot call", "attempt=1", "delay_ms=100"]), "{text}");
     assert!(has(&["PATCH", "attempt=2", "status=200", CID]), "{text}");
     assert!(!text.contains(TOKEN) && !text.contains("0c0ffee0"), "{text}");

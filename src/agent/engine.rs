@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::events::{AskReason, Backend, DecisionEvent, MatchedBy, WithheldReason};
+use super::events::{AskReason, Backend, DecisionEvent, MatchedBy, Throttle, WithheldReason};
 use super::render::{Rendering, Reply, render};
 use super::understand::{Intent, Understander};
 use crate::config::{AgentConfig, Channel, ConfigError, EmailCapture, ObjectType, PropertyRule};
@@ -15,7 +15,7 @@ use crate::crm::{Crm, CrmError, CrmSettings, HttpClient, Sleeper};
 use crate::identity::conversation::{ConversationIdentity, IdentitySource, Transition};
 use crate::identity::token::{SigningKey, TokenError, TokenIssuer};
 use crate::identity::{ContactId, ConversationId, Identity};
-use crate::mail::{MailSettings, Mailer, VerificationMail};
+use crate::mail::{MAILS_PER_CONVERSATION, MailSettings, MailThrottle, Mailer, VerificationMail};
 use crate::mocks::{HUBSPOTUTK, WHATSAPP_PHONE};
 use crate::policy::{Action, Decision, Policy, PropertyId, Request, Subject};
 
@@ -23,6 +23,36 @@ use crate::policy::{Action, Decision, Policy, PropertyId, Request, Subject};
 /// address the customer typed is on a record, so replies never tell which
 /// addresses have an account.
 const LINK_SENT: &str = "To keep your details safe, a verification link goes to the email address on file for your account. Open it, then come back here and I'll continue. If nothing arrives, check the address you gave.";
+
+/// The longest message the agent reads, in bytes (UTF-8). A chat message is a few hundred
+/// bytes and WhatsApp's own limit is 4,096 characters; 16 KiB leaves room for an email with
+/// some quoted text, while a megabyte of text is refused before any of it is read, so no
+/// message makes the agent do unbounded work. A longer message is not read at all (reading
+/// part of it could cut a value to write): the customer is asked for a shorter one.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// The email addresses looked up in the CRM for one message. A customer gives one address,
+/// perhaps corrects it in the same breath; three covers that. The addresses after the third
+/// are not looked up: nobody is identified by them, an identity they would replace ends as
+/// for any claim that cannot be checked, and the customer is asked for one address on its own.
+pub const MAX_LOOKUPS_PER_MESSAGE: usize = 3;
+
+/// The email addresses looked up in the CRM in one conversation, however many messages it
+/// has. A customer who mistypes their address a few times stays far below it; a script trying
+/// address after address is stopped after this many searches. Beyond it no address is looked
+/// up (nobody is identified by one, an identity it would replace ends) and the customer is
+/// told that no more addresses can be checked in this conversation.
+pub const MAX_LOOKUPS_PER_CONVERSATION: usize = 24;
+
+/// The reply to a message longer than [`MAX_MESSAGE_BYTES`].
+const TOO_LONG_TO_READ: &str =
+    "That message is too long for me to read. Could you send a shorter one, with one question at a time?";
+
+/// Said once in a turn when an address was not looked up for [`MAX_LOOKUPS_PER_MESSAGE`].
+const TOO_MANY_ADDRESSES: &str = "I can check at most three email addresses in one message, so I haven't checked the others. Please send the email address on your account on its own.";
+
+/// Said once in a turn when an address was not looked up for [`MAX_LOOKUPS_PER_CONVERSATION`].
+const NO_MORE_LOOKUPS: &str = "I can't check any more email addresses in this conversation. If you need help with your account, ask for a colleague.";
 
 /// What a channel tells the agent about who is writing.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +143,10 @@ struct Conversation {
     handoff_pending: bool,
     /// Events from outside a turn (an opened link), reported with the next turn.
     queued: Vec<DecisionEvent>,
+    /// The email addresses looked up in this conversation (see [`MAX_LOOKUPS_PER_CONVERSATION`]).
+    lookups: usize,
+    /// The verification mails this conversation sent (see [`MAILS_PER_CONVERSATION`]).
+    mails: usize,
     /// Whether the visitor's channel identity (cookie, WhatsApp number) has been looked up; a
     /// lookup the CRM failed is tried again on the next turn.
     visitor_looked_up: bool,
@@ -236,6 +270,8 @@ pub struct Agent {
     memo: Option<Arc<Memo>>,
     crm: Crm,
     mailer: Mailer,
+    /// Counts the verification mails to each address, shared with other agents when given one.
+    mail_throttle: MailThrottle,
     tokens: TokenIssuer,
     conversations: Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<Conversation>>>>,
     /// Whether nothing is shared or changed on a match alone: every property that can be viewed
@@ -262,6 +298,12 @@ impl std::fmt::Debug for Agent {
 struct Out {
     reply: Reply,
     events: Vec<DecisionEvent>,
+    /// The email addresses looked up in this turn (see [`MAX_LOOKUPS_PER_MESSAGE`]).
+    lookups: usize,
+    /// Whether the customer has been told this turn that an address was not looked up.
+    told_lookup_limit: bool,
+    /// Whether the customer has been told this turn that a verification link is on its way.
+    told_link: bool,
     /// Planted bug `SplitsAcrossReplies`: earlier messages of this turn, each rendered on its own
     /// before `reply`.
     #[cfg(feature = "faulty-agents")]
@@ -281,6 +323,23 @@ impl Out {
 
     fn event(&mut self, event: DecisionEvent) {
         self.events.push(event);
+    }
+
+    /// A write that failed with `write`, and may have landed, could not be read back either
+    /// (`read`): the customer is told exactly that, neither that it was saved nor that it was not.
+    fn unconfirmed_write(
+        &mut self,
+        rule: &PropertyRule,
+        write: &dyn std::fmt::Display,
+        read: &dyn std::fmt::Display,
+    ) {
+        for error in [write, read] {
+            self.event(DecisionEvent::BackendError { backend: Backend::Crm, detail: error.to_string() });
+        }
+        let label = &rule.label;
+        self.say(format!(
+            "Your records didn't answer in time, so I can't confirm whether your {label} was changed. Please check with me again in a little while before changing it again."
+        ));
     }
 
     fn backend_error(&mut self, backend: Backend, error: &dyn std::fmt::Display) {
@@ -332,6 +391,7 @@ impl Agent {
             memo,
             crm,
             mailer,
+            mail_throttle: MailThrottle::default(),
             tokens,
             conversations: Mutex::default(),
             existence_secret,
@@ -386,6 +446,15 @@ impl Agent {
         }
     }
 
+    /// This agent, counting the verification mails it sends in `throttle`, which other agents
+    /// may share (clones share one count): then at most
+    /// [`MAILS_PER_ADDRESS_PER_HOUR`](crate::mail::MAILS_PER_ADDRESS_PER_HOUR) mails go to one
+    /// address in an hour from all of them together. Each agent has a throttle of its own
+    /// until given one; a server gives every session's agent the same.
+    pub fn with_mail_throttle(self, throttle: MailThrottle) -> Agent {
+        Agent { mail_throttle: throttle, ..self }
+    }
+
     /// The agent's name, as configured.
     pub fn name(&self) -> &str {
         &self.config.agent.name
@@ -412,6 +481,8 @@ impl Agent {
                     handoff_pending: false,
                     queued: Vec::new(),
                     visitor_looked_up: false,
+                    lookups: 0,
+                    mails: 0,
                     claimed: None,
                     #[cfg(feature = "faulty-agents")]
                     last_read: HashMap::new(),
@@ -439,6 +510,13 @@ impl Agent {
             out.heard = text.to_owned();
         }
         conv.channel = channel;
+        if text.len() > MAX_MESSAGE_BYTES {
+            // Not read at all: whatever it asked, nothing is looked up, shared or changed, and a
+            // change waiting for its "yes" is not confirmed by it either.
+            conv.confirming = None;
+            out.say(TOO_LONG_TO_READ);
+            return self.finish(&conv, out);
+        }
         let mut intents = match &self.memo {
             Some(memo) => memo.read(&self.understander, text),
             None => self.understander.understand(text),
@@ -669,6 +747,13 @@ impl Agent {
     }
 
     fn ask_for_email(&self, conv: &mut Conversation, reason: AskReason, out: &mut Out) {
+        if conv.lookups >= MAX_LOOKUPS_PER_CONVERSATION {
+            // No address would be looked up any more: asking for one would be an empty promise.
+            if !std::mem::replace(&mut out.told_lookup_limit, true) {
+                out.say(NO_MORE_LOOKUPS);
+            }
+            return;
+        }
         conv.asked_for_email = true;
         out.event(DecisionEvent::AskedForEmail { reason });
         out.say("Could you tell me the email address on your account?");
@@ -677,6 +762,24 @@ impl Agent {
     /// The customer gave an address: look it up, match or replace the identity.
     async fn email_given(&self, conv: &mut Conversation, email: &str, now: Timestamp, out: &mut Out) {
         conv.asked_for_email = false;
+        let limit = if out.lookups >= MAX_LOOKUPS_PER_MESSAGE {
+            Some(TOO_MANY_ADDRESSES)
+        } else if conv.lookups >= MAX_LOOKUPS_PER_CONVERSATION {
+            Some(NO_MORE_LOOKUPS)
+        } else {
+            None
+        };
+        if let Some(words) = limit {
+            // Not looked up, so it identifies nobody; and as with an address the CRM failed to
+            // look up, an earlier identity does not outlive the claim (fail closed).
+            end_identity_unless(conv, email);
+            if !std::mem::replace(&mut out.told_lookup_limit, true) {
+                out.say(words);
+            }
+            return;
+        }
+        out.lookups += 1;
+        conv.lookups += 1;
         let needs_verification = conv.pending.iter().any(|pending| self.pending_needs_verification(pending));
         let found = match self.crm.search_contact_by_email(email, &["email", "firstname"]).await {
             Ok(found) => found,
@@ -704,7 +807,7 @@ impl Agent {
                 if planted!(self, Bug::EnumeratesAccounts) {
                     out.say(format!("I couldn't find an account with {email}."));
                 } else {
-                    out.say(LINK_SENT);
+                    out.link_sent();
                 }
             } else if conv.handoff_pending {
                 // Said by the handoff below.
@@ -1036,7 +1139,7 @@ impl Agent {
                 if planted!(self, Bug::EnumeratesAccounts) {
                     out.say(format!("I couldn't find an account with {claimed}."));
                 } else {
-                    out.say(LINK_SENT);
+                    out.link_sent();
                 }
             }
             return;
@@ -1047,7 +1150,7 @@ impl Agent {
         let failed = |out: &mut Out, backend: Backend, error: &dyn std::fmt::Display| {
             if self.existence_secret {
                 out.event(DecisionEvent::BackendError { backend, detail: error.to_string() });
-                out.say(LINK_SENT);
+                out.link_sent();
             } else {
                 out.backend_error(backend, error);
             }
@@ -1060,7 +1163,7 @@ impl Agent {
                         conv.address_on_record = Some(address.to_owned());
                         address.to_owned()
                     }
-                    None if self.existence_secret => return out.say(LINK_SENT),
+                    None if self.existence_secret => return out.link_sent(),
                     None => {
                         return out.say("I can't verify you by email: there is no address on your account.");
                     }
@@ -1068,6 +1171,27 @@ impl Agent {
                 Err(error) => return failed(out, Backend::Crm, &error),
             },
         };
+        // The limits on mails: a link this conversation sent to this address still works, or
+        // the conversation or the address had its share. No mail then, and the very words of
+        // one that went: the reply tells nobody whether a mail was sent or held back.
+        let live = conv.identity.pending().any(|(_, pending)| {
+            pending.contact == contact
+                && pending.address.eq_ignore_ascii_case(&address)
+                && now < pending.expires_at
+        });
+        let throttled = if live {
+            Some(Throttle::LinkLive)
+        } else if conv.mails >= MAILS_PER_CONVERSATION {
+            Some(Throttle::Conversation)
+        } else if !self.mail_throttle.admit(self.mailer.base_url(), &address, now) {
+            Some(Throttle::Address)
+        } else {
+            None
+        };
+        if let Some(reason) = throttled {
+            out.event(DecisionEvent::VerificationThrottled { contact, reason });
+            return out.link_sent();
+        }
         let issued = match conv.identity.start_verification(&self.tokens, contact, &address, now) {
             Ok(issued) => issued,
             Err(error) => return failed(out, Backend::Mail, &error),
@@ -1077,12 +1201,17 @@ impl Agent {
         };
         let mail = VerificationMail::new(address, link, issued.claims.nonce.to_string())
             .with_custom_property("agent_name", self.config.agent.name.as_str());
+        conv.mails += 1;
         match self.mailer.send_verification(&mail).await {
             Ok(_) => {
                 out.event(DecisionEvent::VerificationSent { contact });
-                out.say(LINK_SENT);
+                out.link_sent();
             }
-            Err(error) => failed(out, Backend::Mail, &error),
+            Err(error) => {
+                // Told that it failed, the customer gets a new link when asking again.
+                conv.identity.withdraw(issued.claims.nonce);
+                failed(out, Backend::Mail, &error)
+            }
         }
     }
 
@@ -1233,16 +1362,53 @@ impl Agent {
         } else {
             value
         };
-        let change = BTreeMap::from([(self.property_to_write(rule), value.to_owned())]);
+        let property = self.property_to_write(rule);
+        let change = BTreeMap::from([(property.clone(), value.to_owned())]);
+        let updated = DecisionEvent::Updated {
+            object,
+            property: rule.property.clone(),
+            contact,
+            record: (object != ObjectType::Contact).then_some(id),
+        };
         match self.crm.update(object, id, &change).await {
             Ok(_) => {
-                out.event(DecisionEvent::Updated {
-                    object,
-                    property: rule.property.clone(),
-                    contact,
-                    record: (object != ObjectType::Contact).then_some(id),
-                });
+                out.event(updated);
                 Some(value.to_owned())
+            }
+            Err(error) if error.outcome_unknown() => {
+                // The change may have landed: what the CRM holds now decides what the customer
+                // is told, never a guess. Landed, it is a success like any other.
+                match self.crm.get(object, id, &[property.as_str()], &[]).await {
+                    Ok(record) if record.id() == id && record.property(&property) == Some(value) => {
+                        out.event(updated);
+                        Some(value.to_owned())
+                    }
+                    Ok(record) if record.id() == id => {
+                        out.event(DecisionEvent::BackendError {
+                            backend: Backend::Crm,
+                            detail: error.to_string(),
+                        });
+                        out.event(DecisionEvent::UpdateRefused {
+                            object,
+                            property: rule.property.clone(),
+                            reason: WithheldReason::BackendError,
+                        });
+                        out.say(format!(
+                            "I can't reach your records to save that right now, and your {} has not been changed. Please try again in a little while.",
+                            rule.label
+                        ));
+                        None
+                    }
+                    Ok(_) => {
+                        let read = "the CRM returned another record than the one asked for";
+                        out.unconfirmed_write(rule, &error, &read);
+                        None
+                    }
+                    Err(read) => {
+                        out.unconfirmed_write(rule, &error, &read);
+                        None
+                    }
+                }
             }
             Err(error) => {
                 out.backend_error(Backend::Crm, &error);
@@ -1279,7 +1445,12 @@ impl Agent {
     }
 
     fn handoff(&self, conv: &mut Conversation, out: &mut Out) {
-        if self.policy.email_capture(conv.channel) == EmailCapture::BeforeHandoff && !conv.is_identified() {
+        // An address is asked for first, unless none would be looked up any more: the customer
+        // then goes to a colleague without one.
+        if self.policy.email_capture(conv.channel) == EmailCapture::BeforeHandoff
+            && !conv.is_identified()
+            && conv.lookups < MAX_LOOKUPS_PER_CONVERSATION
+        {
             conv.handoff_pending = true;
             out.event(DecisionEvent::AskedForEmail { reason: AskReason::BeforeHandoff });
             conv.asked_for_email = true;
@@ -1373,6 +1544,14 @@ impl Agent {
 }
 
 impl Out {
+    /// Says that a verification link is on its way, once a turn: a turn that needs a link for
+    /// two requests says it once.
+    fn link_sent(&mut self) {
+        if !std::mem::replace(&mut self.told_link, true) {
+            self.say(LINK_SENT);
+        }
+    }
+
     /// Shares `value`, the contact's own `rule` property: the event, then "Your X is V.".
     fn disclose_own(&mut self, rule: &PropertyRule, contact: ContactId, value: &str) {
         self.event(DecisionEvent::Disclosed {

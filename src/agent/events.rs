@@ -78,6 +78,20 @@ pub enum Backend {
     Mail,
 }
 
+/// Why a verification link that was due was not mailed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Throttle {
+    /// This conversation already sent a link to this address that still works.
+    LinkLive,
+    /// The address had [`MAILS_PER_ADDRESS_PER_HOUR`](crate::mail::MAILS_PER_ADDRESS_PER_HOUR)
+    /// mails in the last hour.
+    Address,
+    /// The conversation sent [`MAILS_PER_CONVERSATION`](crate::mail::MAILS_PER_CONVERSATION)
+    /// mails.
+    Conversation,
+}
+
 /// One decision, as the harness snapshots it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "event")]
@@ -104,6 +118,14 @@ pub enum DecisionEvent {
     VerificationSent {
         /// The contact.
         contact: ContactId,
+    },
+    /// A verification link was due and no mail went, for a limit on mails (the customer is
+    /// told what they are told when one goes).
+    VerificationThrottled {
+        /// The contact.
+        contact: ContactId,
+        /// Which limit.
+        reason: Throttle,
     },
     /// The customer opened a valid link: verified for this contact.
     Verified {

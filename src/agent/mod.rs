@@ -30,6 +30,7 @@ pub mod render;
 pub mod understand;
 
 pub use engine::{
-    Agent, AgentError, AgentSettings, Compiled, LinkOutcome, Memo, Turn, Visitor, verification_link,
+    Agent, AgentError, AgentSettings, Compiled, LinkOutcome, MAX_LOOKUPS_PER_CONVERSATION,
+    MAX_LOOKUPS_PER_MESSAGE, MAX_MESSAGE_BYTES, Memo, Turn, Visitor, verification_link,
 };
 pub use events::DecisionEvent;

@@ -144,10 +144,13 @@ impl CrmObject {
 
 /// The HubSpot CRM v3 client.
 ///
-/// Retries follow its [`RetryPolicy`] (see [`retry`](super::retry)). All
-/// calls are safe to repeat: search and get only read, and a PATCH with the
-/// same body sets the same values again, so retrying an update whose first
-/// attempt may have landed is harmless.
+/// Retries follow its [`RetryPolicy`] (see [`retry`](super::retry)). Search
+/// and get only read, and are repeated after any retryable failure. An update
+/// is repeated only after an answer that says it was not applied (429, 503):
+/// after a timeout, a broken connection or another server error it may have
+/// landed, and a late repeat could overwrite a newer value, so the error is
+/// returned at once ([`CrmError::outcome_unknown`]) for the caller to read the
+/// record back.
 ///
 /// ```no_run
 /// use leakproof::crm::{Crm, CrmSettings};
@@ -331,8 +334,9 @@ impl Crm {
     /// as HubSpot stored it.
     ///
     /// `PATCH /crm/v3/objects/{contacts|tickets|companies}/{id}` with
-    /// `{"properties": {...}}`. 404 is [`CrmError::NotFound`]. Retried like
-    /// any call: the same PATCH twice leaves the same values.
+    /// `{"properties": {...}}`. 404 is [`CrmError::NotFound`]. Retried only
+    /// after a 429 or a 503; any error for which [`CrmError::outcome_unknown`]
+    /// holds may have been applied.
     pub async fn update(
         &self,
         object: ObjectType,
@@ -349,6 +353,19 @@ impl Crm {
             .await
             .map_err(|error| not_found(error, object, id))?;
         the_record(&reply, object, id)
+    }
+}
+
+impl CrmError {
+    /// Whether a write that failed with this error may nevertheless have been applied: no
+    /// answer came in time, the connection broke after sending, the CRM answered a server
+    /// error other than 503, or its success could not be read. Such a write is not repeated
+    /// by the client; read the record back to learn what the CRM holds.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            CrmError::Http(error) => crate::crm::http::may_have_applied(error),
+            CrmError::NotFound { .. } | CrmError::Ambiguous { .. } => false,
+        }
     }
 }
 

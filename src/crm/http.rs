@@ -301,6 +301,13 @@ impl Transport {
                 Ok(reply) => return Ok(reply),
                 Err(failure) => failure,
             };
+            // A write is repeated only where the service certainly did not apply it (a 429, a
+            // 503): one whose answer never came, or was a server error, may have landed, and
+            // repeating it blindly could land it again over a newer value. The caller reads
+            // the record back instead (see `CrmError::outcome_unknown`).
+            if request.verb == Verb::Patch && may_have_applied(&failure.error) {
+                return Err(failure.error);
+            }
             let delay = match failure.retry {
                 Retry::Never => None,
                 Retry::Backoff => Some(self.retry.backoff(attempt)),
@@ -516,6 +523,17 @@ impl Transport {
         tracing::debug!(method = endpoint.method, path = %endpoint.path, attempt, error = %detail, "hubspot call failed");
         let error = HttpError::Connection { endpoint: endpoint.clone(), attempts: attempt, detail };
         Failure { error, retry: Retry::Backoff }
+    }
+}
+
+/// Whether the service may have applied a request that failed with `error`: no answer came
+/// in time or the connection broke (the request may have been received), or a server error
+/// other than 503 (which says the service is unavailable: nothing was done).
+pub(crate) fn may_have_applied(error: &HttpError) -> bool {
+    match error {
+        HttpError::Timeout { .. } | HttpError::Connection { .. } | HttpError::Malformed { .. } => true,
+        HttpError::Status { status, .. } => (500..=599).contains(status) && *status != 503,
+        _ => false,
     }
 }
 

@@ -11,6 +11,10 @@
 //!   and any other 429 falls back to the exponential backoff. A wait longer
 //!   than `max_retry_after` is not attempted: the client gives up at once.
 //! - **Every other 4xx** is final: asking again cannot change the answer.
+//! - **A write (PATCH)** is repeated only after a 429 or a 503, answers that
+//!   say it was not applied. After a timeout, a broken connection or another
+//!   5xx it may have landed: it is not repeated, and the caller reads the
+//!   record back ([`CrmError::outcome_unknown`](super::CrmError::outcome_unknown)).
 //! - At most `max_attempts` requests are made in all.
 //!
 //! Waiting goes through a [`Sleeper`], so tests can record the delays asked

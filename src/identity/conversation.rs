@@ -301,6 +301,13 @@ impl ConversationIdentity {
         Ok(issued)
     }
 
+    /// Withdraws the pending link `nonce`, whose mail could not be sent: it verifies nothing
+    /// any more (a send that failed late may still deliver it), and a new one may be mailed
+    /// in its place. An unknown nonce changes nothing.
+    pub fn withdraw(&mut self, nonce: Nonce) {
+        self.pending.remove(&nonce);
+    }
+
     /// The customer opened a verification link carrying `token` at `now`.
     ///
     /// On success the link is used up and the conversation becomes
