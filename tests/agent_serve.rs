@@ -361,40 +361,6 @@ fn agent_serve_refuses_to_start_without_its_own_key() {
     }
 }
 
-/// `leakproof agent serve --config FILE` (not the shipped one), stopped on drop.
-struct OwnConfig {
-    child: std::process::Child,
-    base: String,
-}
-
-impl OwnConfig {
-    fn serve(config: &std::path::Path) -> OwnConfig {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leakproof"))
-            .args(["agent", "serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(config)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            let line = lines.next().expect("the server prints its address").unwrap();
-            if let Some(url) = line.strip_prefix("agent: ") {
-                break url.to_owned();
-            }
-        };
-        OwnConfig { child, base }
-    }
-}
-
-impl Drop for OwnConfig {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn agent_serve_loads_its_key_once_and_signs_every_default_session_with_it() {
     let scratch = common::process::Scratch::new("server-key-ok");
@@ -405,7 +371,7 @@ async fn agent_serve_loads_its_key_once_and_signs_every_default_session_with_it(
         shipped.replace("signing_key: ephemeral", &format!("signing_key:\n    file: {}", key.display()));
     let config = scratch.write("agent.yaml", &text);
     let mocks = default_mocks().await;
-    let served = OwnConfig::serve(&config);
+    let served = Served::start_configured(&config, &[]);
     // Once loaded, the file is not needed again.
     std::fs::remove_file(&key).unwrap();
     let http = reqwest::Client::new();

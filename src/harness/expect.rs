@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::oracle::{Check, Finding, FindingKind};
+use super::oracle::{Finding, FindingKind};
 use super::runner::step_failures;
 use super::scenario::{Expect, LinkExpect, MailExpect, PropertyRef, Scenario};
 use super::text::{self, Needle};
@@ -72,18 +72,7 @@ fn expectation(entry: &Entry, message: String) -> Finding {
 }
 
 fn end_finding(message: String) -> Finding {
-    Finding {
-        kind: FindingKind::Expectation,
-        check: Check::Expectation,
-        step: 0,
-        line: None,
-        conversation: None,
-        contact: None,
-        property: None,
-        excerpt: None,
-        message,
-        twin: None,
-    }
+    Finding::of_run(FindingKind::Expectation, message)
 }
 
 /// The values each property had at each step: the fixtures, with the applied writes.

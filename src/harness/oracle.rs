@@ -192,13 +192,13 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding of `kind` at `entry`, with `message`.
-    pub fn at(kind: FindingKind, entry: &Entry, message: impl Into<String>) -> Self {
+    /// A finding of the whole run, at no step (reports print it as `end:`).
+    pub fn of_run(kind: FindingKind, message: impl Into<String>) -> Self {
         Finding {
             kind,
             check: Check::of(kind),
-            step: entry.step,
-            line: entry.line,
+            step: 0,
+            line: None,
             conversation: None,
             contact: None,
             property: None,
@@ -206,6 +206,11 @@ impl Finding {
             message: message.into(),
             twin: None,
         }
+    }
+
+    /// A finding of `kind` at `entry`, with `message`.
+    pub fn at(kind: FindingKind, entry: &Entry, message: impl Into<String>) -> Self {
+        Finding { step: entry.step, line: entry.line, ..Finding::of_run(kind, message) }
     }
 }
 
@@ -437,21 +442,13 @@ impl<'a> Oracle<'a> {
         if self.observed.unlogged > 0 {
             // The oracle judges from the logs: with requests missing from them, nothing it
             // says would be proof, so the run fails.
-            self.findings.push(Finding {
-                kind: FindingKind::StepFailed,
-                check: Check::Step,
-                step: 0,
-                line: None,
-                conversation: None,
-                contact: None,
-                property: None,
-                excerpt: None,
-                message: format!(
+            self.findings.push(Finding::of_run(
+                FindingKind::StepFailed,
+                format!(
                     "the mocks' request logs were full: {} request(s) were refused unserved and are not in them, so this run cannot be judged",
                     self.observed.unlogged
                 ),
-                twin: None,
-            });
+            ));
         }
         let mut skipped: Vec<Skipped> = self.world.skipped.into_iter().collect();
         skipped.sort();

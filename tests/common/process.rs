@@ -62,8 +62,15 @@ impl Served {
 
     /// Starts the agent server as [`Served::start`] does, with `extra` arguments.
     pub fn start_with(extra: &[&str]) -> Served {
+        Served::start_configured(std::path::Path::new("scenarios/configs/default.yaml"), extra)
+    }
+
+    /// Starts the agent server on a free loopback port with the configuration at `config`
+    /// (relative to the crate's root) and `extra` arguments.
+    pub fn start_configured(config: &std::path::Path, extra: &[&str]) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_leakproof"))
-            .args(["agent", "serve", "--config", "scenarios/configs/default.yaml", "--listen", "127.0.0.1:0"])
+            .args(["agent", "serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(config)
             .args(extra)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(Stdio::piped())
