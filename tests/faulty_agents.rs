@@ -141,6 +141,7 @@ catches! {
     shows_data_on_link_page => ShowsDataOnLinkPage,
     writes_other_property => WritesOtherProperty,
     writes_before_confirmation => WritesBeforeConfirmation,
+    denies_applied_write => DeniesAppliedWrite,
 }
 
 /// The control: without a planted bug the same suite passes, so every failure above is the bug's.

@@ -1312,6 +1312,11 @@ impl Agent {
     /// associated ticket or company) and tells the customer.
     async fn write(&self, conv: &mut Conversation, rule: &PropertyRule, value: &str, out: &mut Out) {
         if let Some(written) = self.store(conv, rule, value, out).await {
+            // Planted bug `DeniesAppliedWrite`: the change landed, the customer is told it did not.
+            if planted!(self, Bug::DeniesAppliedWrite) {
+                out.say(format!("Sorry, I couldn't update your {} right now.", rule.label));
+                return;
+            }
             if !out.reply.is_empty() {
                 out.reply.push_paragraph();
             }

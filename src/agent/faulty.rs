@@ -127,6 +127,11 @@ pub enum Bug {
     /// still asks "Just to confirm…", so a "no" comes too late (`Agent::update`).
     /// Caught as an **unauthorised write**: a write before the customer's yes.
     WritesBeforeConfirmation,
+    /// After a write the CRM applied and answered, tells the customer "Sorry, I couldn't
+    /// update your …" instead of confirming it, as an agent that misreads its tool's result
+    /// would (`Agent::write`). Caught as a **misreported write**: the customer believes
+    /// their record unchanged when it changed.
+    DeniesAppliedWrite,
     /// A nondeterministic agent, for the harness's own tests: every message starts
     /// with an opener drawn at random from the operating system's random source
     /// ([`OPENERS`]: "Sure! ", "Of course. ", "", …); otherwise the reference
@@ -138,7 +143,7 @@ pub enum Bug {
 impl Bug {
     /// The planted bugs the shipped scenario suite and `leakproof fuzz` catch, in
     /// the order they were asked for.
-    pub const ALL: [Bug; 19] = [
+    pub const ALL: [Bug; 20] = [
         Bug::SharesVerifyAfterMatch,
         Bug::SharesPreviousIdentity,
         Bug::AcceptsExpiredLinks,
@@ -158,6 +163,7 @@ impl Bug {
         Bug::ShowsDataOnLinkPage,
         Bug::WritesOtherProperty,
         Bug::WritesBeforeConfirmation,
+        Bug::DeniesAppliedWrite,
     ];
 
     /// Whether the bug shows a withheld value in another form where the policy

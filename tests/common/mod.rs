@@ -68,6 +68,7 @@ pub fn finding_for(bug: leakproof::agent::faulty::Bug) -> leakproof::harness::Fi
         | Bug::WritesUnrequestedValue
         | Bug::WritesOtherProperty
         | Bug::WritesBeforeConfirmation => FindingKind::UnauthorisedWrite,
+        Bug::DeniesAppliedWrite => FindingKind::MisreportedWrite,
         Bug::MailsTypedAddress => FindingKind::MisdirectedVerification,
         Bug::AsksCookieVisitorForEmail => FindingKind::EmailCaptureViolation,
         Bug::WordsAtRandom => {
