@@ -212,7 +212,10 @@ impl Document {
     fn issue_from_yaml(&self, field: Option<String>, err: &serde_saphyr::Error) -> Issue {
         // The parser quotes what it found (an unknown key, a value of the wrong
         // type): of a file that is not YAML at all, that is its content.
-        let rendered = bound_quoted(&err.without_snippet().to_string());
+        // A document that is no mapping at all (a bare token, a line of `/etc/shadow`) has
+        // nothing of the user's to quote: its values are not repeated.
+        let values = if field.is_none() { Values::Hidden } else { Values::Bounded };
+        let rendered = bound_quoted(&err.without_snippet().to_string(), values);
         let field = field.map(|field| bound_field(&field));
         let position = err.location().and_then(position);
         // serde-saphyr appends " at line L, column C"; the position says that already.
@@ -225,6 +228,7 @@ impl Document {
         // A key given twice: name the field itself, drop the parser's advice to developers.
         if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
             let key = key.split(',').next().unwrap_or(key).trim();
+            let key = if is_field_name(key) { key } else { "…" };
             let parent = field.as_deref().map(|s| s.trim_end_matches(".?")).unwrap_or("");
             return Issue {
                 source: self.name.clone(),
@@ -285,8 +289,27 @@ pub fn bound_echo(text: &str) -> String {
     out
 }
 
-/// `message` with every `` `quoted` `` and `"quoted"` part bounded by [`bound_echo`].
-fn bound_quoted(message: &str) -> String {
+/// Whether `key` is a field name as Leakproof's files write them: 1 to [`ECHO_LIMIT`]
+/// ASCII letters, digits, `_` or `-`. Only such keys are repeated in errors: a key that is
+/// not one (`root:*:19000:0:…`) is some other file's content.
+pub fn is_field_name(key: &str) -> bool {
+    (1..=ECHO_LIMIT).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// How an error treats the values it quotes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Values {
+    /// Repeated, at most [`ECHO_LIMIT`] characters of each.
+    Bounded,
+    /// Not repeated at all.
+    Hidden,
+}
+
+/// `message` with every key serde quotes (``unknown field `x` ``) repeated only when it is
+/// a field name ([`is_field_name`]), every `"quoted"` part (a value) left out for
+/// [`Values::Hidden`], and everything else quoted bounded by [`bound_echo`].
+fn bound_quoted(message: &str, values: Values) -> String {
     let mut out = String::with_capacity(message.len().min(1024));
     let mut rest = message;
     while let Some(start) = rest.find(['`', '"']) {
@@ -295,11 +318,19 @@ fn bound_quoted(message: &str) -> String {
         let Some(len) = after.find(quote) else { break };
         out.push_str(&rest[..start]);
         out.push(quote);
-        out.push_str(&bound_echo(&after[..len]));
+        let quoted = &after[..len];
+        // serde quotes the document's own keys and tags after these words.
+        let before = rest[..start].trim_end();
+        let key = quote == '`' && (before.ends_with("field") || before.ends_with("variant"));
+        if (key && !is_field_name(quoted)) || (quote == '"' && values == Values::Hidden) {
+            out.push('…');
+        } else {
+            out.push_str(&bound_echo(quoted));
+        }
         out.push(quote);
         rest = &after[len + 1..];
     }
-    if rest.chars().count() > 4 * ECHO_LIMIT {
+    if rest.chars().count() > 4 * ECHO_LIMIT || (values == Values::Hidden && rest.contains(['`', '"'])) {
         // An unclosed quote: everything after it is the document's.
         out.push_str(&bound_echo(rest));
     } else {
@@ -308,20 +339,28 @@ fn bound_quoted(message: &str) -> String {
     out
 }
 
-/// A field path with each of its segments (keys written in the document) bounded.
+/// A field path with each of its segments (keys written in the document) repeated only
+/// when it is a field name ([`is_field_name`]), `…` otherwise.
 fn bound_field(field: &str) -> String {
     let mut out = String::new();
     let mut segment = String::new();
+    let flush = |segment: &mut String, out: &mut String| {
+        if segment.is_empty() || is_field_name(segment) || segment == "?" {
+            out.push_str(segment);
+        } else {
+            out.push('…');
+        }
+        segment.clear();
+    };
     for c in field.chars() {
         if matches!(c, '.' | '[' | ']') {
-            out.push_str(&bound_echo(&segment));
-            segment.clear();
+            flush(&mut segment, &mut out);
             out.push(c);
         } else {
             segment.push(c);
         }
     }
-    out.push_str(&bound_echo(&segment));
+    flush(&mut segment, &mut out);
     out
 }
 
@@ -541,7 +580,8 @@ mod tests {
         let err = Document::new("/etc/shadow", shadow).parse::<Shaped>().unwrap_err();
         let shown = err.to_string();
         assert!(!shown.contains("bin:*"), "{shown}");
-        assert!(shown.contains("unknown field `root:*:19000:0:99999:7:::daemon:*:19000:…`"), "{shown}");
+        assert!(!shown.contains("root:*"), "{shown}");
+        assert!(shown.contains("unknown field `…`"), "{shown}");
 
         let err =
             Document::new("x", format!("name: 1\n{line}:\n  deeper: 2\n")).parse::<Shaped>().unwrap_err();
@@ -550,7 +590,18 @@ mod tests {
         let err = Document::new("x", format!("name: [{long}]\n")).parse::<Shaped>().unwrap_err();
         assert!(err.to_string().len() < 300, "{err}");
         assert_eq!(bound_echo("a\nb"), "a\\nb");
-        assert_eq!(bound_field(&format!("a.{long}[2]")), format!("a.{}…[2]", "v".repeat(ECHO_LIMIT)));
+        assert_eq!(bound_field(&format!("a.{long}[2]")), "a.…[2]");
+        assert_eq!(bound_field("contacts[3].email"), "contacts[3].email");
+        // A typo in a field name of the user's file is still named.
+        let err = Document::new("x", "nmae: 1\n").parse::<Shaped>().unwrap_err();
+        assert!(err.to_string().contains("unknown field `nmae`"), "{err}");
+        // A document that is a bare token repeats nothing of it.
+        let err =
+            Document::new("x", "ghp_0123456789abcdefghijklmnopqrstuvwxyz\n").parse::<Shaped>().unwrap_err();
+        assert!(!err.to_string().contains("ghp_"), "{err}");
+        // A value of the user's mapping is repeated, bounded.
+        let err = Document::new("x", "name: [1]\n").parse::<Shaped>().unwrap_err();
+        assert!(err.to_string().starts_with("x:1:7: name: "), "{err}");
     }
 
     #[derive(Debug, serde::Deserialize)]

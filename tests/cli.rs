@@ -378,8 +378,9 @@ fn an_error_repeats_little_of_a_file_that_is_not_yaml() {
         &format!("config: configs/notes.yaml\nfixtures: fixtures/default.yaml\n{STEPS}"),
     );
     let out = leakproof_bounded(&["run", "--check", scenario.to_str().unwrap()]);
-    let stderr = exits_2_saying(&out, "unknown field `root:HHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHH…`");
-    assert!(!stderr.contains(&"H".repeat(41)), "{stderr}");
+    // A key that is no field name is some other file's content: it is not repeated.
+    let stderr = exits_2_saying(&out, "unknown field `…`");
+    assert!(!stderr.contains("root:") && !stderr.contains("HHH"), "{stderr}");
     // Bytes that are not UTF-8 are never repeated at all.
     std::fs::write(scratch.0.join("suite/configs/notes.yaml"), b"agent: {name: \xff\xfeSECRET}\n").unwrap();
     let out = leakproof_bounded(&["run", "--check", scenario.to_str().unwrap()]);
