@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use leakproof::harness::Target;
 use leakproof::harness::fuzz::{FuzzOptions, fuzz};
 
 #[global_allocator]
@@ -28,7 +27,7 @@ fn generated_conversations(c: &mut Criterion) {
         let options = FuzzOptions {
             cases: CASES,
             seed: 1,
-            target: Target::Reference,
+            target: leakproof::reference::target(),
             jobs: 8,
             shrink_runs: 0,
             stop_on: None,

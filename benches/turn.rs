@@ -31,7 +31,7 @@ struct World {
 }
 
 async fn world() -> World {
-    let fixtures = leakproof::fixtures::load_file("scenarios/fixtures/default.yaml").expect("fixtures");
+    let fixtures = leakproof::world::load_file("scenarios/fixtures/default.yaml").expect("fixtures");
     let config = leakproof::config::load_file("scenarios/configs/default.yaml").expect("config");
     let mocks = Mocks::start(fixtures).await.expect("mocks");
     let crm_settings = CrmSettings::new(mocks.crm.base_url(), mocks.crm.token());

@@ -14,9 +14,9 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use leakproof::fixtures::{Contact, Fixtures, GenerateOptions};
+use leakproof::agent::{ServerOptions, router};
 use leakproof::mocks::Mocks;
-use leakproof::protocol::{ServerOptions, router};
+use leakproof::world::{Contact, Fixtures, GenerateOptions};
 use serde_json::{Value, json};
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;

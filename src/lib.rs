@@ -41,55 +41,54 @@
 //!
 //! # Layout
 //!
-//! - [`agent`]: the reference customer agent: understanding, the conversation
-//!   engine, decision events and channel rendering.
-//! - [`config`]: the admin's configuration; YAML loading with located errors,
-//!   validation, and lints for risky settings.
-//! - [`crm`]: HubSpot CRM v3 wire types and the CRM client.
-//! - [`mail`]: the transactional-email client that sends verification links.
-//! - [`mocks`]: mock HubSpot CRM and mail servers (wiremock) with fault
-//!   injection and a log of every request.
-//! - [`fixtures`]: the CRM world (contacts, tickets, companies, known visitors),
-//!   from YAML or generated with canary values.
-//! - [`identity`]: who the customer has proven to be in a conversation, and
-//!   the signed, single-use verification-link tokens that prove it.
-//! - [`clock`]: the injected clock; tests and the harness move time by hand.
-//! - [`policy`]: the policy path, `Policy::compile` once, `Policy::decide` per
-//!   access; pure and allocation-free.
-//! - [`generate`]: proptest strategies for configurations, identities and
-//!   requests, and the generated worlds and conversations (a reference state
-//!   machine of customer moves) that `leakproof fuzz` and the properties run.
-//! - [`protocol`]: the external agent protocol (HTTP + JSON) and the server
-//!   that puts the reference agent behind it.
-//! - [`harness`]: the scenario harness: scenario files, the runner, the oracle
-//!   (its text check reads values in any form, `harness::text`), the twin-world
-//!   check (`harness::twin`: the same steps in a world whose secrets are
-//!   replaced must look the same), values carried between sessions
-//!   (`harness::sessions`), reports, and the fuzzer (`harness::fuzz`: cases,
-//!   shrinking, liveness).
-//! - [`files`]: reading the files people name: regular files only, with a
-//!   size limit (a FIFO or `/dev/zero` named as a configuration is refused).
-//! - [`yaml`]: reading the YAML files people write, with every error placed
-//!   at its file, line, column and field.
+//! The workspace's crates are its architecture; this crate is the command line
+//! and re-exports each under the name it goes by here.
+//!
+//! - [`config`] (`leakproof-config`): the admin's configuration; YAML loading
+//!   with located errors, validation, and lints for risky settings. Also
+//!   [`files`] (reading the files people name: regular files only, with a size
+//!   limit), [`yaml`] (errors placed at file, line, column and field) and
+//!   [`clock`] (the injected clock).
+//! - [`policy`] (`leakproof-policy`): `Policy::compile` once, `Policy::decide`
+//!   per access; pure and allocation-free, with no async and no I/O. Its
+//!   [`policy::identity`] holds the identity values it decides on.
+//! - [`identity`] (`leakproof-identity`): who the customer has proven to be in
+//!   a conversation, and the signed, single-use verification-link tokens.
+//! - [`crm`] and [`mail`] (`leakproof-hubspot`): HubSpot's CRM v3 and
+//!   transactional-email wire types and clients.
+//! - [`world`] (`leakproof-world`): the CRM world (contacts, tickets, companies,
+//!   known visitors), from YAML or generated with canary values.
+//! - [`mocks`] (`leakproof-mocks`): mock HubSpot CRM and mail servers
+//!   (wiremock) with fault injection and a log of every request.
+//! - [`protocol`] (`leakproof-protocol`): the external agent protocol's bodies.
+//! - [`agent`] (`leakproof-agent`): the reference customer agent
+//!   (understanding, the conversation engine, decision events, channel
+//!   rendering) and the server that puts it behind the protocol.
+//! - [`harness`] (`leakproof-harness`): scenario files, the runner, the oracle,
+//!   the twin-world check, expectations, reports and the fuzzer, with
+//!   [`generate`] (proptest strategies and generated worlds and
+//!   conversations). It does not depend on the agent crate: it drives every
+//!   agent through [`harness::target::AgentUnderTest`].
+//! - [`reference`]: the in-process reference agent (and, for the harness's own
+//!   tests, the faulty agents) as agents under test.
 //! - [`cli`]: the `leakproof` command line.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-pub mod agent;
 pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod crm;
-pub mod files;
-pub mod fixtures;
-pub mod generate;
-pub mod harness;
-pub mod identity;
-pub mod mail;
-pub mod mocks;
-pub mod policy;
-pub mod protocol;
-pub mod yaml;
+pub mod reference;
+
+pub use leakproof_agent as agent;
+pub use leakproof_config as config;
+pub use leakproof_config::{clock, files, yaml};
+pub use leakproof_harness as harness;
+pub use leakproof_harness::generate;
+pub use leakproof_hubspot::{crm, mail};
+pub use leakproof_identity as identity;
+pub use leakproof_mocks as mocks;
+pub use leakproof_policy as policy;
+pub use leakproof_protocol as protocol;
+pub use leakproof_world as world;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{AgentConfig, Channel, ConfigError, EmailCapture, ObjectType, PropertyRule, Protection};

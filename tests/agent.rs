@@ -20,12 +20,13 @@ use leakproof::agent::{
     Agent, AgentSettings, DecisionEvent, MAX_LOOKUPS_PER_CONVERSATION, MAX_LOOKUPS_PER_MESSAGE,
     MAX_MESSAGE_BYTES, Turn, Visitor,
 };
+use leakproof::agent::{MAILS_PER_ADDRESS_PER_HOUR, MAILS_PER_CONVERSATION, MailThrottle};
 use leakproof::config::{AgentConfig, Channel, EmailCapture, ObjectType};
 use leakproof::crm::{CrmSettings, RetryPolicy};
-use leakproof::fixtures::{Fixtures, Record, RecordId};
 use leakproof::identity::{ContactId, ConversationId, SigningKey};
-use leakproof::mail::{MAILS_PER_ADDRESS_PER_HOUR, MAILS_PER_CONVERSATION, MailSettings, MailThrottle};
+use leakproof::mail::MailSettings;
 use leakproof::mocks::{CapturedMail, Endpoint, Fault, FaultKind, Mocks, RateLimitPolicy, Times};
+use leakproof::world::{Fixtures, Record, RecordId};
 
 // ---- the world of scenarios/fixtures/default.yaml ----
 
@@ -70,7 +71,7 @@ fn config() -> AgentConfig {
 /// The shipped fixtures, read once.
 fn fixtures() -> Fixtures {
     static FIXTURES: LazyLock<Fixtures> =
-        LazyLock::new(|| leakproof::fixtures::load_file("scenarios/fixtures/default.yaml").unwrap());
+        LazyLock::new(|| leakproof::world::load_file("scenarios/fixtures/default.yaml").unwrap());
     FIXTURES.clone()
 }
 
@@ -1505,26 +1506,36 @@ async fn carries_into_next_session_greets_new_conversations_with_what_any_sessio
 #[tokio::test]
 async fn a_faulty_targets_sessions_share_one_memory_and_a_new_target_starts_fresh() {
     use leakproof::harness::Target;
-    use leakproof::harness::target::Session;
+    use leakproof::harness::target::{Backend, Message, SessionStart};
     let mocks = Mocks::start(fixtures()).await.unwrap();
     let http = leakproof::crm::HttpClient::new().unwrap();
     let now: Timestamp = "2026-05-01T09:00:00Z".parse().unwrap();
-    let target = Target::faulty(Bug::CarriesIntoNextSession);
+    let target = leakproof::reference::faulty(Bug::CarriesIntoNextSession);
+    let (crm_url, mail_url, config) = (mocks.crm.base_url(), mocks.mail.base_url(), config());
     let start = |target: Target, id: &'static str| {
-        let (mocks, http) = (&mocks, &http);
-        async move { Session::start(&target, id, &config(), mocks, http, now).await.unwrap() }
+        let start = SessionStart {
+            session_id: id,
+            config: &config,
+            crm: Backend { base_url: &crm_url, token: mocks.crm.token() },
+            mail: Backend { base_url: &mail_url, token: mocks.mail.token() },
+            http: &http,
+            now,
+        };
+        async move { target.start(start).await.unwrap() }
     };
-    let first = start(target.clone(), "s1").await;
     let visitor = Visitor::default();
-    first.say("c1", Channel::LiveChat, &visitor, MAREN, now).await.unwrap();
-    first.say("c1", Channel::LiveChat, &visitor, "what is my city?", now).await.unwrap();
+    let message =
+        |text| Message { conversation: "c1", channel: Channel::LiveChat, visitor: &visitor, text, now };
+    let first = start(target.clone(), "s1").await;
+    first.say(message(MAREN)).await.unwrap();
+    first.say(message("what is my city?")).await.unwrap();
 
     let greeting = format!("Last time we talked about your city: {MAREN_CITY}.");
     let second = start(target.clone(), "s2").await;
-    let hello = second.say("c1", Channel::LiveChat, &visitor, "hello", now).await.unwrap();
+    let hello = second.say(message("hello")).await.unwrap();
     assert!(hello.replies.join("\n").contains(&greeting), "a clone's session: {:?}", hello.replies);
-    let fresh = start(Target::faulty(Bug::CarriesIntoNextSession), "s3").await;
-    let hello = fresh.say("c1", Channel::LiveChat, &visitor, "hello", now).await.unwrap();
+    let fresh = start(leakproof::reference::faulty(Bug::CarriesIntoNextSession), "s3").await;
+    let hello = fresh.say(message("hello")).await.unwrap();
     assert!(!hello.replies.join("\n").contains("Last time"), "a new target: {:?}", hello.replies);
 }
 

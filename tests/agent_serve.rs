@@ -3,8 +3,8 @@
 mod common;
 
 use common::process::Served;
-use leakproof::fixtures::load_file;
 use leakproof::mocks::Mocks;
+use leakproof::world::load_file;
 use serde_json::{Value, json};
 
 async fn say(http: &reqwest::Client, base: &str, text: &str, now: &str) -> Value {
@@ -94,7 +94,7 @@ async fn a_whole_verify_flow_over_http() {
 /// this test's runtime. Returns its base URL, ending in `/`.
 async fn serve_remembering() -> String {
     use leakproof::agent::faulty::Bug;
-    use leakproof::protocol::{ServerOptions, faulty_router};
+    use leakproof::agent::{ServerOptions, faulty_router};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/", listener.local_addr().unwrap());
     let options = ServerOptions {
@@ -144,8 +144,8 @@ const START: &str = "2026-05-01T09:00:00Z";
 
 /// The router with `options` (the shipped configuration as default) served on a free loopback
 /// port of this test's runtime. Returns its base URL, without a trailing `/`.
-async fn serve_router(configure: impl FnOnce(&mut leakproof::protocol::ServerOptions)) -> String {
-    use leakproof::protocol::{ServerOptions, router};
+async fn serve_router(configure: impl FnOnce(&mut leakproof::agent::ServerOptions)) -> String {
+    use leakproof::agent::{ServerOptions, router};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut options = ServerOptions {
@@ -536,7 +536,7 @@ async fn an_idle_session_is_ended_and_frees_its_place() {
 
 #[tokio::test]
 async fn the_harness_ends_the_remote_sessions_it_started() {
-    use leakproof::harness::target::{Session, Target};
+    use leakproof::harness::target::{Backend, SessionStart, Target};
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let mocks = default_mocks().await;
@@ -550,9 +550,17 @@ async fn the_harness_ends_the_remote_sessions_it_started() {
     Mock::given(method("DELETE")).respond_with(ResponseTemplate::new(405)).mount(&agent).await;
     let config = leakproof::config::load_file("scenarios/configs/default.yaml").unwrap();
     let http = leakproof::crm::HttpClient::new().unwrap();
-    let target = Target::Remote(agent.uri().parse().unwrap());
-    let session =
-        Session::start(&target, "run-1", &config, &mocks, &http, START.parse().unwrap()).await.unwrap();
+    let target = Target::remote(agent.uri().parse().unwrap());
+    let (crm_url, mail_url) = (mocks.crm.base_url(), mocks.mail.base_url());
+    let start = SessionStart {
+        session_id: "run-1",
+        config: &config,
+        crm: Backend { base_url: &crm_url, token: mocks.crm.token() },
+        mail: Backend { base_url: &mail_url, token: mocks.mail.token() },
+        http: &http,
+        now: START.parse().unwrap(),
+    };
+    let session = target.start(start).await.unwrap();
     drop(session);
     let deleted = async {
         loop {
@@ -627,7 +635,7 @@ fn agent_serve_stops_cleanly_on_sigint_right_after_printing_its_url() {
 /// `cargo run --release --example serve_load`, not here.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_conversations_each_see_only_their_own_contact() {
-    use leakproof::fixtures::{Fixtures, GenerateOptions};
+    use leakproof::world::{Fixtures, GenerateOptions};
     use std::future::Future;
     use std::sync::Arc;
     const CUSTOMERS: usize = 1_000;
@@ -677,7 +685,7 @@ async fn a_thousand_concurrent_conversations_each_see_only_their_own_contact() {
             String::new()
         }
     };
-    let say = |text: fn(&leakproof::fixtures::Contact) -> String, at: &'static str| {
+    let say = |text: fn(&leakproof::world::Contact) -> String, at: &'static str| {
         let (http, base, contacts) = (http.clone(), Arc::clone(&base), Arc::clone(&contacts));
         move |i: usize| {
             let (http, base) = (http.clone(), Arc::clone(&base));

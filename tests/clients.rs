@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use leakproof::ObjectType;
 use leakproof::crm::{Crm, CrmError, CrmSettings, HttpError, RecordingSleeper, RetryPolicy};
-use leakproof::fixtures::RecordId;
 use leakproof::identity::ContactId;
 use leakproof::mail::{MailError, MailSettings, Mailer, VerificationMail};
+use leakproof::world::RecordId;
 use serde_json::{Value, json};
 use wiremock::matchers::{bearer_token, body_json, header, method, path};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};

@@ -8,9 +8,9 @@ use std::time::Duration;
 use leakproof::ContactId;
 use leakproof::config::ObjectType;
 use leakproof::crm::{Crm, CrmError, CrmSettings, HttpError, RecordingSleeper, RetryPolicy};
-use leakproof::fixtures::{Contact, Fixtures, Record, RecordId};
 use leakproof::mail::{MailError, MailSettings, Mailer, VerificationMail};
 use leakproof::mocks::{Endpoint, Fault, FaultKind, Mocks, RateLimitPolicy};
+use leakproof::world::{Contact, Fixtures, Record, RecordId};
 use proptest::prelude::*;
 
 mod common;

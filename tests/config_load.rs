@@ -91,7 +91,7 @@ fn non_utf8_input_points_at_the_bad_byte() {
 
 #[test]
 fn the_signing_key_check_places_its_error_at_the_setting() {
-    use leakproof::config::check_signing_key;
+    use leakproof::identity::check_signing_key;
     let with_key = |key: &str| {
         Document::new("agent.yaml", format!("agent: {{ name: Ava }}\nverification:\n  signing_key: {key}\n"))
     };

@@ -57,7 +57,7 @@ fn describe(result: &RunResult) -> String {
 /// prints which scenarios caught it.
 fn caught(bug: Bug) {
     let kind = common::finding_for(bug);
-    let results = run_against(Target::faulty(bug));
+    let results = run_against(leakproof::reference::faulty(bug));
     let failed: Vec<&RunResult> = results.iter().filter(|r| !r.passed()).collect();
     let by_oracle: Vec<&RunResult> =
         failed.iter().copied().filter(|r| r.findings.iter().any(|f| f.kind == kind)).collect();
@@ -147,7 +147,7 @@ catches! {
 /// The control: without a planted bug the same suite passes, so every failure above is the bug's.
 #[test]
 fn the_reference_agent_passes_the_suite() {
-    let results = run_against(Target::Reference);
+    let results = run_against(leakproof::reference::target());
     let failed: Vec<String> = results
         .iter()
         .filter(|r| !r.passed())

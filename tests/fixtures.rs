@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use leakproof::config::ObjectType;
-use leakproof::fixtures::{
+use leakproof::world::{
     Fixtures, GenerateOptions, RecordRef, find_canary_tokens, from_yaml_str, parse, validate,
 };
 use leakproof::yaml::Document;
@@ -265,8 +265,8 @@ fn the_shipped_fixtures_load_and_match_the_shipped_configuration() {
 #[test]
 fn the_shipped_fixtures_load_from_their_file() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/fixtures/default.yaml");
-    assert_eq!(leakproof::fixtures::load_file(path).unwrap(), from_yaml_str("x", DEFAULT).unwrap());
-    let err = leakproof::fixtures::load_file("/nonexistent/fixtures.yaml").unwrap_err();
+    assert_eq!(leakproof::world::load_file(path).unwrap(), from_yaml_str("x", DEFAULT).unwrap());
+    let err = leakproof::world::load_file("/nonexistent/fixtures.yaml").unwrap_err();
     assert!(err.to_string().starts_with("failed to read /nonexistent/fixtures.yaml"), "{err}");
 }
 
@@ -318,6 +318,6 @@ fn an_empty_fixtures_file_is_refused_at_its_start() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("empty.yaml");
     std::fs::write(&path, "").unwrap();
-    let err = leakproof::fixtures::load_file(&path).unwrap_err();
+    let err = leakproof::world::load_file(&path).unwrap_err();
     assert_eq!(err.issues()[0].source, path.display().to_string());
 }

@@ -71,8 +71,8 @@ proptest! {
         // Judged by the oracle and by the twin check: the same steps in the world with every
         // secret replaced must look the same to the customer.
         let outcome = with_rig(async |rig: &Rig| {
-            let mut outcome = run_case(rig, &Target::Reference, &model, &moves, "safety").await;
-            twin::check(rig, &outcome.scenario, &Target::Reference, &mut outcome.result, Attribution::Skip).await;
+            let mut outcome = run_case(rig, &leakproof::reference::target(), &model, &moves, "safety").await;
+            twin::check(rig, &outcome.scenario, &leakproof::reference::target(), &mut outcome.result, Attribution::Skip).await;
             outcome
         });
         if let Some(seen) = seen {
@@ -100,7 +100,7 @@ proptest! {
             for known in [false, true] {
                 let visitor = world.visitor_on(channel, known);
                 let (outcome, shortfalls) =
-                    with_rig(async |rig: &Rig| liveness(rig, &Target::Reference, &world, channel, visitor).await);
+                    with_rig(async |rig: &Rig| liveness(rig, &leakproof::reference::target(), &world, channel, visitor).await);
                 prop_assert!(
                     shortfalls.is_empty() && outcome.result.passed(),
                     "on {} (known visitor: {known}): {:#?}\nfindings: {:#?}\n{}",
@@ -127,7 +127,7 @@ fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
         let options = FuzzOptions {
             cases: 2000,
             seed: 1,
-            target: Target::faulty(bug),
+            target: leakproof::reference::faulty(bug),
             jobs: 2,
             shrink_runs: 2000,
             stop_on: Some(kind),
@@ -179,7 +179,7 @@ fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
             let options = SuiteOptions { target, repeat: 1, jobs: 1, twin: true };
             RUNTIME.block_on(run_suite(&loaded, &options, |_| {})).into_iter().flatten().collect::<Vec<_>>()
         };
-        let replayed = replay(Target::faulty(bug));
+        let replayed = replay(leakproof::reference::faulty(bug));
         let same = replayed
             .last()
             .is_some_and(|r| r.findings.iter().any(|f| f.kind == kind && f.check == failure.check));
@@ -191,7 +191,7 @@ fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
                 replayed.last().map(|r| &r.findings)
             ));
         }
-        let control = replay(Target::Reference);
+        let control = replay(leakproof::reference::target());
         if let Some(failed) = control.iter().find(|r| !r.passed()) {
             problems.push(format!(
                 "{bug:?}: the reference agent fails the written scenario: {:#?}",
@@ -214,7 +214,7 @@ fn an_agent_that_words_its_replies_at_random_is_reported_as_not_deterministic_ne
     let options = FuzzOptions {
         cases: 60,
         seed: 1,
-        target: Target::faulty(Bug::WordsAtRandom),
+        target: leakproof::reference::faulty(Bug::WordsAtRandom),
         jobs: 2,
         shrink_runs: 50,
         stop_on: None,
@@ -264,7 +264,7 @@ fn liveness_checks_every_value_and_change_and_notices_a_wrong_write() {
     let world = open_world();
     let visitor = world.visitor_on(Channel::LiveChat, false);
     let (outcome, shortfalls) = with_rig(async |rig: &Rig| {
-        liveness(rig, &Target::Reference, &world, Channel::LiveChat, visitor.clone()).await
+        liveness(rig, &leakproof::reference::target(), &world, Channel::LiveChat, visitor.clone()).await
     });
     assert!(shortfalls.is_empty(), "{shortfalls:#?}\n{}", scenario_yaml(&outcome.scenario).unwrap());
     // The customer proved who they are with the link, asked for all 13 properties and changed them.
@@ -274,7 +274,7 @@ fn liveness_checks_every_value_and_change_and_notices_a_wrong_write() {
     let (_, shortfalls) = with_rig(async |rig: &Rig| {
         liveness(
             rig,
-            &Target::faulty(Bug::WritesUnrequestedValue),
+            &leakproof::reference::faulty(Bug::WritesUnrequestedValue),
             &world,
             Channel::LiveChat,
             visitor.clone(),
@@ -287,7 +287,7 @@ fn liveness_checks_every_value_and_change_and_notices_a_wrong_write() {
 /// The reference agent with `bug` planted, served over the HTTP protocol on this
 /// binary's runtime: an external agent with a known flaw. Returns its base URL.
 fn serve_faulty(bug: Bug) -> String {
-    use leakproof::protocol::{ServerOptions, faulty_router};
+    use leakproof::agent::{ServerOptions, faulty_router};
     serve(|base| {
         let options = ServerOptions::new(base.parse().unwrap());
         faulty_router(options, bug)
@@ -370,7 +370,7 @@ fn serve_withholding_agent() -> String {
 fn liveness_notices_an_agent_that_withholds_what_it_may_show() {
     let world = open_world();
     let visitor = world.visitor_on(Channel::LiveChat, false);
-    let target = Target::Remote(serve_withholding_agent().parse().unwrap());
+    let target = Target::remote(serve_withholding_agent().parse().unwrap());
     let (outcome, shortfalls) =
         with_rig(async |rig: &Rig| liveness(rig, &target, &world, Channel::LiveChat, visitor).await);
     // Safe (it shows nothing), but short of every value and every change the policy allows.
@@ -422,7 +422,7 @@ fn a_value_carried_from_one_case_into_a_later_one_is_a_cross_session_leak_naming
     let options = FuzzOptions {
         cases: 300,
         seed: 1,
-        target: Target::faulty(bug),
+        target: leakproof::reference::faulty(bug),
         jobs: 1,
         shrink_runs: 200,
         stop_on: None,
@@ -467,11 +467,11 @@ fn a_value_carried_from_one_case_into_a_later_one_is_a_cross_session_leak_naming
         let options = SuiteOptions { target, repeat: 1, jobs: 1, twin: false };
         RUNTIME.block_on(run_suite(&loaded, &options, |_| {})).into_iter().flatten().collect::<Vec<_>>()
     };
-    let replayed = replay(Target::faulty(bug));
+    let replayed = replay(leakproof::reference::faulty(bug));
     assert!(
         replayed[1].findings.iter().any(|f| f.check == leakproof::harness::oracle::Check::CrossSession),
         "{:#?}",
         replayed[1].findings
     );
-    assert!(replay(Target::Reference).iter().all(|r| r.passed()));
+    assert!(replay(leakproof::reference::target()).iter().all(|r| r.passed()));
 }

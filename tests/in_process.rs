@@ -17,7 +17,7 @@ use leakproof::crm::{
     RecordingSleeper, RetryPolicy,
 };
 use leakproof::harness::runner::{Rig, RunResult, run_on};
-use leakproof::harness::{Scenario, Target, scenario, snapshot};
+use leakproof::harness::{Scenario, scenario, snapshot};
 use leakproof::mail::{MailError, MailSettings, Mailer, VerificationMail};
 use leakproof::mocks::{DEFAULT_TOKEN, Endpoint, Fault, FaultKind, Mocks};
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -451,8 +451,8 @@ async fn the_suite_runs_the_same_in_process_as_over_sockets() {
             let mut compared = Vec::new();
             let mut faults = BTreeSet::new();
             for scenario in suite.iter().skip(lane).step_by(lanes) {
-                let direct = run_on(&in_process, scenario, &Target::Reference, 1).await;
-                let networked = run_on(&sockets, scenario, &Target::Reference, 1).await;
+                let direct = run_on(&in_process, scenario, &leakproof::reference::target(), 1).await;
+                let networked = run_on(&sockets, scenario, &leakproof::reference::target(), 1).await;
                 assert!(direct.error.is_none() && networked.error.is_none(), "{}", scenario.name);
                 let requests = direct.observed.crm_requests.iter();
                 faults.extend(requests.filter_map(|request| request.fault.as_ref().map(kind_name)));

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use leakproof::config::ObjectType;
-use leakproof::fixtures::{Contact, Fixtures, Record, RecordId};
 use leakproof::mocks::{
     DEFAULT_TOKEN, Endpoint, Fault, FaultKind, MAX_BODY_BYTES, MAX_LOG_BYTES, MAX_LOGGED_REQUESTS,
     MockOptions, Mocks, RateLimitPolicy,
 };
+use leakproof::world::{Contact, Fixtures, Record, RecordId};
 use leakproof::{ContactId, ManualClock};
 use serde_json::{Value, json};
 

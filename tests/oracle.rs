@@ -6,10 +6,10 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use leakproof::agent::Visitor;
 use leakproof::config::{AgentConfig, Channel, EmailCapture, ObjectType};
-use leakproof::fixtures::Fixtures;
 use leakproof::harness::oracle::{Finding, FindingKind, judge};
 use leakproof::harness::transcript::{Entry, LinkOpened, Observed, Turn, What};
 use leakproof::mocks::{CapturedMail, FaultKind, Write};
+use leakproof::world::Fixtures;
 
 const MAREN: &str = "maren.solberg@example.com";
 const MAREN_CITY: &str = "Kirkby Lonsdale";
@@ -23,7 +23,7 @@ fn config() -> AgentConfig {
 }
 
 fn fixtures() -> Fixtures {
-    leakproof::fixtures::load_file("scenarios/fixtures/default.yaml").unwrap()
+    leakproof::world::load_file("scenarios/fixtures/default.yaml").unwrap()
 }
 
 fn start() -> Timestamp {
@@ -636,7 +636,7 @@ fn a_link_page_is_judged_like_a_reply_for_the_conversation_of_the_links_mail() {
 /// 202's phone ends in the ticket id 5001, 203's in Ann's points, 204's in the order number of
 /// Ann's ticket; Ann and Bo share the words of their plans; Cy's address shares the agent's name.
 fn colliding() -> Fixtures {
-    leakproof::fixtures::from_yaml_str(
+    leakproof::world::from_yaml_str(
         "colliding.yaml",
         "contacts:
   - id: 201
@@ -719,17 +719,47 @@ fn parts_accounted_for_by_ids_visible_values_typed_text_or_the_configuration_are
     }
 }
 
-/// The oracle must judge from observations alone: none of its modules may use
-/// the agent's policy or its own account of its decisions.
+/// The oracle must judge from observations alone. The crate graph makes it so: the harness
+/// crate (oracle, expectations, runner, fuzzer) depends on no crate of the agent's (its
+/// engine, its policy, its identity and token code), under any kind of dependency, so a
+/// `use leakproof_agent::…` or `use leakproof_policy::…` anywhere in it does not compile.
 #[test]
-fn the_oracle_never_calls_the_agents_policy_code() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/harness");
-    for file in ["oracle.rs", "expect.rs", "text.rs", "transcript.rs"] {
-        let source = std::fs::read_to_string(root.join(file)).unwrap();
-        for forbidden in
-            ["crate::policy", "Policy", "decide(", "agent::understand", "agent::engine", "DecisionEvent"]
-        {
-            assert!(!source.contains(forbidden), "{file} uses {forbidden}");
+fn the_harness_depends_on_no_crate_of_the_agents() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let packages = metadata["packages"].as_array().unwrap();
+    let members = |name: &str| {
+        let package = packages.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("no {name}"));
+        package["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["path"].is_string())
+            .map(|d| d["name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // Everything the harness reaches through the workspace's own crates.
+    let mut reached = vec!["leakproof-harness".to_owned()];
+    let mut next = 0;
+    while next < reached.len() {
+        for dependency in members(&reached[next].clone()) {
+            if !reached.contains(&dependency) {
+                reached.push(dependency);
+            }
         }
+        next += 1;
+    }
+    for agents in ["leakproof-agent", "leakproof-policy", "leakproof-identity", "leakproof"] {
+        assert!(!reached.contains(&agents.to_owned()), "the harness reaches {agents}: {reached:?}");
+    }
+    // The harness does reach what it needs to judge: the mocks and their wire types.
+    for needed in ["leakproof-mocks", "leakproof-hubspot", "leakproof-protocol"] {
+        assert!(reached.contains(&needed.to_owned()), "{needed} missing from {reached:?}");
     }
 }

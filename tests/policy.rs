@@ -1,7 +1,7 @@
 //! Properties of the policy path over random configurations, identities and requests.
 
 use leakproof::config::{AgentConfig, Protection};
-use leakproof::generate::config::{agent_config, identity, request, subject};
+use leakproof::generate::config::agent_config;
 use leakproof::identity::{ContactId, Identity};
 use leakproof::policy::{Action, Decision, Policy, PropertyId, Refusal, Request, Subject};
 use proptest::prelude::*;
@@ -171,4 +171,35 @@ properties:
     for (identity, request, expected) in cases {
         assert_eq!(policy.decide(&identity, request), expected, "{identity} {request:?}");
     }
+}
+
+/// Any identity over contacts `1..=contacts`.
+pub fn identity(contacts: u64) -> impl Strategy<Value = Identity> {
+    let contact = (1..=contacts).prop_map(ContactId);
+    prop_oneof![
+        Just(Identity::Anonymous),
+        contact.clone().prop_map(Identity::Matched),
+        contact.prop_map(Identity::Verified),
+    ]
+}
+
+/// Any subject over contacts `1..=contacts`.
+pub fn subject(contacts: u64) -> impl Strategy<Value = Subject> {
+    prop_oneof![
+        Just(Subject::Own),
+        (1..=contacts).prop_map(|c| Subject::Contact(ContactId(c))),
+        Just(Subject::Unassociated),
+    ]
+}
+
+/// Any request for one of the first `properties` property ids, plus ids past
+/// the end (which a policy must refuse), about contacts `1..=contacts`.
+pub fn request(properties: usize, contacts: u64) -> impl Strategy<Value = Request> {
+    let last = u32::try_from(properties).unwrap_or(u32::MAX).saturating_add(2);
+    let action = prop_oneof![Just(Action::View), Just(Action::Edit)];
+    (action, 0..last, subject(contacts)).prop_map(|(action, index, subject)| Request {
+        action,
+        property: PropertyId::from_index(index),
+        subject,
+    })
 }

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use jiff::{SignedDuration, Timestamp};
 use leakproof::agent::Visitor;
 use leakproof::config::{Channel, ObjectType};
-use leakproof::fixtures::RecordRef;
 use leakproof::harness::scenario::{
     Action, DEFAULT_START, FaultTarget, FinalState, LinkChoice, LinkExpect, MailChoice, MailExpect, Reach,
     Scenario, Suite, discover, discover_suites, from_yaml_str, load_file, load_file_within,
 };
 use leakproof::identity::ContactId;
 use leakproof::mocks::{Endpoint, Fault, FaultKind};
+use leakproof::world::RecordRef;
 use leakproof::yaml::{LoadError, Position};
 use proptest::prelude::*;
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use leakproof::harness::report::{Collected, Report};
-use leakproof::harness::{Target, run, scenario, snapshot};
+use leakproof::harness::{run, scenario, snapshot};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
@@ -38,7 +38,7 @@ fn main() {
 
 fn check(file: &Path, relative: &Path) -> Result<(), Failed> {
     let scenario = scenario::load_file(file).map_err(|e| e.to_string())?;
-    let result = RUNTIME.block_on(run(&scenario, &Target::Reference, 1));
+    let result = RUNTIME.block_on(run(&scenario, &leakproof::reference::target(), 1));
 
     let snapshot = snapshot::of(&result, scenario.start);
     let directory = root().join("snapshots").join(relative.parent().unwrap_or(Path::new("")));

@@ -53,7 +53,8 @@ fn the_twin_finds_a_value_too_short_for_the_text_check_and_names_it() {
         &LANGUAGE_VERIFIED,
         "  - say: maren.solberg@example.com\n  - say: what is my preferred language?\n",
     );
-    let result = RUNTIME.block_on(run(&scenario, &Target::faulty(Bug::SharesVerifyAfterMatch), 1));
+    let result =
+        RUNTIME.block_on(run(&scenario, &leakproof::reference::faulty(Bug::SharesVerifyAfterMatch), 1));
     assert!(result.skipped.iter().any(|s| s.property == "hs_language"), "{:?}", result.skipped);
     let leaks: Vec<_> = result.findings.iter().filter(|f| f.kind == FindingKind::Leak).collect();
     assert_eq!(leaks.len(), 1, "{leaks:#?}");
@@ -75,7 +76,7 @@ fn the_twin_finds_a_value_too_short_for_the_text_check_and_names_it() {
     assert_eq!(result.twin, TwinCheck::Differs { secrets: diff.replaced });
 
     // The reference agent, the control, passes the same scenario, twin and all.
-    let control = RUNTIME.block_on(run(&scenario, &Target::Reference, 1));
+    let control = RUNTIME.block_on(run(&scenario, &leakproof::reference::target(), 1));
     assert!(control.passed(), "{:#?}", control.findings);
     assert!(matches!(control.twin, TwinCheck::Same { .. }), "{:?}", control.twin);
 }
@@ -86,7 +87,7 @@ fn what_a_verified_customer_may_see_is_kept_and_everything_else_is_replaced() {
         &LANGUAGE_VERIFIED,
         "  - say: maren.solberg@example.com\n  - say: what is my preferred language?\n  - open_link: maren.solberg@example.com\n  - say: done\n",
     );
-    let result = RUNTIME.block_on(run_with(&scenario, &Target::Reference, 1, false));
+    let result = RUNTIME.block_on(run_with(&scenario, &leakproof::reference::target(), 1, false));
     assert!(result.passed(), "{:#?}", result.findings);
     let judgement = judge(&scenario.config, &scenario.fixtures, &result.observed);
     let mailboxes = twin::customer_mailboxes(&scenario);
@@ -120,7 +121,7 @@ fn an_address_the_customer_typed_has_an_account_only_as_far_as_a_match_shows_som
     let typed = "  - say: maren.solberg@example.com\n";
     for (properties, secret) in [(LANGUAGE_VERIFIED.as_str(), false), (LANGUAGE, true)] {
         let scenario = scenario(properties, typed);
-        let result = RUNTIME.block_on(run_with(&scenario, &Target::Reference, 1, false));
+        let result = RUNTIME.block_on(run_with(&scenario, &leakproof::reference::target(), 1, false));
         let judgement = judge(&scenario.config, &scenario.fixtures, &result.observed);
         let secrets =
             twin::secrets(&scenario.config, &scenario.fixtures, &judgement.exposure, &Default::default());
@@ -135,7 +136,7 @@ fn the_reference_agent_over_http_passes_twin_checked_scenarios_once_shown_determ
     // Over HTTP the agent's determinism is not taken for granted: each world runs twice before
     // its twin is trusted. The honest agent is deterministic, links and session ids aside.
     let served = Served::start();
-    let target = Target::Remote(served.base.parse().unwrap());
+    let target = Target::remote(served.base.parse().unwrap());
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     for name in [
         "identity/verify_email_link.yaml",

@@ -18,7 +18,7 @@ pub(super) fn chat(
         Ok(config) => config,
         Err(error) => return report_unusable(&error, err),
     };
-    let fixtures = match crate::fixtures::load_file(&args.fixtures) {
+    let fixtures = match crate::world::load_file(&args.fixtures) {
         Ok(fixtures) => fixtures,
         Err(error) => return report_unusable(&error, err),
     };

@@ -43,7 +43,7 @@ pub struct FuzzArgs {
 }
 
 pub(super) fn run(args: &FuzzArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
-    let target = args.agent_url.clone().map_or(Target::Reference, Target::Remote);
+    let target = args.agent_url.clone().map_or_else(crate::reference::target, Target::remote);
     execute(args, target, std::io::stderr().is_terminal(), out, err)
 }
 
@@ -106,8 +106,7 @@ fn summarise(
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
     // The replay command names the agent the failure was found against.
-    let against =
-        if let Target::Remote(url) = target { format!(" --agent-url {url}") } else { String::new() };
+    let against = target.url().map(|url| format!(" --agent-url {url}")).unwrap_or_default();
     for failure in &report.failures {
         writeln!(
             out,

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{check_signing_key, lint, parse};
+use crate::config::{lint, parse};
+use crate::identity::check_signing_key;
 use crate::yaml::Document;
 
 mod chat;
@@ -132,9 +133,9 @@ pub struct AgentServeArgs {
     /// 127.0.0.0/8, ::1 and localhost). The server's tokens go to these hosts only; a session
     /// naming another is refused with 403. Without this flag, loopback only.
     #[arg(long = "trust-backend", value_name = "HOST[:PORT]")]
-    pub trust_backends: Vec<crate::protocol::TrustedBackend>,
+    pub trust_backends: Vec<crate::agent::TrustedBackend>,
     /// The most sessions held at once; a session beyond them is refused with 503 until one ends.
-    #[arg(long, default_value_t = crate::protocol::DEFAULT_MAX_SESSIONS, value_parser = parse_max_sessions)]
+    #[arg(long, default_value_t = crate::agent::DEFAULT_MAX_SESSIONS, value_parser = parse_max_sessions)]
     pub max_sessions: usize,
     /// How long a session lives without a request before it is ended: `30m`, `90s` (at most 24h).
     #[arg(long, default_value = "30m", value_parser = parse_idle_timeout)]
@@ -209,10 +210,10 @@ pub struct ServeArgs {
     pub token: String,
 }
 
-/// A `--contacts` count: at most [`MAX_CONTACTS`](crate::fixtures::MAX_CONTACTS),
+/// A `--contacts` count: at most [`MAX_CONTACTS`](crate::world::MAX_CONTACTS),
 /// which generation would otherwise cap without a word.
 fn contact_count(text: &str) -> Result<usize, String> {
-    let max = crate::fixtures::MAX_CONTACTS;
+    let max = crate::world::MAX_CONTACTS;
     let count: usize = text.parse().map_err(|err| format!("{text:?} is not a count of contacts: {err}"))?;
     if count > max {
         return Err(format!("{count} is more than {max}, the most contacts a fixture set holds"));

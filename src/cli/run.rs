@@ -120,7 +120,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> s
         return Ok(Status::Ok);
     }
 
-    let target = args.agent_url.clone().map_or(Target::Reference, Target::Remote);
+    let target = args.agent_url.clone().map_or_else(crate::reference::target, Target::remote);
     let twin = if args.no_twin { false } else { args.twin || target.twin_by_default() };
     let options =
         SuiteOptions { target: target.clone(), repeat: args.repeat as usize, jobs: args.jobs as usize, twin };

@@ -11,11 +11,11 @@ pub(super) fn mocks_serve(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
-    use crate::fixtures::{Fixtures, GenerateOptions};
     use crate::mocks::{MockCrm, MockMail, MockOptions};
+    use crate::world::{Fixtures, GenerateOptions};
 
     let fixtures = match (&args.fixtures, args.seed) {
-        (Some(path), _) => match crate::fixtures::load_file(path) {
+        (Some(path), _) => match crate::world::load_file(path) {
             Ok(fixtures) => fixtures,
             Err(error) => return report_unusable(&error, err),
         },
@@ -40,7 +40,7 @@ pub(super) fn mocks_serve(
     let _log = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("leakproof::mocks=info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("leakproof_mocks=info")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -102,9 +102,9 @@ pub(super) fn agent_serve(
         _ => None,
     };
     let trusted_backends = if args.trust_backends.is_empty() {
-        crate::protocol::TrustedBackends::default()
+        crate::agent::TrustedBackends::default()
     } else {
-        crate::protocol::TrustedBackends::new(args.trust_backends.clone())
+        crate::agent::TrustedBackends::new(args.trust_backends.clone())
     };
     let listener = match std::net::TcpListener::bind(args.listen) {
         Ok(listener) => listener,
@@ -125,7 +125,7 @@ pub(super) fn agent_serve(
             }
         },
     };
-    let options = crate::protocol::ServerOptions {
+    let options = crate::agent::ServerOptions {
         default_config,
         public_url,
         crm_token: args.crm_token.clone(),
@@ -147,12 +147,12 @@ pub(super) fn agent_serve(
         let router = match args.bug {
             Some(bug) => {
                 writeln!(out, "bug planted: {bug:?}")?;
-                crate::protocol::faulty_router(options, bug)
+                crate::agent::faulty_router(options, bug)
             }
-            None => crate::protocol::router(options),
+            None => crate::agent::router(options),
         };
         #[cfg(not(feature = "faulty-agents"))]
-        let router = crate::protocol::router(options);
+        let router = crate::agent::router(options);
         out.flush()?;
         axum::serve(listener, router).with_graceful_shutdown(shutdown.wait()).await?;
         writeln!(out, "stopped")?;
