@@ -11,11 +11,10 @@ use leakproof::world::{
 use leakproof::yaml::Document;
 use proptest::prelude::*;
 
-mod common;
-use common::mutate::{apply, check_error, mutation};
+use crate::common::mutate::{apply, check_error, mutation};
 
-const DEFAULT: &str = include_str!("../scenarios/fixtures/default.yaml");
-const CONFIG: &str = include_str!("../scenarios/configs/default.yaml");
+const DEFAULT: &str = include_str!("../../scenarios/fixtures/default.yaml");
+const CONFIG: &str = include_str!("../../scenarios/configs/default.yaml");
 
 /// Property names the generator knows, and a few it does not.
 const NAMES: &[&str] = &[
@@ -177,7 +176,7 @@ proptest! {
 /// Loads `bytes`; on success the fixtures must be valid, on failure every
 /// issue must be placed inside the document and say something.
 fn load_and_check(bytes: Vec<u8>) -> Result<(), TestCaseError> {
-    let line_count = bytes.split(|b| *b == b'\n').count();
+    let line_count = crate::common::mutate::yaml_line_count(&bytes);
     let source = match Document::from_bytes("fuzz.yaml", bytes) {
         Ok(source) => source,
         Err(err) => return check_error(&err, line_count),

@@ -15,8 +15,7 @@ use leakproof::world::{Contact, Fixtures, Record, RecordId};
 use leakproof::{ContactId, ManualClock};
 use serde_json::{Value, json};
 
-mod common;
-use common::{CONTACTS, MAIL, assert_schema};
+use crate::common::{CONTACTS, MAIL, assert_schema};
 
 fn fixtures() -> Fixtures {
     let contact =

@@ -7,8 +7,6 @@
 //! `cargo test`: `cargo test --test faulty_agents` runs it, and a filter picks one bug:
 //! `cargo test --test faulty_agents -- accepts_expired_links`.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -56,7 +54,7 @@ fn describe(result: &RunResult) -> String {
 /// Asserts that the suite catches `bug` with the oracle's finding of the expected kind, and
 /// prints which scenarios caught it.
 fn caught(bug: Bug) {
-    let kind = common::finding_for(bug);
+    let kind = crate::common::finding_for(bug);
     let results = run_against(leakproof::reference::faulty(bug));
     let failed: Vec<&RunResult> = results.iter().filter(|r| !r.passed()).collect();
     let by_oracle: Vec<&RunResult> =

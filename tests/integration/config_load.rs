@@ -5,15 +5,14 @@ use leakproof::config::{Document, lint, parse};
 use leakproof::policy::Policy;
 use proptest::prelude::*;
 
-mod common;
-use common::mutate::{apply, check_error, mutation};
+use crate::common::mutate::{apply, check_error, mutation};
 
-const DEFAULT: &str = include_str!("../scenarios/configs/default.yaml");
+const DEFAULT: &str = include_str!("../../scenarios/configs/default.yaml");
 
 /// Loads `bytes`; on success the configuration must compile and lint, on
 /// failure every issue must be placed inside the document and say something.
 fn load_and_check(bytes: Vec<u8>) -> Result<(), TestCaseError> {
-    let line_count = bytes.split(|b| *b == b'\n').count();
+    let line_count = crate::common::mutate::yaml_line_count(&bytes);
     let source = match Document::from_bytes("fuzz.yaml", bytes) {
         Ok(source) => source,
         Err(err) => return check_error(&err, line_count),

@@ -2,12 +2,10 @@
 //! that makes the difference, keeps quiet on the honest reference agent in process and over
 //! HTTP, and knows what a run let the customer see.
 
-mod common;
-
 use std::path::Path;
 use std::sync::LazyLock;
 
-use common::process::Served;
+use crate::common::process::Served;
 use leakproof::agent::faulty::Bug;
 use leakproof::harness::oracle::judge;
 use leakproof::harness::runner::{run, run_with};

@@ -13,8 +13,7 @@ use leakproof::mocks::{Endpoint, Fault, FaultKind, Mocks, RateLimitPolicy};
 use leakproof::world::{Contact, Fixtures, Record, RecordId};
 use proptest::prelude::*;
 
-mod common;
-use common::{CONTACTS, MAIL, assert_schema};
+use crate::common::{CONTACTS, MAIL, assert_schema};
 
 fn fixtures() -> Fixtures {
     Fixtures {

@@ -4,6 +4,20 @@
 use leakproof::yaml::LoadError;
 use proptest::prelude::*;
 
+/// How many lines YAML sees in `bytes`: `\n`, `\r\n` and a lone `\r` each end one, so a
+/// file with old Mac line ends has as many lines as its editor shows.
+pub fn yaml_line_count(bytes: &[u8]) -> usize {
+    let mut lines = 1;
+    let mut previous = 0u8;
+    for &byte in bytes {
+        if byte == b'\n' && previous != b'\r' || byte == b'\r' {
+            lines += 1;
+        }
+        previous = byte;
+    }
+    lines
+}
+
 /// Every issue of `err` says something and sits at a line and column inside
 /// a document of `line_count` lines.
 pub fn check_error(err: &LoadError, line_count: usize) -> Result<(), TestCaseError> {

@@ -13,8 +13,6 @@
 //! long runs. Failing cases are persisted in `proptest-regressions/fuzz.txt` (committed) and
 //! replayed first on every run.
 
-mod common;
-
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -123,7 +121,7 @@ fn every_faulty_agent_is_caught_within_2000_cases_and_shrunk_to_8_steps() {
         "| --- | --- | --- | --- | --- |".to_owned(),
     ];
     for bug in Bug::ALL {
-        let kind = common::finding_for(bug);
+        let kind = crate::common::finding_for(bug);
         let options = FuzzOptions {
             cases: 2000,
             seed: 1,
@@ -312,12 +310,12 @@ fn serve(app: impl FnOnce(&str) -> axum::Router) -> String {
 fn fuzz_cli(base: &str, cases: &str, out: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let out = out.to_str().unwrap();
     let args = ["fuzz", "--cases", cases, "--seed", "1", "--agent-url", base, "--out", out];
-    common::process::leakproof(&[&args[..], extra].concat())
+    crate::common::process::leakproof(&[&args[..], extra].concat())
 }
 
 #[test]
 fn the_fuzz_command_finds_an_external_agents_leak_exits_1_and_writes_a_scenario_that_replays_it() {
-    use common::process::{Scratch, leakproof, text};
+    use crate::common::process::{Scratch, leakproof, text};
     let base = serve_faulty(Bug::SharesVerifyAfterMatch);
     let scratch = Scratch::new("fuzz-cli");
     let out = scratch.0.join("regressions");
@@ -396,7 +394,7 @@ fn liveness_notices_an_agent_that_withholds_what_it_may_show() {
 
 #[test]
 fn the_fuzz_command_against_an_agent_it_cannot_reach_says_so_once_and_writes_nothing() {
-    use common::process::{Scratch, text};
+    use crate::common::process::{Scratch, text};
     // A port nobody listens on any more.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}/");

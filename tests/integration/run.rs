@@ -1,8 +1,6 @@
 //! `leakproof run` as a user and a CI pipeline run it: the real binary on real scenario files — the shipped suite in process and over HTTP, a wrong expectation, a broken file, JUnit and JSON output, repeats.
 
-mod common;
-
-use common::process::{Scratch, Served, leakproof, text};
+use crate::common::process::{Scratch, Served, leakproof, text};
 
 /// A scenario over the shipped configuration and fixtures, which are outside the scratch
 /// suite (so runs of it pass `--allow-outside-suite`); `steps` is its YAML steps list.

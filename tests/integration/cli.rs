@@ -3,9 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-mod common;
-
-use common::process::{Scratch, leakproof, text};
+use crate::common::process::{Scratch, leakproof, text};
 
 const DEFAULT: &str = "scenarios/configs/default.yaml";
 

@@ -17,8 +17,7 @@ use leakproof::world::RecordRef;
 use leakproof::yaml::{LoadError, Position};
 use proptest::prelude::*;
 
-mod common;
-use common::mutate::{apply, mutation};
+use crate::common::mutate::{apply, mutation};
 
 /// Every key of the format, once, with the configuration and fixtures inline.
 const EVERYTHING: &str = r#"name: everything
@@ -894,10 +893,20 @@ fn the_shipped_suite_is_discovered() {
     assert_eq!(names, sorted);
 }
 
+/// Found by `arbitrary_bytes_never_panic`: lone carriage returns end lines for YAML, so an
+/// error on the third of three CR-ended lines is inside the document.
+#[test]
+fn an_error_after_lone_carriage_returns_is_placed_inside_the_document() {
+    let text = String::from_utf8_lossy(&[32, 9, 32, 13, 32, 13, 0]).into_owned();
+    let err = from_yaml_str("fuzz.yaml", &text, &identity_dir()).unwrap_err();
+    assert_eq!(err.issues()[0].position.map(|p| p.line), Some(3), "{err}");
+    load_and_check(&text, &identity_dir()).unwrap();
+}
+
 /// Loads `text`; on failure every issue says something, and those of the
 /// scenario itself sit inside it.
 fn load_and_check(text: &str, base_dir: &Path) -> Result<(), TestCaseError> {
-    let lines = text.split('\n').count();
+    let lines = crate::common::mutate::yaml_line_count(text.as_bytes());
     let Err(err) = from_yaml_str("fuzz.yaml", text, base_dir) else { return Ok(()) };
     prop_assert!(!err.issues().is_empty(), "an invalid scenario names at least one issue: {err}");
     for issue in err.issues() {

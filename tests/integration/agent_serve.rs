@@ -1,8 +1,6 @@
 //! `leakproof agent serve` over real HTTP: a whole verify flow through the agent protocol.
 
-mod common;
-
-use common::process::Served;
+use crate::common::process::Served;
 use leakproof::mocks::Mocks;
 use leakproof::world::load_file;
 use serde_json::{Value, json};
@@ -290,7 +288,7 @@ async fn a_sessions_configuration_cannot_name_a_server_file_or_variable_for_its_
     let mocks = default_mocks().await;
     let served = Served::start();
     let http = reqwest::Client::new();
-    let scratch = common::process::Scratch::new("session-key");
+    let scratch = crate::common::process::Scratch::new("session-key");
     let fifo = scratch.0.join("key.fifo");
     assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let url = format!("{}/v1/sessions", served.base);
@@ -343,7 +341,7 @@ fn serve_exits(config: &std::path::Path) -> std::process::Output {
 
 #[test]
 fn agent_serve_refuses_to_start_without_its_own_key() {
-    let scratch = common::process::Scratch::new("server-key");
+    let scratch = crate::common::process::Scratch::new("server-key");
     let shipped = std::fs::read_to_string("scenarios/configs/default.yaml").unwrap();
     let fifo = scratch.0.join("key.fifo");
     assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
@@ -352,7 +350,7 @@ fn agent_serve_refuses_to_start_without_its_own_key() {
             shipped.replace("signing_key: ephemeral", &format!("signing_key:\n    file: {}", key.display()));
         let config = scratch.write("agent.yaml", &text);
         let output = serve_exits(&config);
-        let stderr = common::process::text(&output.stderr);
+        let stderr = crate::common::process::text(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{}: {stderr}", key.display());
         assert!(
             stderr.contains("verification.signing_key") && stderr.contains(&key.display().to_string()),
@@ -363,7 +361,7 @@ fn agent_serve_refuses_to_start_without_its_own_key() {
 
 #[tokio::test]
 async fn agent_serve_loads_its_key_once_and_signs_every_default_session_with_it() {
-    let scratch = common::process::Scratch::new("server-key-ok");
+    let scratch = crate::common::process::Scratch::new("server-key-ok");
     let key = scratch.0.join("good.key");
     std::fs::write(&key, [42_u8; 48]).unwrap();
     let shipped = std::fs::read_to_string("scenarios/configs/default.yaml").unwrap();
