@@ -19,6 +19,7 @@ mod in_process;
 mod mocks;
 mod oracle;
 mod policy;
+mod protocol;
 mod rigs;
 mod run;
 mod scenario_load;
