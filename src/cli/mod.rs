@@ -154,22 +154,24 @@ fn parse_max_sessions(text: &str) -> Result<usize, String> {
     }
 }
 
-fn parse_idle_timeout(text: &str) -> Result<jiff::SignedDuration, String> {
+/// A duration of more than 0 and at most `max`, written as `30m`, `90s` or `750ms`.
+fn bounded_duration(text: &str, max: jiff::SignedDuration) -> Result<jiff::SignedDuration, String> {
     let duration: jiff::SignedDuration =
-        text.parse().map_err(|e| format!("not a duration like 30m or 90s: {e}"))?;
-    if duration <= jiff::SignedDuration::ZERO || duration > jiff::SignedDuration::from_hours(24) {
-        return Err("must be more than 0 and at most 24h".to_owned());
+        text.parse().map_err(|e| format!("not a duration like 30m, 90s or 750ms: {e}"))?;
+    if duration <= jiff::SignedDuration::ZERO || duration > max {
+        return Err(format!("must be more than 0 and at most {max:#}"));
     }
     Ok(duration)
 }
 
+/// `--idle-timeout`: at most a day.
+fn parse_idle_timeout(text: &str) -> Result<jiff::SignedDuration, String> {
+    bounded_duration(text, jiff::SignedDuration::from_hours(24))
+}
+
+/// `--backend-timeout`: at most five minutes.
 fn parse_timeout(text: &str) -> Result<jiff::SignedDuration, String> {
-    let duration: jiff::SignedDuration =
-        text.parse().map_err(|e| format!("not a duration like 10s or 750ms: {e}"))?;
-    if duration <= jiff::SignedDuration::ZERO || duration > jiff::SignedDuration::from_mins(5) {
-        return Err("must be more than 0 and at most 5m".to_owned());
-    }
-    Ok(duration)
+    bounded_duration(text, jiff::SignedDuration::from_mins(5))
 }
 
 /// `leakproof mocks …`
@@ -325,4 +327,19 @@ pub(super) fn report_unusable(
         other => writeln!(err, "error: {other}")?,
     }
     Ok(Status::UnusableInput)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_more_than_zero_and_bounded() {
+        assert_eq!(parse_idle_timeout("30m"), Ok(jiff::SignedDuration::from_mins(30)));
+        assert_eq!(parse_timeout("750ms"), Ok(jiff::SignedDuration::from_millis(750)));
+        assert_eq!(parse_idle_timeout("25h").unwrap_err(), "must be more than 0 and at most 24h");
+        assert_eq!(parse_timeout("6m").unwrap_err(), "must be more than 0 and at most 5m");
+        assert_eq!(parse_timeout("0s").unwrap_err(), "must be more than 0 and at most 5m");
+        assert!(parse_timeout("soon").unwrap_err().starts_with("not a duration like 30m, 90s or 750ms"));
+    }
 }

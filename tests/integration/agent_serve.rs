@@ -507,6 +507,27 @@ async fn a_full_server_answers_503_with_retry_after_until_a_session_ends() {
     assert_eq!(post(&http, url, &start_body("c", &mocks)).await.0, 204);
 }
 
+/// A live id or a full server is refused before the session's configuration is read or
+/// compiled: a client hammering a full server costs it no compilation per refused start.
+/// The configuration here is invalid, so reading it would have answered 400.
+#[tokio::test]
+async fn a_live_id_or_a_full_server_is_refused_before_the_configuration_is_read() {
+    let mocks = default_mocks().await;
+    let http = reqwest::Client::new();
+    let base = serve_router(|options| options.max_sessions = 1).await;
+    let url = format!("{base}/v1/sessions");
+    assert_eq!(post(&http, url.clone(), &start_body("a", &mocks)).await.0, 204);
+    let mut invalid = start_body("a", &mocks);
+    invalid["config"] = json!({ "agent": { "name": "" }, "properties": "none" });
+    assert_eq!(post(&http, url.clone(), &invalid).await.0, 409, "a live id");
+    invalid["session_id"] = json!("b");
+    assert_eq!(post(&http, url.clone(), &invalid).await.0, 503, "a full server");
+    // With room, the same configuration is read and refused for what it is.
+    assert_eq!(http.delete(format!("{url}/a")).send().await.unwrap().status().as_u16(), 204);
+    let (status, body) = post(&http, url, &invalid).await;
+    assert_eq!(status, 400, "{body}");
+}
+
 #[tokio::test]
 async fn an_idle_session_is_ended_and_frees_its_place() {
     let mocks = default_mocks().await;

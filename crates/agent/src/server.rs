@@ -252,6 +252,11 @@ async fn start_session(
             return problem(status, refusal.to_string());
         }
     }
+    // A live id or a full server is refused before the configuration is compiled, so
+    // refused starts cost the server next to nothing.
+    if let Err(refusal) = admit(&state, &mut lock(&state.sessions), &start.session_id) {
+        return *refusal;
+    }
     let (mut config, server_key) = match &start.config {
         Some(json) => match leakproof_config::from_yaml_str("session config", &json.to_string()) {
             Ok(config) => (config, None),
@@ -304,17 +309,32 @@ async fn start_session(
         agent,
         clock: Mutex::new(SessionClock { latest: start.now, last_active: Instant::now() }),
     });
-    let idle_timeout = state.options.idle_timeout;
     let mut sessions = lock(&state.sessions);
+    // Checked again under the lock that inserts: another start may have taken the id or
+    // the last place while this one compiled.
+    if let Err(refusal) = admit(&state, &mut sessions, &start.session_id) {
+        return *refusal;
+    }
+    sessions.insert(start.session_id, session);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Whether a session `id` may start now: idle sessions are ended first, then a live id is
+/// a 409 and a full server a 503 with `Retry-After`.
+fn admit(
+    state: &ServerState,
+    sessions: &mut HashMap<String, Arc<Session>>,
+    id: &str,
+) -> Result<(), Box<Response>> {
+    let idle_timeout = state.options.idle_timeout;
     sessions.retain(|_, session| session.idle_for() < idle_timeout);
-    if sessions.contains_key(&start.session_id) {
-        return problem(
+    if sessions.contains_key(id) {
+        return Err(Box::new(problem(
             StatusCode::CONFLICT,
             format!(
-                "session {} is already live: choose another id, or end it first with DELETE /v1/sessions/{}",
-                start.session_id, start.session_id
+                "session {id} is already live: choose another id, or end it first with DELETE /v1/sessions/{id}"
             ),
-        );
+        )));
     }
     if sessions.len() >= state.options.max_sessions {
         // The soonest a session can time out and free its place.
@@ -331,10 +351,9 @@ async fn start_session(
         if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
-        return response;
+        return Err(Box::new(response));
     }
-    sessions.insert(start.session_id, session);
-    StatusCode::NO_CONTENT.into_response()
+    Ok(())
 }
 
 async fn end_session(State(state): State<Arc<ServerState>>, Path(session_id): Path<String>) -> Response {
