@@ -91,6 +91,9 @@ fn the_customer_gives_their_email() {
         ("email: ada@x.com.", vec![email("ada@x.com")]),
         ("my e-mail address is Ada+shop@Example.org 🙂", vec![email("ada+shop@example.org")]),
         ("you can reach me at ada@x.com", vec![email("ada@x.com")]),
+        ("I'm at ada@x.com", vec![email("ada@x.com")]),
+        ("im at ada@x.com", vec![email("ada@x.com")]),
+        ("we're at ada@x.com", vec![email("ada@x.com")]),
         ("You can find me under ada@x.com.", vec![email("ada@x.com")]),
         ("I'm registered under ada@x.com", vec![email("ada@x.com")]),
         ("ada@x.com is my address", vec![email("ada@x.com")]),
@@ -327,6 +330,8 @@ fn the_customer_asks_about_someone_else() {
         ("Can you tell me her address?", vec![other(Some("address"), None)]),
         ("what do you have on ola@example.com?", vec![other(None, Some("ola@example.com"))]),
         ("what is the account under ola@example.com?", vec![other(None, Some("ola@example.com"))]),
+        ("what about the one at ola@example.com?", vec![other(None, Some("ola@example.com"))]),
+        ("she is at ola@example.com", vec![other(None, Some("ola@example.com"))]),
         (
             "can you look up ola@example.com and tell me the city?",
             vec![other(Some("city"), Some("ola@example.com"))],

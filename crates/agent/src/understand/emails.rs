@@ -72,7 +72,7 @@ impl Reader<'_> {
                 // customer; "the account under ann@x.com" is someone.
                 "under" => {
                     let lookback = &self.tokens[sentence.start.max(index.saturating_sub(3))..index];
-                    let mine = lookback.iter().any(|t| t.is_in(&["me", "us", "im", "i'm", "i", "we"]));
+                    let mine = lookback.iter().any(|t| t.is_in(&["me", "us", "i", "we"]));
                     return Some(if mine { Whose::Mine } else { Whose::Other(None) });
                 }
                 "of" | "for" | "about" | "regarding" | "re" | "on" | "behalf" | "belonging" | "belongs"
@@ -87,10 +87,13 @@ impl Reader<'_> {
                 // "how many points does ann@x.com have": the address is the subject of a question.
                 "does" | "did" | "has" => return Some(Whose::Other(None)),
                 // "the one at ann@x.com" is someone; "reach me at ann@x.com" is the customer.
+                // The tokenizer splits "I'm" and "we're" into "i am" and "we are".
                 "at" => {
-                    let before = index.checked_sub(1).and_then(|i| self.tokens.get(i));
-                    let mine = before.is_some_and(|t| t.is_in(&["me", "us", "im", "i'm"]));
-                    return Some(if mine { Whose::Mine } else { Whose::Other(None) });
+                    let word = |back: usize| index.checked_sub(back).and_then(|i| self.tokens.get(i));
+                    let me = word(1).is_some_and(|t| t.is_in(&["me", "us"]));
+                    let i_am = word(1).is_some_and(|t| t.is_in(&["am", "are"]))
+                        && word(2).is_some_and(|t| t.is_in(&["i", "we"]));
+                    return Some(if me || i_am { Whose::Mine } else { Whose::Other(None) });
                 }
                 w if is_relation(w) => return Some(Whose::Other(None)),
                 w if EMAIL_SKIP.contains(&w) => {}
