@@ -886,6 +886,57 @@ mod tests {
         ));
     }
 
+    /// The longest token is issued and checked; one character more is neither issued nor read.
+    #[test]
+    fn a_token_of_exactly_the_longest_length_is_issued_and_checked() {
+        let issue = |local: usize| {
+            let address = format!("{}@example.com", "a".repeat(local));
+            issuer().issue_with_nonce(
+                &conversation(),
+                ContactId(512),
+                &address,
+                start(),
+                Nonce::from_bytes([7; 16]),
+            )
+        };
+        // Base64 grows by 4 characters per 3 bytes: some address length gives exactly the limit.
+        let longest = (1..MAX_TOKEN_LEN)
+            .find(|&local| issue(local).is_ok_and(|issued| issued.token.len() == MAX_TOKEN_LEN))
+            .expect("an address length whose token is exactly MAX_TOKEN_LEN");
+        let issued = issue(longest).unwrap();
+        assert!(issuer().check(&issued.token, start()).is_ok());
+        assert!(matches!(issue(longest + 3), Err(IssueError::TooLong { len }) if len == MAX_TOKEN_LEN + 4));
+        // Longer than any issued token: refused before its signature is computed.
+        for extra in ["A", "AAAA"] {
+            let longer = format!("{extra}{}", issued.token);
+            assert_eq!(
+                issuer().check(&longer, start()),
+                Err(TokenError::Malformed { reason: "longer than any issued token" })
+            );
+        }
+    }
+
+    /// A faulty agent's issuer skips the expiry check and nothing else; its link page reads
+    /// the claims of any token whose signature checks, expired or not.
+    #[cfg(feature = "faulty-agents")]
+    #[test]
+    fn a_faulty_issuer_accepts_expired_tokens_and_still_refuses_forged_ones() {
+        let issued = issuer().issue(&conversation(), ContactId(512), ADDRESS, start()).unwrap();
+        let later =
+            start().checked_add(DEFAULT_LINK_TTL).unwrap().checked_add(SignedDuration::from_secs(1)).unwrap();
+        assert!(matches!(issuer().check(&issued.token, later), Err(TokenError::Expired { .. })));
+        let faulty = issuer().accepting_expired();
+        assert_eq!(faulty.ttl(), issuer().ttl(), "only the expiry check changes");
+        assert_eq!(faulty.check(&issued.token, later), Ok(issued.claims.clone()));
+        assert_eq!(issuer().claims_ignoring_expiry(&issued.token), Ok(issued.claims.clone()));
+        let forged = format!("{}A", issued.token);
+        assert!(faulty.check(&forged, later).is_err());
+        assert!(issuer().claims_ignoring_expiry(&forged).is_err());
+        assert!(
+            faulty.check(&issued.token, start().checked_sub(SignedDuration::from_secs(1)).unwrap()).is_err()
+        );
+    }
+
     #[test]
     fn expiry_overflow_is_an_error() {
         assert!(matches!(
@@ -927,6 +978,11 @@ mod tests {
         assert_eq!(nonce.to_string(), "000102030405060708090a0b0c0d0eff");
         assert_eq!(format!("{nonce:?}"), "Nonce(000102030405060708090a0b0c0d0eff)");
         assert_eq!(nonce.to_string().parse::<Nonce>().unwrap(), nonce);
+        // Either case, every digit: A-F are 10-15 as a-f are.
+        let upper =
+            Nonce::from_bytes([0xab, 0xcd, 0xef, 0xfa, 0xbc, 0xde, 0x0a, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!("ABCDEFFABCDE0AF00102030405060708".parse::<Nonce>().unwrap(), upper);
+        assert_eq!("abcdeffabcde0af00102030405060708".parse::<Nonce>().unwrap(), upper);
         for bad in [
             "",
             "00",
