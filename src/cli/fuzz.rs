@@ -164,16 +164,17 @@ fn summarise(
     // with the first case it stopped and how many more.
     let mut errors: Vec<&CaseError> = report.errors.iter().collect();
     errors.sort_by_key(|e| e.case);
-    let mut shown: Vec<(&CaseError, usize)> = Vec::new();
+    let mut shown: Vec<(&CaseError, String, usize)> = Vec::new();
     for error in errors {
-        match shown.iter_mut().find(|(first, _)| first.message == error.message) {
-            Some((_, more)) => *more += 1,
-            None => shown.push((error, 0)),
+        let message = error.failure.to_string();
+        match shown.iter_mut().find(|(_, first, _)| *first == message) {
+            Some((_, _, more)) => *more += 1,
+            None => shown.push((error, message, 0)),
         }
     }
-    for (error, more) in shown {
+    for (error, message, more) in shown {
         let also = if more > 0 { format!(" (and {more} more case(s))") } else { String::new() };
-        writeln!(err, "error: case {}{also}: {}", error.case, error.message)?;
+        writeln!(err, "error: case {}{also}: {message}", error.case)?;
     }
     let twin = report.twin.text();
     if !twin.is_empty() {

@@ -81,19 +81,19 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> s
     }
     let mut scenarios = Vec::new();
     let mut unusable = 0;
-    for found in &files {
+    for file in &files {
         let reach = if args.allow_outside_suite {
             Reach::Anywhere
         } else {
-            match Suite::of(&found.given) {
+            match Suite::of(&file.given) {
                 Ok(suite) => Reach::Within(suite),
                 Err(error) => {
-                    writeln!(err, "error: failed to read {}: {error}", found.given.display())?;
+                    writeln!(err, "error: failed to read {}: {error}", file.given.display())?;
                     return Ok(Status::UnusableInput);
                 }
             }
         };
-        match scenario::load_file_within(&found.file, &reach) {
+        match scenario::load_file_within(&file.path, &reach) {
             Ok(loaded) => scenarios.push(loaded),
             Err(error) => {
                 unusable += 1;

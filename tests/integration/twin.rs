@@ -9,7 +9,7 @@ use crate::common::process::Served;
 use leakproof::agent::faulty::Bug;
 use leakproof::harness::oracle::judge;
 use leakproof::harness::runner::{run, run_with};
-use leakproof::harness::twin::{self, Secretly, TwinCheck};
+use leakproof::harness::twin::{self, SecretKind, TwinCheck};
 use leakproof::harness::{Check, FindingKind, Scenario, Target, scenario};
 
 static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
@@ -67,7 +67,7 @@ fn the_twin_finds_a_value_too_short_for_the_text_check_and_names_it() {
     assert_eq!(diff.secrets.len(), 1, "bisection finds the one secret: {diff:?}");
     assert_eq!(
         diff.secrets[0].what,
-        Secretly::Value { record: "contact 101".to_owned(), property: "hs_language".to_owned() }
+        SecretKind::Value { record: "contact 101".to_owned(), property: "hs_language".to_owned() }
     );
     assert_eq!(diff.secrets[0].here, "nb");
     assert!(diff.replaced > 10, "every secret of the world was replaced at first: {}", diff.replaced);
@@ -93,7 +93,7 @@ fn what_a_verified_customer_may_see_is_kept_and_everything_else_is_replaced() {
     let value = |record: &str, property: &str| {
         secrets
             .iter()
-            .find(|s| s.what == Secretly::Value { record: record.into(), property: property.into() })
+            .find(|s| s.what == SecretKind::Value { record: record.into(), property: property.into() })
     };
     // Maren verified: her shared properties are hers to see; her unshared ones are not.
     assert!(value("contact 101", "hs_language").is_none());
@@ -103,8 +103,8 @@ fn what_a_verified_customer_may_see_is_kept_and_everything_else_is_replaced() {
     assert!(value("contact 102", "city").is_some());
     assert!(value("contact 102", "address").is_some());
     // Her own address is the one she reads mail at: never moved. Tobias's, never typed, is.
-    assert!(!secrets.iter().any(|s| s.what == Secretly::Address { contact: leakproof::ContactId(101) }));
-    assert!(secrets.iter().any(|s| s.what == Secretly::Address { contact: leakproof::ContactId(102) }));
+    assert!(!secrets.iter().any(|s| s.what == SecretKind::Address { contact: leakproof::ContactId(101) }));
+    assert!(secrets.iter().any(|s| s.what == SecretKind::Address { contact: leakproof::ContactId(102) }));
     for secret in &secrets {
         assert_ne!(secret.here, secret.twin, "{secret:?}");
         assert_eq!(secret.here.chars().count(), secret.twin.chars().count(), "{secret:?}");
@@ -124,7 +124,7 @@ fn an_address_the_customer_typed_has_an_account_only_as_far_as_a_match_shows_som
         let secrets =
             twin::secrets(&scenario.config, &scenario.fixtures, &judgement.exposure, &Default::default());
         let moved =
-            secrets.iter().any(|s| s.what == Secretly::Address { contact: leakproof::ContactId(101) });
+            secrets.iter().any(|s| s.what == SecretKind::Address { contact: leakproof::ContactId(101) });
         assert_eq!(moved, secret, "nothing on a match: {}", twin::nothing_on_match(&scenario.config));
     }
 }

@@ -18,7 +18,7 @@ use proptest_state_machine::ReferenceStateMachine;
 
 use super::oracle::{Check, FindingKind};
 use super::report::TwinSummary;
-use super::runner::{Live, Rig, RunResult};
+use super::runner::{Live, Rig, RunError, RunResult};
 use super::scenario::{
     Action, DEFAULT_START, Expect, FaultTarget, LinkChoice, MAIN_CONVERSATION, MailChoice, Scenario, Step,
 };
@@ -42,14 +42,24 @@ pub struct Case {
 
 impl Case {
     /// The case a seed draws: the same seed gives the same case on every machine.
-    pub fn generate(seed: u64) -> Result<Case, String> {
+    pub fn generate(seed: u64) -> Result<Case, DrawError> {
         let mut runner = runner_for(seed);
         let (model, moves, _) = Conversations::sequential_strategy(MOVES)
             .new_tree(&mut runner)
-            .map_err(|reason| format!("case seed {seed} draws no conversation: {reason}"))?
+            .map_err(|reason| DrawError { seed, reason: reason.message().to_owned() })?
             .current();
         Ok(Case { model, moves })
     }
+}
+
+/// A case seed that draws no conversation.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("case seed {seed} draws no conversation: {reason}")]
+pub struct DrawError {
+    /// The case's seed.
+    pub seed: u64,
+    /// Why, in proptest's words.
+    pub reason: String,
 }
 
 /// A proptest runner whose randomness comes from `seed` alone.
@@ -246,7 +256,7 @@ pub struct Failure {
     pub check: Check,
     /// For a value carried between sessions: the earlier case whose world holds it, which
     /// must run first for the shrunk case to show it again.
-    pub source: Option<Source>,
+    pub source: Option<EarlierCase>,
     /// Customer steps before shrinking.
     pub original_steps: usize,
     /// The shrunk case.
@@ -259,7 +269,7 @@ pub struct Failure {
 
 /// The earlier case of a cross-session failure.
 #[derive(Clone, Debug)]
-pub struct Source {
+pub struct EarlierCase {
     /// Its number, from 0.
     pub case: usize,
     /// Its steps, as a scenario.
@@ -289,12 +299,46 @@ pub struct FuzzReport {
 }
 
 /// A case that could not be run: not a finding about the agent, but never a pass.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct CaseError {
     /// The case's number, from 0.
     pub case: usize,
     /// What went wrong.
-    pub message: String,
+    pub failure: CaseFailure,
+}
+
+/// Why a case could not be run.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum CaseFailure {
+    /// Its seed draws no conversation.
+    #[error(transparent)]
+    Draw(#[from] DrawError),
+    /// Its run could not start (an agent that cannot be reached): nothing of the conversation
+    /// to shrink.
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+/// Why a fuzz run could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum FuzzError {
+    /// A worker's mocks could not be started.
+    #[error(transparent)]
+    MocksNotStarted(#[from] std::io::Error),
+    /// A worker stopped before it reported its cases.
+    #[error("a fuzz worker stopped: {0}")]
+    WorkerStopped(#[source] tokio::task::JoinError),
+}
+
+/// Why a scenario could not be written as a scenario file.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioYamlError {
+    /// Its world (configuration, fixtures, settings) could not be written as YAML.
+    #[error("the scenario cannot be written: {0}")]
+    Scenario(#[source] serde_saphyr::SerializeError),
+    /// One of its steps could not be written as JSON, for its line.
+    #[error("a step cannot be written: {0}")]
+    Step(#[source] serde_json::Error),
 }
 
 impl FuzzReport {
@@ -382,7 +426,7 @@ impl Checks {
 pub async fn fuzz(
     options: &FuzzOptions,
     progress: impl Fn(Progress) + Send + Sync + 'static,
-) -> std::io::Result<FuzzReport> {
+) -> Result<FuzzReport, FuzzError> {
     let started = Instant::now();
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
@@ -429,9 +473,9 @@ pub async fn fuzz(
                 let name = format!("fuzz-seed{}-case{index}", options.seed);
                 let case = match Case::generate(seed) {
                     Ok(case) => case,
-                    Err(message) => {
+                    Err(error) => {
                         // A case that cannot be drawn counts as failing, never as passed.
-                        errors.push(CaseError { case: index, message });
+                        errors.push(CaseError { case: index, failure: error.into() });
                         finish(true);
                         continue;
                     }
@@ -447,11 +491,11 @@ pub async fn fuzz(
                 ));
                 steps.fetch_add(outcome.customer_steps(), Ordering::Relaxed);
                 if outcome.scenario.steps.is_empty()
-                    && let Some(message) = &outcome.result.error
+                    && let Some(error) = &outcome.result.error
                 {
                     // No session at all (an agent that cannot be reached): nothing of the
                     // conversation to shrink. It counts as failing, never as passed.
-                    errors.push(CaseError { case: index, message: message.clone() });
+                    errors.push(CaseError { case: index, failure: error.clone().into() });
                     finish(true);
                     continue;
                 }
@@ -508,7 +552,7 @@ pub async fn fuzz(
                 failures.extend(found);
                 errors.extend(failed);
             }
-            Err(error) => return Err(std::io::Error::other(format!("a fuzz worker stopped: {error}"))),
+            Err(error) => return Err(FuzzError::WorkerStopped(error)),
         }
     }
     failures.sort_by_key(|f| (f.case, f.kind, f.check));
@@ -540,7 +584,7 @@ fn shrink(
     failing: Outcome,
     name: &str,
     budget: usize,
-) -> (Outcome, usize, Option<Source>) {
+) -> (Outcome, usize, Option<EarlierCase>) {
     let seed = case_seed(checks.seed, index);
     // A value carried from another session shows again only after that session: each try
     // runs the earlier case first, against an agent that remembers nothing else.
@@ -587,7 +631,7 @@ fn shrink(
         let scenario = handle
             .block_on(run_case(rig, &target.renewed(), &case.model, &case.moves, &source_name))
             .scenario;
-        Source { case: *world, scenario }
+        EarlierCase { case: *world, scenario }
     });
     let Ok(mut tree) = strategy.new_tree(&mut runner) else { return (failing, 0, source) };
     let mut best = failing;
@@ -692,14 +736,14 @@ pub fn write_failure(dir: &Path, seed: u64, failure: &Failure) -> std::io::Resul
 }
 
 /// `scenario` as a scenario file: the world in block YAML, then one line per step.
-pub fn scenario_yaml(scenario: &Scenario) -> Result<String, String> {
+pub fn scenario_yaml(scenario: &Scenario) -> Result<String, ScenarioYamlError> {
     let mut head = scenario.clone();
     let steps = std::mem::take(&mut head.steps);
     let mut out = String::from(
         "# Written by `leakproof fuzz`: a generated conversation, shrunk. Replay it with\n\
          # `leakproof run <this file>`; the finding it shows is in the description.\n",
     );
-    let body = serde_saphyr::to_string(&head).map_err(|e| format!("the scenario cannot be written: {e}"))?;
+    let body = serde_saphyr::to_string(&head).map_err(ScenarioYamlError::Scenario)?;
     // `steps: []` from the empty list is replaced by the one-line steps.
     for line in body.lines() {
         if line.trim_end() == "steps: []" {
@@ -710,7 +754,7 @@ pub fn scenario_yaml(scenario: &Scenario) -> Result<String, String> {
     }
     out.push_str("steps:\n");
     for step in &steps {
-        let value = serde_json::to_value(step).map_err(|e| format!("a step cannot be written: {e}"))?;
+        let value = serde_json::to_value(step).map_err(ScenarioYamlError::Step)?;
         out.push_str("  - ");
         match value {
             // One key stays a block entry; more (a step in another conversation) need braces.
@@ -782,8 +826,10 @@ pub async fn liveness(
     let mut live = match Live::start(rig, &scenario, target, 1).await {
         Ok(live) => live,
         Err(result) => {
-            let shortfall =
-                Shortfall { property: String::new(), message: result.error.clone().unwrap_or_default() };
+            let shortfall = Shortfall {
+                property: String::new(),
+                message: result.error.as_ref().map(ToString::to_string).unwrap_or_default(),
+            };
             return (Outcome { scenario, result }, vec![shortfall]);
         }
     };
@@ -905,6 +951,13 @@ mod tests {
         assert_eq!(a.model.seed, b.model.seed);
         let c = Case::generate(case_seed(1, 1)).unwrap();
         assert!(a.moves != c.moves || a.model.seed != c.model.seed);
+    }
+
+    #[test]
+    fn a_seed_that_draws_nothing_says_so() {
+        let error = DrawError { seed: 7, reason: "too many local rejects".into() };
+        assert_eq!(error.to_string(), "case seed 7 draws no conversation: too many local rejects");
+        assert_eq!(CaseFailure::from(error.clone()).to_string(), error.to_string());
     }
 
     #[test]

@@ -31,6 +31,6 @@ pub mod twin;
 
 pub use oracle::{Check, Finding, FindingKind, Judgement};
 pub use report::Report;
-pub use runner::{RunResult, SuiteOptions, run, run_suite};
+pub use runner::{RunError, RunResult, SuiteOptions, run, run_suite};
 pub use scenario::Scenario;
 pub use target::Target;

@@ -341,7 +341,7 @@ impl Report {
                         .findings
                         .first()
                         .map(|f| format!("{}: {}", f.kind, f.message))
-                        .or_else(|| result.error.clone())
+                        .or_else(|| result.error.as_ref().map(ToString::to_string))
                         .unwrap_or_default();
                     status.set_message(first);
                     let kinds: BTreeMap<FindingKind, usize> = count_by_kind(&result.findings);

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::expect;
 use super::oracle::{self, Exposure, Finding, FindingKind, Skipped};
 use super::scenario::{Action, FaultTarget, LinkChoice, MAIN_CONVERSATION, MailChoice, Scenario, Step};
-use super::target::{self, AgentSession, Backend, Message, SessionStart, Target};
+use super::target::{self, AgentSession, Backend, Message, SessionStart, Target, TargetError};
 use super::transcript::{Entry, LinkOpened, Observed, Turn, What};
 use super::twin::{self, Attribution, TwinCheck};
 use leakproof_config::Channel;
@@ -42,14 +42,75 @@ pub struct RunResult {
     /// How long each customer message took the agent to answer.
     #[serde(skip)]
     pub latencies: Vec<Duration>,
-    /// Why the run could not start, if it could not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    /// Why the run could not start, if it could not. Reports write it as its text.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_text")]
+    pub error: Option<RunError>,
     /// What the twin-world check made of the run.
     pub twin: TwinCheck,
     /// What the oracle's identity model let the customer see: what the twin check keeps.
     #[serde(skip)]
     pub exposure: Exposure,
+}
+
+/// Why a run could not be carried out: [`RunResult::error`]. Reports show its text.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum RunError {
+    /// The mock CRM and mail service could not be started.
+    #[error("the mocks did not start: {0}")]
+    MocksNotStarted(#[source] Arc<std::io::Error>),
+    /// The agent under test did not start the run's session.
+    #[error("the agent did not start a session: {0}")]
+    SessionNotStarted(#[source] Arc<TargetError>),
+    /// The run's task stopped before it reported: a run that is never seen never passes.
+    #[error("the run stopped unexpectedly")]
+    Stopped,
+}
+
+/// An error written as its text, as reports show it.
+fn as_text<S: Serializer>(error: &Option<RunError>, serializer: S) -> Result<S::Ok, S::Error> {
+    match error {
+        Some(error) => serializer.collect_str(error),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// Why a step could not be carried out. The transcript records it as a failed step, in
+/// these words, and the step fails the run.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    /// The step names a conversation that no step started.
+    #[error("no conversation named {0:?} was started")]
+    NoConversation(String),
+    /// The agent failed to answer a customer message.
+    #[error("the agent did not answer: {0}")]
+    NoAnswer(#[source] TargetError),
+    /// The mailbox a link is to be opened from received no mail.
+    #[error("no mail was sent to {mailbox}")]
+    NoMail {
+        /// The mailbox.
+        mailbox: String,
+    },
+    /// The mailbox holds mails, but not the one chosen.
+    #[error("{mailbox} has {count} mail(s), not a mail {}", describe_choice(*.choice))]
+    NoSuchMail {
+        /// The mailbox.
+        mailbox: String,
+        /// How many mails it holds.
+        count: usize,
+        /// The mail chosen.
+        choice: MailChoice,
+    },
+    /// The mail chosen holds no verification link.
+    #[error("mail {number} to {to} holds no link")]
+    NoLink {
+        /// The mail's number in its mailbox, from 1.
+        number: usize,
+        /// Its recipient.
+        to: String,
+    },
+    /// Opening the link failed.
+    #[error("the link did not open: {0}")]
+    LinkNotOpened(#[source] TargetError),
 }
 
 impl RunResult {
@@ -149,7 +210,7 @@ pub async fn run_with(scenario: &Scenario, target: &Target, run: usize, twin: bo
         Ok(rig) => rig,
         Err(error) => {
             return RunResult {
-                error: Some(format!("the mocks did not start: {error}")),
+                error: Some(RunError::MocksNotStarted(Arc::new(error))),
                 ..blank(scenario, run)
             };
         }
@@ -169,11 +230,9 @@ pub(crate) async fn observe_on(
     scenario: &Scenario,
     target: &Target,
     run: usize,
-) -> Result<(Observed, String), String> {
-    let (session, session_id) = match open(rig, scenario, target, run).await {
-        Ok(opened) => opened,
-        Err(result) => return Err(result.error.unwrap_or_default()),
-    };
+) -> Result<(Observed, String), RunError> {
+    let session_id = session_id(scenario, run);
+    let session = start_session(rig, scenario, target, &session_id).await?;
     let mut live = Live::new(rig, scenario, session, session_id, run);
     for (index, step) in scenario.steps.iter().enumerate() {
         live.step(index + 1, step).await;
@@ -184,48 +243,44 @@ pub(crate) async fn observe_on(
 /// Runs `scenario` once (run number `run`, from 1) against `target` on
 /// `rig`, reset for it: [`Live::start`], every step, [`Live::finish`].
 pub async fn run_on(rig: &Rig, scenario: &Scenario, target: &Target, run: usize) -> RunResult {
-    let (session, session_id) = match open(rig, scenario, target, run).await {
-        Ok(opened) => opened,
+    let mut live = match Live::start(rig, scenario, target, run).await {
+        Ok(live) => live,
         Err(result) => return result,
     };
-    let mut live = Live::new(rig, scenario, session, session_id, run);
     for (index, step) in scenario.steps.iter().enumerate() {
         live.step(index + 1, step).await;
     }
     live.finish()
 }
 
+/// A new session id for run `run` of `scenario`: never used before, by any harness process.
+fn session_id(scenario: &Scenario, run: usize) -> String {
+    format!("{}-{run}-{}", slug(&scenario.name), unique())
+}
+
 /// Resets `rig` for `scenario`, injects its faults and starts the agent's
-/// session: the session and its id.
-async fn open(
+/// session with the id `session_id`.
+async fn start_session(
     rig: &Rig,
     scenario: &Scenario,
     target: &Target,
-    run: usize,
-) -> Result<(Box<dyn AgentSession>, String), RunResult> {
+    session_id: &str,
+) -> Result<Box<dyn AgentSession>, RunError> {
     rig.reset(&scenario.fixtures, scenario.start);
     for fault in &scenario.faults {
         inject(&rig.mocks, fault.clone());
     }
-    let session_id = format!("{}-{run}-{}", slug(&scenario.name), unique());
     let now = rig.clock.now();
     let (crm_url, mail_url) = (rig.mocks.crm.base_url(), rig.mocks.mail.base_url());
     let start = SessionStart {
-        session_id: &session_id,
+        session_id,
         config: &scenario.config,
         crm: Backend { base_url: &crm_url, token: rig.mocks.crm.token() },
         mail: Backend { base_url: &mail_url, token: rig.mocks.mail.token() },
         http: &rig.http,
         now,
     };
-    match target.start(start).await {
-        Ok(session) => Ok((session, session_id)),
-        Err(error) => Err(RunResult {
-            session: session_id,
-            error: Some(format!("the agent did not start a session: {error}")),
-            ..blank(scenario, run)
-        }),
-    }
+    target.start(start).await.map_err(|error| RunError::SessionNotStarted(Arc::new(error)))
 }
 
 /// One run in progress on a rig: steps are fed one at a time.
@@ -265,8 +320,11 @@ impl<'r> Live<'r> {
         target: &Target,
         run: usize,
     ) -> Result<Live<'r>, RunResult> {
-        let (session, session_id) = open(rig, scenario, target, run).await?;
-        Ok(Live::new(rig, scenario, session, session_id, run))
+        let session_id = session_id(scenario, run);
+        match start_session(rig, scenario, target, &session_id).await {
+            Ok(session) => Ok(Live::new(rig, scenario, session, session_id, run)),
+            Err(error) => Err(RunResult { session: session_id, error: Some(error), ..blank(scenario, run) }),
+        }
     }
 
     fn new(
@@ -382,8 +440,8 @@ impl<'r> Live<'r> {
         let what = match &step.action {
             Action::Say(text) => {
                 let Some(conversation) = self.conversations.get(&step.conversation) else {
-                    let reason = format!("no conversation named {:?} was started", step.conversation);
-                    return self.record(number, line, now, before, failed(&step.conversation, reason));
+                    let error = StepError::NoConversation(step.conversation.clone());
+                    return self.record(number, line, now, before, step_failed(&step.conversation, &error));
                 };
                 let started = Instant::now();
                 let answer = self
@@ -409,15 +467,15 @@ impl<'r> Live<'r> {
                             latency,
                         })
                     }
-                    Err(reason) => failed(&step.conversation, format!("the agent did not answer: {reason}")),
+                    Err(error) => step_failed(&step.conversation, &StepError::NoAnswer(error)),
                 }
             }
             Action::OpenLink(choice) => match self.find_mail(choice) {
-                Err(reason) => failed(&step.conversation, reason),
+                Err(error) => step_failed(&step.conversation, &error),
                 Ok(mail) => match &mail.link {
-                    None => failed(
+                    None => step_failed(
                         &step.conversation,
-                        format!("mail {} to {} holds no link", mail.index + 1, mail.to),
+                        &StepError::NoLink { number: mail.index + 1, to: mail.to.clone() },
                     ),
                     Some(link) => {
                         let link = if choice.tamper { target::tamper(link) } else { link.clone() };
@@ -429,9 +487,7 @@ impl<'r> Live<'r> {
                                 status: opened.status,
                                 message: opened.message,
                             }),
-                            Err(reason) => {
-                                failed(&step.conversation, format!("the link did not open: {reason}"))
-                            }
+                            Err(error) => step_failed(&step.conversation, &StepError::LinkNotOpened(error)),
                         }
                     }
                 },
@@ -463,7 +519,7 @@ impl<'r> Live<'r> {
         self.record(number, line, now, before, what);
     }
 
-    fn find_mail(&self, choice: &LinkChoice) -> Result<CapturedMail, String> {
+    fn find_mail(&self, choice: &LinkChoice) -> Result<CapturedMail, StepError> {
         let mailbox = self.rig.mocks.mail.mailbox(&choice.mailbox);
         let found = match choice.mail {
             MailChoice::Latest => mailbox.last(),
@@ -471,8 +527,8 @@ impl<'r> Live<'r> {
             MailChoice::Nth(n) => mailbox.get(n.saturating_sub(1)),
         };
         found.cloned().ok_or_else(|| match mailbox.len() {
-            0 => format!("no mail was sent to {}", choice.mailbox),
-            n => format!("{} has {n} mail(s), not a mail {}", choice.mailbox, describe_choice(choice.mail)),
+            0 => StepError::NoMail { mailbox: choice.mailbox.clone() },
+            count => StepError::NoSuchMail { mailbox: choice.mailbox.clone(), count, choice: choice.mail },
         })
     }
 }
@@ -485,8 +541,9 @@ fn describe_choice(choice: MailChoice) -> String {
     }
 }
 
-fn failed(conversation: &str, reason: String) -> What {
-    What::Failed { conversation: Some(conversation.to_owned()), reason }
+/// A step in `conversation` that could not be carried out, as the transcript records it.
+fn step_failed(conversation: &str, error: &StepError) -> What {
+    What::Failed { conversation: Some(conversation.to_owned()), reason: error.to_string() }
 }
 
 fn target_name(target: FaultTarget) -> &'static str {
@@ -618,10 +675,7 @@ pub async fn run_suite(
         // A run that never reported (its task stopped) fails; it never passes unseen.
         for run in 1..=repeat {
             if !runs.iter().any(|r| r.run == run) {
-                runs.push(RunResult {
-                    error: Some("the run stopped unexpectedly".to_owned()),
-                    ..blank(scenario, run)
-                });
+                runs.push(RunResult { error: Some(RunError::Stopped), ..blank(scenario, run) });
             }
         }
         runs.sort_by_key(|r| r.run);
@@ -660,5 +714,50 @@ fn carried_between(scenarios: &[Arc<Scenario>], results: &mut [Vec<RunResult>]) 
             }
             result.findings.sort_by_key(|f| (f.step == 0, f.step));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_read_as_they_always_have() {
+        let io = std::io::Error::other("no free port");
+        assert_eq!(
+            RunError::MocksNotStarted(Arc::new(io)).to_string(),
+            "the mocks did not start: no free port"
+        );
+        let url: url::Url = "http://127.0.0.1:9/".parse().unwrap();
+        assert_eq!(
+            RunError::SessionNotStarted(Arc::new(TargetError::Connect { url })).to_string(),
+            "the agent did not start a session: could not connect to http://127.0.0.1:9/"
+        );
+        assert_eq!(RunError::Stopped.to_string(), "the run stopped unexpectedly");
+        assert_eq!(
+            StepError::NoConversation("c2".into()).to_string(),
+            "no conversation named \"c2\" was started"
+        );
+        assert_eq!(StepError::NoMail { mailbox: "a@b.co".into() }.to_string(), "no mail was sent to a@b.co");
+        let choice = MailChoice::Nth(3);
+        assert_eq!(
+            StepError::NoSuchMail { mailbox: "a@b.co".into(), count: 1, choice }.to_string(),
+            "a@b.co has 1 mail(s), not a mail number 3"
+        );
+        assert_eq!(
+            StepError::NoLink { number: 2, to: "a@b.co".into() }.to_string(),
+            "mail 2 to a@b.co holds no link"
+        );
+    }
+
+    #[test]
+    fn reports_write_a_run_error_as_its_text() {
+        #[derive(Serialize)]
+        struct Written {
+            #[serde(serialize_with = "as_text")]
+            error: Option<RunError>,
+        }
+        let written = serde_json::to_string(&Written { error: Some(RunError::Stopped) }).unwrap();
+        assert_eq!(written, r#"{"error":"the run stopped unexpectedly"}"#);
     }
 }

@@ -40,7 +40,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use super::oracle::{Check, Exposure, Finding, FindingKind};
-use super::runner::{Rig, RunResult, observe_on};
+use super::runner::{Rig, RunError, RunResult, observe_on};
 use super::scenario::{Action, Scenario};
 use super::target::Target;
 use super::text;
@@ -53,7 +53,7 @@ use leakproof_world::{Fixtures, RecordRef};
 /// What a secret is.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Secretly {
+pub enum SecretKind {
     /// The value of a record's property.
     Value {
         /// The record.
@@ -73,7 +73,7 @@ pub enum Secretly {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Secret {
     /// What it is.
-    pub what: Secretly,
+    pub what: SecretKind,
     /// Its value in the run.
     pub here: String,
     /// Its value in the twin world.
@@ -87,24 +87,24 @@ impl Secret {
     /// The secret in words: `the phone of contact 1002`, `whether tobias@… has an account`.
     pub fn describe(&self) -> String {
         match &self.what {
-            Secretly::Value { record, property } => format!("the {property} of {record}"),
-            Secretly::Address { contact } => format!("the address on record of contact {contact}"),
+            SecretKind::Value { record, property } => format!("the {property} of {record}"),
+            SecretKind::Address { contact } => format!("the address on record of contact {contact}"),
         }
     }
 
     /// The contact whose data it is, if any.
     fn contact(&self, fixtures: &Fixtures) -> Option<ContactId> {
         match &self.what {
-            Secretly::Address { contact } => Some(*contact),
-            Secretly::Value { .. } => fixtures.contacts_of(self.record).first().copied(),
+            SecretKind::Address { contact } => Some(*contact),
+            SecretKind::Value { .. } => fixtures.contacts_of(self.record).first().copied(),
         }
     }
 
     /// The property, as `object.property`.
     fn property(&self) -> String {
         match &self.what {
-            Secretly::Value { property, .. } => format!("{}.{property}", self.record.object()),
-            Secretly::Address { .. } => "contact.email".to_owned(),
+            SecretKind::Value { property, .. } => format!("{}.{property}", self.record.object()),
+            SecretKind::Address { .. } => "contact.email".to_owned(),
         }
     }
 }
@@ -167,7 +167,7 @@ pub fn secrets(
                 continue;
             }
             secrets.push(Secret {
-                what: Secretly::Address { contact },
+                what: SecretKind::Address { contact },
                 here: value.to_owned(),
                 twin: same_shape(value, salt),
                 record,
@@ -175,7 +175,7 @@ pub fn secrets(
             continue;
         }
         secrets.push(Secret {
-            what: Secretly::Value { record: record.to_string(), property: property.to_owned() },
+            what: SecretKind::Value { record: record.to_string(), property: property.to_owned() },
             here: value.to_owned(),
             twin: same_shape(value, salt),
             record,
@@ -189,22 +189,22 @@ pub fn twin_world(fixtures: &Fixtures, secrets: &[&Secret]) -> Fixtures {
     let mut twin = fixtures.clone();
     for secret in secrets {
         match (&secret.what, secret.record) {
-            (Secretly::Address { contact }, _) => {
+            (SecretKind::Address { contact }, _) => {
                 if let Some(c) = twin.contacts.iter_mut().find(|c| c.id == *contact) {
                     c.email = secret.twin.clone();
                 }
             }
-            (Secretly::Value { property, .. }, RecordRef::Contact(id)) => {
+            (SecretKind::Value { property, .. }, RecordRef::Contact(id)) => {
                 if let Some(c) = twin.contacts.iter_mut().find(|c| c.id == id) {
                     c.properties.insert(property.clone(), secret.twin.clone());
                 }
             }
-            (Secretly::Value { property, .. }, RecordRef::Ticket(id)) => {
+            (SecretKind::Value { property, .. }, RecordRef::Ticket(id)) => {
                 if let Some(r) = twin.tickets.iter_mut().find(|r| r.id == id) {
                     r.properties.insert(property.clone(), secret.twin.clone());
                 }
             }
-            (Secretly::Value { property, .. }, RecordRef::Company(id)) => {
+            (SecretKind::Value { property, .. }, RecordRef::Company(id)) => {
                 if let Some(r) = twin.companies.iter_mut().find(|r| r.id == id) {
                     r.properties.insert(property.clone(), secret.twin.clone());
                 }
@@ -516,6 +516,11 @@ pub enum TwinCheck {
 }
 
 impl TwinCheck {
+    /// The verdict of a check whose replay could not be carried out: the error, in its words.
+    fn failed(error: &RunError) -> TwinCheck {
+        TwinCheck::Error { message: error.to_string() }
+    }
+
     /// Whether the check ran and judged the run.
     pub fn judged(&self) -> bool {
         matches!(self, TwinCheck::Same { .. } | TwinCheck::Differs { .. } | TwinCheck::NothingSecret)
@@ -565,7 +570,7 @@ pub async fn check(
         return;
     }
     let here = sights(&base.observed, &mailboxes);
-    let again = async || -> Result<Option<TwinCheck>, String> {
+    let again = async || -> Result<Option<TwinCheck>, RunError> {
         let (observed, session) = observe_on(rig, scenario, target, base.run).await?;
         let seen = sights(&observed, &mailboxes);
         Ok(first_difference(&here, &base.session, &seen, &session).map(|at| TwinCheck::NotDeterministic {
@@ -578,18 +583,18 @@ pub async fn check(
         match again().await {
             Ok(None) => {}
             Ok(Some(verdict)) => return base.twin = verdict,
-            Err(message) => return base.twin = TwinCheck::Error { message },
+            Err(error) => return base.twin = TwinCheck::failed(&error),
         }
     }
     let all: Vec<&Secret> = secrets.iter().collect();
-    let replay = async |subset: &[&Secret]| -> Result<(Vec<Sight>, String), String> {
+    let replay = async |subset: &[&Secret]| -> Result<(Vec<Sight>, String), RunError> {
         let twin = Scenario { fixtures: twin_world(&scenario.fixtures, subset), ..scenario.clone() };
         let (observed, session) = observe_on(rig, &twin, target, base.run).await?;
         Ok((sights(&observed, &mailboxes), session))
     };
     let (twin, twin_session) = match replay(&all).await {
         Ok(twin) => twin,
-        Err(message) => return base.twin = TwinCheck::Error { message },
+        Err(error) => return base.twin = TwinCheck::failed(&error),
     };
     let Some(at) = first_difference(&here, &base.session, &twin, &twin_session) else {
         return base.twin = TwinCheck::Same { secrets: secrets.len() };
@@ -598,7 +603,7 @@ pub async fn check(
     match again().await {
         Ok(None) => {}
         Ok(Some(verdict)) => return base.twin = verdict,
-        Err(message) => return base.twin = TwinCheck::Error { message },
+        Err(error) => return base.twin = TwinCheck::failed(&error),
     }
     let culprits = match attribution {
         Attribution::Skip => all.clone(),
@@ -629,7 +634,7 @@ pub async fn check(
     let shown_twin = seen_twin.map(|s| s.shown(&twin_session)).unwrap_or_else(|| "(nothing)".to_owned());
     let what = sight.map_or("reply", |s| s.kind.words());
     let account = match culprits.as_slice() {
-        [secret] if matches!(secret.what, Secretly::Address { .. }) => Some(*secret),
+        [secret] if matches!(secret.what, SecretKind::Address { .. }) => Some(*secret),
         _ => None,
     };
     let named = if let Some(secret) = account {
