@@ -142,7 +142,7 @@ const START: &str = "2026-05-01T09:00:00Z";
 
 /// The router with `options` (the shipped configuration as default) served on a free loopback
 /// port of this test's runtime. Returns its base URL, without a trailing `/`.
-async fn serve_router(configure: impl FnOnce(&mut leakproof::agent::ServerOptions)) -> String {
+pub(crate) async fn serve_router(configure: impl FnOnce(&mut leakproof::agent::ServerOptions)) -> String {
     use leakproof::agent::{ServerOptions, router};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -170,7 +170,7 @@ async fn post(http: &reqwest::Client, url: String, body: &Value) -> (u16, String
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-async fn default_mocks() -> Mocks {
+pub(crate) async fn default_mocks() -> Mocks {
     Mocks::start(load_file("scenarios/fixtures/default.yaml").unwrap()).await.unwrap()
 }
 

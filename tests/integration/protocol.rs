@@ -3,9 +3,10 @@
 use std::sync::LazyLock;
 
 use leakproof::harness::Scenario;
-use leakproof::mocks::Mocks;
 use leakproof::protocol::{CustomerMessage, StartSession, Visitor};
 use serde_json::{Value, json};
+
+use crate::agent_serve::{default_mocks, serve_router};
 
 /// The protocol's OpenAPI document.
 static SPEC: LazyLock<Value> = LazyLock::new(|| {
@@ -97,8 +98,8 @@ fn the_bodies_the_harness_sends_validate() {
 /// document is the server's contract, not a description of it.
 #[tokio::test]
 async fn what_the_schema_refuses_the_server_refuses() {
-    let mocks = mocks().await;
-    let base = serve().await;
+    let mocks = default_mocks().await;
+    let base = serve_router(|_| ()).await;
     let http = reqwest::Client::new();
     let good = json!({
         "session_id": "s1",
@@ -183,8 +184,8 @@ async fn assert_refused(response: reqwest::Response, path: &str, body: &Value) {
 /// are the reference agent's, and the refusals carry the documented `Problem`.
 #[tokio::test]
 async fn the_reference_servers_answers_validate() {
-    let mocks = mocks().await;
-    let base = serve().await;
+    let mocks = default_mocks().await;
+    let base = serve_router(|_| ()).await;
     let http = reqwest::Client::new();
     let start = json!({
         "session_id": "s1",
@@ -243,22 +244,4 @@ async fn the_reference_servers_answers_validate() {
     let gone = http.delete(format!("{base}/v1/sessions/s1")).send().await.unwrap();
     assert_eq!(gone.status().as_u16(), 404);
     assert_valid("Problem", &gone.json().await.unwrap());
-}
-
-async fn mocks() -> Mocks {
-    Mocks::start(leakproof::world::load_file("scenarios/fixtures/default.yaml").unwrap()).await.unwrap()
-}
-
-/// The reference server with the shipped configuration, on a free loopback port.
-async fn serve() -> String {
-    use leakproof::agent::{ServerOptions, router};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let options = ServerOptions {
-        default_config: Some(leakproof::config::load_file("scenarios/configs/default.yaml").unwrap()),
-        ..ServerOptions::new(format!("{base}/").parse().unwrap())
-    };
-    let app = router(options);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
 }
