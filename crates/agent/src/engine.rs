@@ -11,14 +11,16 @@ use super::events::{AskReason, Backend, DecisionEvent, MatchedBy, Throttle, With
 use super::render::{Rendering, Reply, render};
 use super::understand::{Intent, Understander};
 use crate::throttle::{MAILS_PER_CONVERSATION, MailThrottle};
-use leakproof_config::{AgentConfig, Channel, ConfigError, EmailCapture, ObjectType, PropertyRule};
+use leakproof_config::{
+    AgentConfig, Channel, ConfigError, EmailCapture, ObjectType, PropertyRule, Protection,
+};
 use leakproof_hubspot::crm::{Crm, CrmError, CrmSettings, HttpClient, Sleeper};
 use leakproof_hubspot::crm::{HUBSPOTUTK, WHATSAPP_PHONE};
 use leakproof_hubspot::mail::{MailSettings, Mailer, VerificationMail};
 use leakproof_identity::conversation::{ConversationIdentity, IdentitySource, Transition};
 use leakproof_identity::token::{SigningKey, TokenError, TokenIssuer};
 use leakproof_identity::{ContactId, ConversationId, Identity};
-use leakproof_policy::{Action, Decision, Policy, PropertyId, Request, Subject};
+use leakproof_policy::{Action, Decision, Policy, PropertyId, Refusal, Request, Subject};
 use leakproof_protocol::Visitor;
 
 /// The reply when a verification link is due: the same words whether or not the
@@ -596,7 +598,6 @@ impl Agent {
         // the policy would share `contact.firstname` with this customer now.
         let name_shared = self.policy.property(ObjectType::Contact, "firstname").is_some_and(|firstname| {
             self.policy.decide(&conv.policy_identity(), Request::view(firstname)) == Decision::Allow
-                && self.policy.rule(firstname).is_some_and(|rule| !narrows_sharing(&rule.view.instructions))
         });
         let rendering = Rendering {
             channel: conv.channel,
@@ -863,14 +864,13 @@ impl Agent {
         }
     }
 
+    /// Whether `pending` needs a verification: a match does not suffice for it.
     fn pending_needs_verification(&self, pending: &Pending) -> bool {
         let (property, action) = match pending {
             Pending::View(property) => (*property, Action::View),
             Pending::Update(property, _) => (*property, Action::Edit),
         };
-        let request = Request { action, property, subject: Subject::Own };
-        // As if matched: does a match suffice?
-        self.policy.decide(&Identity::Matched(ContactId(0)), request) == Decision::NeedsVerification
+        self.policy.protection(property, action) == Some(Protection::VerifyEmail)
     }
 
     async fn serve_pending(&self, conv: &mut Conversation, pending: Pending, now: Timestamp, out: &mut Out) {
@@ -901,14 +901,7 @@ impl Agent {
         let withheld =
             |reason| DecisionEvent::Withheld { object: rule.object, property: rule.property.clone(), reason };
         match decision {
-            Decision::Allow => {
-                if narrows_sharing(&rule.view.instructions) {
-                    out.event(withheld(WithheldReason::Instructions));
-                    out.say(format!("I'm sorry, I'm not able to share your {} here.", rule.label));
-                    return;
-                }
-                self.disclose(conv, &rule, out).await;
-            }
+            Decision::Allow => self.disclose(conv, &rule, out).await,
             Decision::NeedsEmail => self.needs_email(
                 conv,
                 Pending::View(property),
@@ -924,6 +917,10 @@ impl Agent {
                 }
                 conv.queue(Pending::View(property));
                 self.send_link(conv, now, out).await;
+            }
+            Decision::Refuse(Refusal::Instructions) => {
+                out.event(withheld(WithheldReason::Instructions));
+                out.say(format!("I'm sorry, I'm not able to share your {} here.", rule.label));
             }
             Decision::Refuse(refusal) => {
                 out.event(withheld(refusal.into()));
@@ -1222,8 +1219,16 @@ impl Agent {
         // Planted bug `WritesWithoutEditPermission`: asks about viewing, as `view` does.
         let action =
             if planted!(self, Bug::WritesWithoutEditPermission) { Action::View } else { Action::Edit };
-        let decision =
+        let mut decision =
             self.policy.decide(&conv.policy_identity(), Request { action, property, subject: Subject::Own });
+        // Planted bug `WritesWithoutEditPermission`, continued: view instructions that narrow
+        // sharing say nothing of writes, so their refusal (only ever where the view would
+        // otherwise be allowed) is taken for an allow.
+        if planted!(self, Bug::WritesWithoutEditPermission)
+            && decision == Decision::Refuse(Refusal::Instructions)
+        {
+            decision = Decision::Allow;
+        }
         match decision {
             Decision::Allow => {
                 if let Err(why) = validate_value(&rule, &value) {
@@ -1573,23 +1578,6 @@ impl Out {
     }
 }
 
-/// Whether the admin's instructions forbid sharing in chat: instructions are
-/// followed only where they narrow what is shared.
-fn narrows_sharing(instructions: &str) -> bool {
-    let text = instructions.to_lowercase();
-    [
-        "never share",
-        "never shared",
-        "do not share",
-        "don't share",
-        "not be shared",
-        "never disclose",
-        "do not disclose",
-    ]
-    .iter()
-    .any(|phrase| text.contains(phrase))
-}
-
 /// Ends the conversation's identity (or its claim of an address no contact
 /// has) unless `email` is the customer's own address: the customer now claims
 /// to be someone else.
@@ -1606,13 +1594,13 @@ fn end_identity_unless(conv: &mut Conversation, email: &str) {
 }
 
 /// Whether `policy` shares and changes nothing on a match alone: no property
-/// may be viewed or edited by a customer who is matched but not verified.
+/// may be viewed or edited behind `match_email`, so every one that can be needs
+/// a verification.
 fn nothing_on_a_match(policy: &Policy) -> bool {
-    let matched = Identity::Matched(UNKNOWN_CONTACT);
     policy.properties().all(|(property, _)| {
-        [Request::view(property), Request::edit(property)]
+        [Action::View, Action::Edit]
             .into_iter()
-            .all(|request| policy.decide(&matched, request) != Decision::Allow)
+            .all(|action| policy.protection(property, action) != Some(Protection::MatchEmail))
     })
 }
 

@@ -64,6 +64,7 @@ impl From<Refusal> for WithheldReason {
             Refusal::NotShared => WithheldReason::NotShared,
             Refusal::NotEditable => WithheldReason::NotEditable,
             Refusal::OutOfScope => WithheldReason::OutOfScope,
+            Refusal::Instructions => WithheldReason::Instructions,
         }
     }
 }
