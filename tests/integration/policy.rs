@@ -3,7 +3,9 @@
 use leakproof::config::{AgentConfig, Protection};
 use leakproof::generate::config::agent_config;
 use leakproof::identity::{ContactId, Identity};
-use leakproof::policy::{Action, Decision, Policy, PropertyId, Refusal, Request, Subject};
+use leakproof::policy::{
+    Action, Decision, NARROWING_PHRASES, Policy, PropertyId, Refusal, Request, Subject, narrows_sharing,
+};
 use proptest::prelude::*;
 
 /// How much a decision grants: refusals lowest, allow highest.
@@ -14,6 +16,35 @@ fn rank(decision: Decision) -> u8 {
         Decision::NeedsVerification => 2,
         Decision::Allow => 3,
     }
+}
+
+/// View instructions that narrow nothing.
+const HARMLESS: &str = "Use the city to suggest the nearest store; do not promise delivery dates.";
+
+/// A configuration in which some views' instructions narrow sharing (a phrase of
+/// [`NARROWING_PHRASES`] in lower or upper case) and the others' narrow nothing; the same
+/// configuration with no instructions at all; and which properties' instructions narrow.
+fn narrowed_config(min: usize, max: usize) -> impl Strategy<Value = (AgentConfig, AgentConfig, Vec<bool>)> {
+    let phrase = prop::option::of((0..NARROWING_PHRASES.len(), any::<bool>()));
+    (agent_config(min, max), prop::collection::vec(phrase, max)).prop_map(|(mut config, phrases)| {
+        let mut plain = config.clone();
+        for rule in &mut plain.properties {
+            rule.view.instructions.clear();
+        }
+        let mut narrowed = Vec::new();
+        for (rule, phrase) in config.properties.iter_mut().zip(phrases) {
+            narrowed.push(phrase.is_some());
+            rule.view.instructions = match phrase {
+                Some((index, upper)) => {
+                    let phrase = NARROWING_PHRASES[index];
+                    let phrase = if upper { phrase.to_uppercase() } else { phrase.to_owned() };
+                    format!("Please {phrase} this in chat; point customers to the app.")
+                }
+                None => HARMLESS.to_owned(),
+            };
+        }
+        (config, plain, narrowed)
+    })
 }
 
 /// The configured rule for a request: (enabled, protection), or None past the end.
@@ -116,6 +147,96 @@ proptest! {
     }
 
     #[test]
+    fn narrowing_never_allows_more_than_without_it(
+        (config, plain, narrowed) in narrowed_config(1, 30),
+        identity in identity(4),
+        request in request(30, 4),
+    ) {
+        let with = Policy::compile(&config).unwrap().decide(&identity, request);
+        let without = Policy::compile(&plain).unwrap().decide(&identity, request);
+        prop_assert!(rank(with) <= rank(without), "{with:?} > {without:?}");
+        // The same proof is asked for; only what would be allowed is refused, and only for a
+        // view whose instructions narrow sharing.
+        let narrowed_view =
+            request.action == Action::View && narrowed.get(request.property.index()) == Some(&true);
+        if narrowed_view && without == Decision::Allow {
+            prop_assert_eq!(with, Decision::Refuse(Refusal::Instructions));
+        } else {
+            prop_assert_eq!(with, without);
+        }
+    }
+
+    #[test]
+    fn instructions_narrow_views_only_where_a_phrase_says_so(
+        (config, _, narrowed) in narrowed_config(1, 30),
+    ) {
+        let policy = Policy::compile(&config).unwrap();
+        for (index, rule) in config.properties.iter().enumerate() {
+            let property = PropertyId::from_index(index as u32);
+            prop_assert_eq!(narrows_sharing(&rule.view.instructions), narrowed[index]);
+            let verified = Identity::Verified(ContactId(1));
+            let view = policy.decide(&verified, Request::view(property));
+            let expected = match (rule.view.enabled, narrowed[index]) {
+                (false, _) => Decision::Refuse(Refusal::NotShared),
+                (true, true) => Decision::Refuse(Refusal::Instructions),
+                (true, false) => Decision::Allow,
+            };
+            prop_assert_eq!(view, expected);
+            // Edits are never narrowed by view instructions.
+            let edit = policy.decide(&verified, Request::edit(property));
+            prop_assert_eq!(edit.is_allowed(), rule.edit.enabled);
+        }
+    }
+
+    #[test]
+    fn protection_agrees_with_decide(
+        (config, _, _) in narrowed_config(0, 30),
+        contact in 1..=4u64,
+        request in request(30, 4),
+    ) {
+        let policy = Policy::compile(&config).unwrap();
+        let contact = ContactId(contact);
+        let protection = policy.protection(request.property, request.action);
+        let configured = gate(&config, request).and_then(|(enabled, p)| enabled.then_some(p));
+        prop_assert_eq!(protection, configured);
+        // For the customer's own record, or theirs by id, `decide` asks for exactly that proof
+        // (an anonymous customer has no record by id: that is out of scope).
+        let shared = |decision| matches!(decision, Decision::Allow | Decision::Refuse(Refusal::Instructions));
+        for subject in [Subject::Own, Subject::Contact(contact)] {
+            let needs_email =
+                if subject == Subject::Own { Decision::NeedsEmail } else { Decision::Refuse(Refusal::OutOfScope) };
+            let request = request.of(subject);
+            let [anonymous, matched, verified] = [
+                Identity::Anonymous,
+                Identity::Matched(contact),
+                Identity::Verified(contact),
+            ]
+            .map(|identity| policy.decide(&identity, request));
+            match protection {
+                None => {
+                    let closed = match request.action {
+                        Action::View => Refusal::NotShared,
+                        Action::Edit => Refusal::NotEditable,
+                    };
+                    for decision in [anonymous, matched, verified] {
+                        prop_assert_eq!(decision, Decision::Refuse(closed));
+                    }
+                }
+                Some(Protection::MatchEmail) => {
+                    prop_assert_eq!(anonymous, needs_email);
+                    prop_assert!(shared(matched), "{matched:?}");
+                    prop_assert_eq!(verified, matched);
+                }
+                Some(Protection::VerifyEmail) => {
+                    prop_assert_eq!(anonymous, needs_email);
+                    prop_assert_eq!(matched, Decision::NeedsVerification);
+                    prop_assert!(shared(verified), "{verified:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn compiled_names_find_each_property(config in agent_config(0, 30)) {
         let policy = Policy::compile(&config).unwrap();
         prop_assert_eq!(policy.len(), config.properties.len());
@@ -171,6 +292,46 @@ properties:
     for (identity, request, expected) in cases {
         assert_eq!(policy.decide(&identity, request), expected, "{identity} {request:?}");
     }
+}
+
+#[test]
+fn narrowing_instructions_refuse_what_the_proof_would_allow() {
+    let yaml = r#"agent: { name: Ava }
+properties:
+  - { object: contact, property: points, label: points,
+      view: { enabled: true, protection: verify_email,
+              instructions: "Never share the points balance in chat; point customers to the app." },
+      edit: { enabled: true, protection: match_email,
+              instructions: "Never share anything." } }
+  - { object: contact, property: city, label: city,
+      view: { enabled: true, protection: match_email, instructions: "DO NOT DISCLOSE it here." } }
+  - { object: contact, property: phone, label: phone,
+      view: { enabled: true, protection: match_email, instructions: "Give it on one line." } }
+"#;
+    let config = leakproof::config::from_yaml_str("inline.yaml", yaml).unwrap();
+    let policy = Policy::compile(&config).unwrap();
+    let [points, city, phone] = [0, 1, 2].map(PropertyId::from_index);
+    let me = ContactId(1);
+    use Decision::*;
+    let cases = [
+        (Identity::Anonymous, Request::view(points), NeedsEmail),
+        (Identity::Matched(me), Request::view(points), NeedsVerification),
+        (Identity::Verified(me), Request::view(points), Refuse(Refusal::Instructions)),
+        (Identity::Matched(me), Request::edit(points), Allow),
+        (Identity::Anonymous, Request::view(city), NeedsEmail),
+        (Identity::Matched(me), Request::view(city), Refuse(Refusal::Instructions)),
+        (Identity::Verified(me), Request::view(city).of(Subject::Unassociated), Refuse(Refusal::OutOfScope)),
+        (Identity::Matched(me), Request::view(phone), Allow),
+    ];
+    for (identity, request, expected) in cases {
+        assert_eq!(policy.decide(&identity, request), expected, "{identity} {request:?}");
+    }
+    // The proof each action needs is the configured one, narrowed or not.
+    assert_eq!(policy.protection(points, Action::View), Some(Protection::VerifyEmail));
+    assert_eq!(policy.protection(points, Action::Edit), Some(Protection::MatchEmail));
+    assert_eq!(policy.protection(city, Action::View), Some(Protection::MatchEmail));
+    assert_eq!(policy.protection(city, Action::Edit), None);
+    assert_eq!(policy.protection(PropertyId::from_index(3), Action::View), None);
 }
 
 /// Any identity over contacts `1..=contacts`.

@@ -64,6 +64,7 @@ impl From<Refusal> for WithheldReason {
             Refusal::NotShared => WithheldReason::NotShared,
             Refusal::NotEditable => WithheldReason::NotEditable,
             Refusal::OutOfScope => WithheldReason::OutOfScope,
+            Refusal::Instructions => WithheldReason::Instructions,
         }
     }
 }
@@ -84,10 +85,10 @@ pub enum Backend {
 pub enum Throttle {
     /// This conversation already sent a link to this address that still works.
     LinkLive,
-    /// The address had [`MAILS_PER_ADDRESS_PER_HOUR`](leakproof_hubspot::mail::MAILS_PER_ADDRESS_PER_HOUR)
+    /// The address had [`MAILS_PER_ADDRESS_PER_HOUR`](crate::MAILS_PER_ADDRESS_PER_HOUR)
     /// mails in the last hour.
     Address,
-    /// The conversation sent [`MAILS_PER_CONVERSATION`](leakproof_hubspot::mail::MAILS_PER_CONVERSATION)
+    /// The conversation sent [`MAILS_PER_CONVERSATION`](crate::MAILS_PER_CONVERSATION)
     /// mails.
     Conversation,
 }

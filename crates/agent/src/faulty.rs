@@ -40,7 +40,8 @@ pub enum Bug {
     /// Asks the policy whether the customer may *view* the property instead of
     /// *edit* it before an update, so non-editable properties and `verify_email`
     /// edits of a matched customer are written when no confirmation step re-checks
-    /// (`Agent::update`). Caught as an **unauthorised write**.
+    /// (`Agent::update`); a view refused only by instructions that narrow sharing
+    /// counts as allowed. Caught as an **unauthorised write**.
     WritesWithoutEditPermission,
     /// Drops the last character of every value it writes, meant to strip a
     /// trailing full stop but done whether or not there is one, so the CRM gets a

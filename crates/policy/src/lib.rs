@@ -5,10 +5,18 @@
 //! no allocation. Everything in the agent that reads or writes CRM data asks
 //! here first; nothing else decides access.
 //!
+//! The table holds all the configuration says about access: per property
+//! whether view and edit are on, the proof each needs, and whether the admin's
+//! view instructions narrow sharing ("Never share the balance in chat", see
+//! [`narrows_sharing`]): such a view is refused with [`Refusal::Instructions`]
+//! where it would otherwise be allowed. Questions about the rules rather than
+//! about one customer's request have their own functions: which proof an
+//! action needs is [`Policy::protection`], with no identity made up to ask.
+//!
 //! ```
-//! use leakproof_config::{from_yaml_str, ObjectType};
+//! use leakproof_config::{from_yaml_str, ObjectType, Protection};
 //! use leakproof_policy::identity::{ContactId, Identity};
-//! use leakproof_policy::{Decision, Policy, Request};
+//! use leakproof_policy::{Action, Decision, Policy, Request};
 //!
 //! let config = from_yaml_str("inline.yaml", r#"
 //! agent: { name: Ava }
@@ -23,6 +31,32 @@
 //! assert_eq!(policy.decide(&Identity::Anonymous, Request::view(phone)), Decision::NeedsEmail);
 //! assert_eq!(policy.decide(&Identity::Matched(me), Request::view(phone)), Decision::NeedsVerification);
 //! assert_eq!(policy.decide(&Identity::Verified(me), Request::view(phone)), Decision::Allow);
+//! assert_eq!(policy.protection(phone, Action::View), Some(Protection::VerifyEmail));
+//! assert_eq!(policy.protection(phone, Action::Edit), None);
+//! ```
+//!
+//! Instructions that narrow sharing refuse what the proof would have allowed:
+//!
+//! ```
+//! use leakproof_config::{from_yaml_str, ObjectType};
+//! use leakproof_policy::identity::{ContactId, Identity};
+//! use leakproof_policy::{Decision, Policy, Refusal, Request};
+//!
+//! let config = from_yaml_str("inline.yaml", r#"
+//! agent: { name: Ava }
+//! properties:
+//!   - { object: contact, property: points, label: points,
+//!       view: { enabled: true, protection: match_email,
+//!               instructions: "Never share the balance in chat." } }
+//! "#).unwrap();
+//! let policy = Policy::compile(&config).unwrap();
+//! let points = policy.property(ObjectType::Contact, "points").unwrap();
+//!
+//! assert_eq!(policy.decide(&Identity::Anonymous, Request::view(points)), Decision::NeedsEmail);
+//! assert_eq!(
+//!     policy.decide(&Identity::Matched(ContactId(7)), Request::view(points)),
+//!     Decision::Refuse(Refusal::Instructions),
+//! );
 //! ```
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -138,6 +172,11 @@ pub enum Refusal {
     NotEditable,
     /// The record is not the customer's own nor associated with it.
     OutOfScope,
+    /// The admin's view instructions narrow sharing (see [`narrows_sharing`]):
+    /// the value is not shared in chat, though the customer has the proof its
+    /// protection asks for. Only ever where the decision would otherwise be
+    /// [`Decision::Allow`].
+    Instructions,
 }
 
 impl fmt::Display for Refusal {
@@ -146,20 +185,61 @@ impl fmt::Display for Refusal {
             Refusal::NotShared => "not shared",
             Refusal::NotEditable => "not editable",
             Refusal::OutOfScope => "out of scope",
+            Refusal::Instructions => "withheld by the instructions",
         })
     }
 }
 
-/// What one action on one property needs: closed, or open behind a proof.
+/// The phrases that, found in a property's view instructions (in any case),
+/// make them narrow sharing: see [`narrows_sharing`].
+pub const NARROWING_PHRASES: [&str; 7] = [
+    "never share",
+    "never shared",
+    "do not share",
+    "don't share",
+    "not be shared",
+    "never disclose",
+    "do not disclose",
+];
+
+/// Whether a property's view `instructions` forbid sharing it in chat: they
+/// contain one of [`NARROWING_PHRASES`], in any case. Instructions are
+/// followed only where they narrow what is shared; [`Policy::compile`] reads
+/// them once, and [`Policy::decide`] refuses such a view with
+/// [`Refusal::Instructions`].
+pub fn narrows_sharing(instructions: &str) -> bool {
+    let text = instructions.to_lowercase();
+    NARROWING_PHRASES.iter().any(|phrase| text.contains(phrase))
+}
+
+/// What one action on one property needs: closed, open behind a proof, or
+/// (views only) behind a proof and then withheld by the admin's instructions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Gate {
     Closed,
     Open(Protection),
+    Narrowed(Protection),
 }
 
 impl Gate {
     fn new(enabled: bool, protection: Protection) -> Gate {
         if enabled { Gate::Open(protection) } else { Gate::Closed }
+    }
+
+    /// A view's gate: narrowed where its instructions narrow sharing.
+    fn view(rule: &PropertyRule) -> Gate {
+        match Gate::new(rule.view.enabled, rule.view.protection) {
+            Gate::Open(protection) if narrows_sharing(&rule.view.instructions) => Gate::Narrowed(protection),
+            gate => gate,
+        }
+    }
+
+    /// The proof the gate asks for, if it is not closed.
+    const fn protection(self) -> Option<Protection> {
+        match self {
+            Gate::Closed => None,
+            Gate::Open(protection) | Gate::Narrowed(protection) => Some(protection),
+        }
     }
 }
 
@@ -168,6 +248,15 @@ impl Gate {
 struct CompiledRule {
     view: Gate,
     edit: Gate,
+}
+
+impl CompiledRule {
+    const fn gate(&self, action: Action) -> Gate {
+        match action {
+            Action::View => self.view,
+            Action::Edit => self.edit,
+        }
+    }
 }
 
 /// A configuration compiled for deciding: build once, share freely, decide fast.
@@ -181,14 +270,17 @@ pub struct Policy {
 
 impl Policy {
     /// Compiles `config`, validating it first: a configuration built in code
-    /// gets the same checks as one loaded from a file.
+    /// gets the same checks as one loaded from a file. View instructions are
+    /// read here, once: a view whose instructions narrow sharing
+    /// ([`narrows_sharing`]) is refused by [`Policy::decide`] with
+    /// [`Refusal::Instructions`].
     pub fn compile(config: &AgentConfig) -> Result<Policy, ConfigError> {
         validate(config)?;
         let gates = config
             .properties
             .iter()
             .map(|rule| CompiledRule {
-                view: Gate::new(rule.view.enabled, rule.view.protection),
+                view: Gate::view(rule),
                 edit: Gate::new(rule.edit.enabled, rule.edit.protection),
             })
             .collect();
@@ -211,20 +303,25 @@ impl Policy {
     ///
     /// Pure and allocation-free. Checks, in order: the action is enabled for
     /// the property; the record is in the identity's scope; the identity
-    /// satisfies the property's protection. An unknown property is refused.
+    /// satisfies the property's protection ([`Policy::protection`]); the
+    /// admin's instructions do not narrow sharing of the property. An unknown
+    /// property is refused.
+    ///
+    /// So [`Refusal::Instructions`] comes only where the answer would
+    /// otherwise be [`Decision::Allow`]: a customer is asked for the same
+    /// proof whether or not the instructions withhold the value.
     #[inline]
     pub fn decide(&self, identity: &Identity, request: Request) -> Decision {
-        let Some(rule) = self.gates.get(request.property.index()) else {
-            return Decision::Refuse(match request.action {
-                Action::View => Refusal::NotShared,
-                Action::Edit => Refusal::NotEditable,
-            });
+        let closed = match request.action {
+            Action::View => Refusal::NotShared,
+            Action::Edit => Refusal::NotEditable,
         };
-        let required = match (request.action, rule) {
-            (Action::View, CompiledRule { view: Gate::Open(p), .. }) => *p,
-            (Action::Edit, CompiledRule { edit: Gate::Open(p), .. }) => *p,
-            (Action::View, _) => return Decision::Refuse(Refusal::NotShared),
-            (Action::Edit, _) => return Decision::Refuse(Refusal::NotEditable),
+        let Some(rule) = self.gates.get(request.property.index()) else {
+            return Decision::Refuse(closed);
+        };
+        let gate = rule.gate(request.action);
+        let Some(required) = gate.protection() else {
+            return Decision::Refuse(closed);
         };
         let in_scope = match request.subject {
             Subject::Own => true,
@@ -236,10 +333,31 @@ impl Policy {
         }
         match (identity, required) {
             (Identity::Anonymous, _) => Decision::NeedsEmail,
-            (Identity::Matched(_), Protection::MatchEmail) => Decision::Allow,
             (Identity::Matched(_), Protection::VerifyEmail) => Decision::NeedsVerification,
-            (Identity::Verified(_), _) => Decision::Allow,
+            (Identity::Matched(_), Protection::MatchEmail) | (Identity::Verified(_), _) => {
+                if matches!(gate, Gate::Narrowed(_)) {
+                    Decision::Refuse(Refusal::Instructions)
+                } else {
+                    Decision::Allow
+                }
+            }
         }
+    }
+
+    /// The proof `action` on `property` needs: `None` when the action is off
+    /// (or the property is not configured), whoever asks.
+    ///
+    /// A question about the rules, not about one customer: with it nobody has
+    /// to ask [`Policy::decide`] about a made-up identity. It agrees with
+    /// `decide` for the customer's own record: an anonymous customer
+    /// [`NeedsEmail`](Decision::NeedsEmail), a matched one is allowed under
+    /// `match_email` and [`NeedsVerification`](Decision::NeedsVerification)
+    /// under `verify_email`, a verified one is allowed; instructions that
+    /// narrow sharing leave the proof as it is and turn those allows into
+    /// [`Refusal::Instructions`]. Pure and allocation-free.
+    #[inline]
+    pub fn protection(&self, property: PropertyId, action: Action) -> Option<Protection> {
+        self.gates.get(property.index())?.gate(action).protection()
     }
 
     /// The id of `object.property`, if it is configured.
