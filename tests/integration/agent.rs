@@ -54,10 +54,12 @@ const SIGNATURE: &str = "Best regards,\nAva from Northwind Outfitters";
 /// The per-attempt timeout of the clients in the ordinary tests: generous, since only the fault
 /// tests mean to hit it.
 const TIMEOUT: Duration = Duration::from_secs(2);
-/// The per-attempt timeout in the fault tests: short, so that timeouts cost little.
-const FAULT_TIMEOUT: Duration = Duration::from_millis(200);
+/// The per-attempt timeout in the fault tests: short, so that timeouts cost little, and long
+/// enough that a mock's immediate answer is never taken for a timeout on a loaded machine
+/// (at 200 ms, a 429 answered late was now and then read as a timeout and retried at once).
+const FAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// A delay well beyond [`FAULT_TIMEOUT`].
-const DELAY: Duration = Duration::from_millis(600);
+const DELAY: Duration = Duration::from_secs(3);
 /// Requests a client makes in all for one call ([`RetryPolicy::default`]).
 const ATTEMPTS: usize = 3;
 
