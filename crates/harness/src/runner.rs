@@ -283,6 +283,18 @@ async fn start_session(
     target.start(start).await.map_err(|error| RunError::SessionNotStarted(Arc::new(error)))
 }
 
+/// Everything the mocks saw during a run, with the run's own entries.
+fn observe(mocks: &Mocks, entries: Vec<Entry>, session: String) -> Observed {
+    Observed {
+        entries,
+        crm_requests: mocks.crm.requests(),
+        writes: mocks.crm.writes(),
+        mails: mocks.mail.all(),
+        unlogged: mocks.crm.requests_dropped() + mocks.mail.requests_dropped(),
+        session,
+    }
+}
+
 /// One run in progress on a rig: steps are fed one at a time.
 ///
 /// [`run_on`] feeds a scenario's own steps; a generator can feed steps it
@@ -363,15 +375,7 @@ impl<'r> Live<'r> {
     /// What was observed, and the session id, without judging it.
     fn observed(self) -> (Observed, String) {
         let Live { rig, session, session_id, entries, .. } = self;
-        let mocks = &rig.mocks;
-        let observed = Observed {
-            entries,
-            crm_requests: mocks.crm.requests(),
-            writes: mocks.crm.writes(),
-            mails: mocks.mail.all(),
-            unlogged: mocks.crm.requests_dropped() + mocks.mail.requests_dropped(),
-            session: session_id,
-        };
+        let observed = observe(&rig.mocks, entries, session_id);
         drop(session);
         let session_id = observed.session.clone();
         (observed, session_id)
@@ -382,14 +386,7 @@ impl<'r> Live<'r> {
     pub fn finish(self) -> RunResult {
         let Live { rig, scenario, session, session_id, run, entries, latencies, .. } = self;
         let mocks = &rig.mocks;
-        let observed = Observed {
-            entries,
-            crm_requests: mocks.crm.requests(),
-            writes: mocks.crm.writes(),
-            mails: mocks.mail.all(),
-            unlogged: mocks.crm.requests_dropped() + mocks.mail.requests_dropped(),
-            session: session_id.clone(),
-        };
+        let observed = observe(mocks, entries, session_id.clone());
         let judgement = oracle::judge(&scenario.config, &scenario.fixtures, &observed);
         let mut findings = judgement.findings;
         findings.extend(expect::check(scenario, &observed, mocks));
