@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::expect;
-use super::oracle::{self, Exposure, Finding, FindingKind, Skipped};
+use super::oracle::{self, Exposure, Finding, Skipped};
 use super::scenario::{Action, FaultTarget, LinkChoice, MAIN_CONVERSATION, MailChoice, Scenario, Step};
 use super::target::{self, AgentSession, Backend, Message, SessionStart, Target};
 use super::transcript::{Entry, LinkOpened, Observed, Turn, What};
@@ -507,21 +507,6 @@ fn inject(mocks: &Mocks, fault: leakproof_mocks::Fault) {
     } else {
         mocks.crm.inject(fault);
     }
-}
-
-/// Step failures become findings: a scenario whose step could not run fails.
-pub(crate) fn step_failures(observed: &Observed) -> Vec<Finding> {
-    observed
-        .entries
-        .iter()
-        .filter_map(|entry| match &entry.what {
-            What::Failed { conversation, reason } => Some(Finding {
-                conversation: conversation.clone(),
-                ..Finding::at(FindingKind::StepFailed, entry, reason.clone())
-            }),
-            _ => None,
-        })
-        .collect()
 }
 
 /// `name` in lowercase letters, digits and dashes, for ids.
