@@ -9,10 +9,9 @@ impl Oracle<'_> {
     /// Judges the mails sent in `turn`, where the customer is `identity` once the turn's
     /// message is taken into account, and notes them for their links.
     pub(super) fn mails_sent(&mut self, entry: &Entry, turn: &Turn, identity: Option<(ContactId, Level)>) {
-        let epoch = self.conversations.get(&turn.conversation).map_or(0, |c| c.identity.epoch());
         for index in entry.mails.clone() {
             let Some(mail) = self.observed.mails.get(index) else { continue };
-            let mailed = Mailed { conversation: turn.conversation.clone(), epoch, opened: 0 };
+            let mailed = Mailed { conversation: turn.conversation.clone(), step: entry.step, opened: 0 };
             self.mailed.insert(index, mailed);
             let expected = identity
                 .and_then(|(contact, _)| self.crm.state.address_on_record(contact).map(|a| (contact, a)));
@@ -57,14 +56,14 @@ impl Oracle<'_> {
             mailed.opened += 1;
         }
         let first_opening = mailed.opened == 1;
-        let (conversation_name, epoch) = (mailed.conversation.clone(), mailed.epoch);
+        let (conversation_name, mailed_at) = (mailed.conversation.clone(), mailed.step);
         let Some(mail) = self.observed.mails.get(link.mail) else { return };
         let Some(recipient) = self.crm.state.contact_with_address(&mail.to) else { return };
         let on_record = self.crm.state.address_on_record(recipient).is_some_and(|a| a == mail.to);
         let in_time = entry.at < mail.at + self.config.verification.link_ttl;
         let Some(conversation) = self.conversations.get_mut(&conversation_name) else { return };
         if !link.tampered && first_opening && in_time && on_record {
-            conversation.identity.link_opened(recipient, link.mail, epoch);
+            conversation.identity.link_opened(recipient, link.mail, mailed_at);
         }
     }
 }

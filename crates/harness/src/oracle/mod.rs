@@ -1,8 +1,10 @@
 //! The independent oracle: judges a run from what is observable — the transcript, the mock CRM's request log, the mails captured — and never calls the agent's policy code.
 //!
-//! It keeps its own model of who the customer has proven to be in each
-//! conversation ([`identity`]), from what the customer did, not from what the
-//! agent said. With it, one check per concern:
+//! It keeps its own model of who the customer is in each conversation
+//! ([`identity`]: anonymous, claimed or verified, and whether the CRM
+//! confirmed it), from what the customer typed and opened, the channel's
+//! visitor data and the CRM's log, never from what the agent said. With it, one
+//! check per concern:
 //!
 //! - **leaks** ([`leaks`], the text check): a value of any record in a reply or
 //!   on a link page, in any form [`text`] reads (other Unicode forms, spelled
@@ -333,8 +335,8 @@ impl<'a> Crm<'a> {
 struct Mailed {
     /// The conversation it was sent in.
     conversation: String,
-    /// The identity it was sent under (see [`Identity::epoch`]).
-    epoch: usize,
+    /// The step it was sent at.
+    step: usize,
     /// How often its link was opened untampered.
     opened: usize,
 }
@@ -377,7 +379,7 @@ impl<'a> Oracle<'a> {
         for entry in &self.observed.entries {
             match &entry.what {
                 What::ConversationStarted { conversation, channel, visitor } => {
-                    self.start(conversation, *channel, visitor);
+                    self.start(conversation, *channel, visitor, entry.step);
                 }
                 What::Turn(turn) => self.turn(entry, turn),
                 What::LinkOpened(link) => self.link(entry, link),
@@ -440,8 +442,8 @@ impl<'a> Oracle<'a> {
         }
     }
 
-    /// A conversation begins on `channel`, by `visitor`.
-    fn start(&mut self, name: &str, channel: Channel, visitor: &Visitor) {
+    /// A conversation begins at `step` on `channel`, by `visitor`.
+    fn start(&mut self, name: &str, channel: Channel, visitor: &Visitor, step: usize) {
         let fixtures = self.crm.fixtures();
         if let Some(from) = visitor.from_email.as_deref().and_then(|from| fixtures.contact_by_email(from)) {
             self.exposure.probed.insert(from.id);
@@ -454,7 +456,7 @@ impl<'a> Oracle<'a> {
         .map(|contact| contact.id);
         let conversation = Conversation {
             channel,
-            identity: Identity::start(by_channel),
+            identity: Identity::start(by_channel, step),
             by_channel,
             typed: Vec::new(),
             replied: Vec::new(),
@@ -465,7 +467,7 @@ impl<'a> Oracle<'a> {
 
     fn turn(&mut self, entry: &Entry, turn: &Turn) {
         if !self.conversations.contains_key(&turn.conversation) {
-            self.start(&turn.conversation, turn.channel, &Visitor::default());
+            self.start(&turn.conversation, turn.channel, &Visitor::default(), entry.step);
         }
         let identified_before =
             self.conversations.get(&turn.conversation).is_some_and(|c| c.identity.identified());
@@ -492,7 +494,7 @@ impl<'a> Oracle<'a> {
         conversation.replied.push(turn.reply_text());
         conversation.turns += 1;
         let claim = claims.last().map(|(address, contact)| Claim { address, contact: *contact });
-        conversation.identity.turn(claim, &lookups, entry.mails.start);
+        conversation.identity.turn(entry.step, claim, &lookups, entry.mails.start);
         let visit = capture::Visit {
             channel: conversation.channel,
             identified: conversation.identity.identified(),
