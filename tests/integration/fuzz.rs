@@ -395,9 +395,9 @@ fn liveness_notices_an_agent_that_withholds_what_it_may_show() {
 #[test]
 fn the_fuzz_command_against_an_agent_it_cannot_reach_says_so_once_and_writes_nothing() {
     use crate::common::process::{Scratch, text};
-    // A port nobody listens on any more.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}/");
+    // Port 1 needs privileges to listen on, so no other test's server can be there (a port freed
+    // by a closed listener can be taken by a parallel test's server before the fuzzer connects).
+    let base = "http://127.0.0.1:1/".to_string();
     let scratch = Scratch::new("fuzz-unreachable");
     let out = scratch.0.join("regressions");
     let output = fuzz_cli(&base, "6", &out, &[]);

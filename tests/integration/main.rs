@@ -9,6 +9,7 @@ mod common;
 
 mod agent;
 mod agent_serve;
+mod architecture;
 mod cli;
 mod clients;
 mod clients_mocks;
@@ -17,7 +18,6 @@ mod faulty_agents;
 mod fuzz;
 mod in_process;
 mod mocks;
-mod oracle;
 mod policy;
 mod protocol;
 mod rigs;

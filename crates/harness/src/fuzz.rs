@@ -898,7 +898,7 @@ pub async fn liveness(
         .entries
         .iter()
         .filter_map(|e| match &e.what {
-            super::transcript::What::Turn(turn) => Some(turn.reply_text()),
+            super::transcript::Occurrence::Turn(turn) => Some(turn.reply_text()),
             _ => None,
         })
         .collect::<Vec<_>>()

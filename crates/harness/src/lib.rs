@@ -6,6 +6,7 @@
 //! - [`transcript`]: what a run observed.
 //! - [`oracle`]: leaks, unauthorised writes, misdirected mails and email-capture violations, judged from observations alone.
 //! - [`expect`]: the expectations a scenario states.
+//! - [`crm_state`]: the mock CRM's state and answers, replayed from its log, for the oracle and the expectations.
 //! - [`text`]: finding CRM values, addresses and requests in free text.
 //! - [`report`]: terminal, JSON and JUnit reports, pass^k and latency.
 //! - [`snapshot`]: the transcript and decisions of a run, redacted, for insta.
@@ -15,6 +16,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod crm_state;
 pub mod expect;
 pub mod fuzz;
 pub mod generate;

@@ -12,10 +12,10 @@ use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 
 use super::expect;
-use super::oracle::{self, Exposure, Finding, FindingKind, Skipped};
+use super::oracle::{self, Exposure, Finding, Skipped};
 use super::scenario::{Action, FaultTarget, LinkChoice, MAIN_CONVERSATION, MailChoice, Scenario, Step};
 use super::target::{self, AgentSession, Backend, Message, SessionStart, Target, TargetError};
-use super::transcript::{Entry, LinkOpened, Observed, Turn, What};
+use super::transcript::{Entry, LinkOpened, Observed, Occurrence, Turn};
 use super::twin::{self, Attribution, TwinCheck};
 use leakproof_config::Channel;
 use leakproof_config::clock::{Clock, ManualClock};
@@ -408,7 +408,7 @@ impl<'r> Live<'r> {
         Marks { crm: mocks.crm.requests_len(), writes: mocks.crm.writes_len(), mails: mocks.mail.mails_len() }
     }
 
-    fn record(&mut self, step: usize, line: Option<usize>, at: Timestamp, before: Marks, what: What) {
+    fn record(&mut self, step: usize, line: Option<usize>, at: Timestamp, before: Marks, what: Occurrence) {
         let after = self.marks();
         self.entries.push(Entry {
             step,
@@ -425,7 +425,7 @@ impl<'r> Live<'r> {
         let id = format!("{}/{name}", self.session_id);
         self.conversations.insert(name.to_owned(), Conversation { id, channel, visitor: visitor.clone() });
         let marks = self.marks();
-        let what = What::ConversationStarted { conversation: name.to_owned(), channel, visitor };
+        let what = Occurrence::ConversationStarted { conversation: name.to_owned(), channel, visitor };
         self.record(step, line, self.rig.clock.now(), marks, what);
     }
 
@@ -455,7 +455,7 @@ impl<'r> Live<'r> {
                 match answer {
                     Ok(answer) => {
                         self.latencies.push(latency);
-                        What::Turn(Turn {
+                        Occurrence::Turn(Turn {
                             conversation: step.conversation.clone(),
                             channel: conversation.channel,
                             customer: text.clone(),
@@ -477,7 +477,7 @@ impl<'r> Live<'r> {
                     Some(link) => {
                         let link = if choice.tamper { target::tamper(link) } else { link.clone() };
                         match self.session.open_link(&link, now).await {
-                            Ok(opened) => What::LinkOpened(LinkOpened {
+                            Ok(opened) => Occurrence::LinkOpened(LinkOpened {
                                 mailbox: choice.mailbox.clone(),
                                 mail: mail.index,
                                 tampered: choice.tamper,
@@ -491,7 +491,7 @@ impl<'r> Live<'r> {
             },
             Action::Wait(by) => {
                 self.rig.clock.advance(*by);
-                What::Waited { by: by.unsigned_abs() }
+                Occurrence::Waited { by: by.unsigned_abs() }
             }
             Action::NewConversation { name, channel, visitor } => {
                 let channel = channel.unwrap_or(self.scenario.channel);
@@ -500,7 +500,7 @@ impl<'r> Live<'r> {
             }
             Action::Inject(fault) => {
                 inject(&self.rig.mocks, fault.clone());
-                What::Faults { change: format!("injected {} on {:?}", fault.kind, fault.endpoint) }
+                Occurrence::Faults { change: format!("injected {} on {:?}", fault.kind, fault.endpoint) }
             }
             Action::ClearFaults(target) => {
                 let mocks = &self.rig.mocks;
@@ -510,7 +510,7 @@ impl<'r> Live<'r> {
                 if matches!(target, FaultTarget::Mail | FaultTarget::All) {
                     mocks.mail.clear_faults();
                 }
-                What::Faults { change: format!("cleared the faults of {}", target_name(*target)) }
+                Occurrence::Faults { change: format!("cleared the faults of {}", target_name(*target)) }
             }
         };
         self.record(number, line, now, before, what);
@@ -539,8 +539,8 @@ fn describe_choice(choice: MailChoice) -> String {
 }
 
 /// A step in `conversation` that could not be carried out, as the transcript records it.
-fn step_failed(conversation: &str, error: &StepError) -> What {
-    What::Failed { conversation: Some(conversation.to_owned()), reason: error.to_string() }
+fn step_failed(conversation: &str, error: &StepError) -> Occurrence {
+    Occurrence::Failed { conversation: Some(conversation.to_owned()), reason: error.to_string() }
 }
 
 fn target_name(target: FaultTarget) -> &'static str {
@@ -561,21 +561,6 @@ fn inject(mocks: &Mocks, fault: leakproof_mocks::Fault) {
     } else {
         mocks.crm.inject(fault);
     }
-}
-
-/// Step failures become findings: a scenario whose step could not run fails.
-pub(crate) fn step_failures(observed: &Observed) -> Vec<Finding> {
-    observed
-        .entries
-        .iter()
-        .filter_map(|entry| match &entry.what {
-            What::Failed { conversation, reason } => Some(Finding {
-                conversation: conversation.clone(),
-                ..Finding::at(FindingKind::StepFailed, entry, reason.clone())
-            }),
-            _ => None,
-        })
-        .collect()
 }
 
 /// `name` in lowercase letters, digits and dashes, for ids.

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use super::oracle::{Check, Finding, FindingKind};
 use super::text;
-use super::transcript::{Observed, What};
+use super::transcript::{Observed, Occurrence};
 use leakproof_world::{CanaryOwner, Fixtures, canary};
 
 /// The canaries of every world registered so far, each with the first world that holds it.
@@ -105,8 +105,8 @@ impl Worlds {
         let mut found = Vec::new();
         for entry in &observed.entries {
             let (conversation, shown) = match &entry.what {
-                What::Turn(turn) => (Some(turn.conversation.clone()), turn.reply_text()),
-                What::LinkOpened(link) => (None, link.message.clone()),
+                Occurrence::Turn(turn) => (Some(turn.conversation.clone()), turn.reply_text()),
+                Occurrence::LinkOpened(link) => (None, link.message.clone()),
                 _ => continue,
             };
             for (range, token) in canary::find_canary_tokens(&shown) {

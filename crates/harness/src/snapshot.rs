@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::oracle::Finding;
 use super::runner::RunResult;
-use super::transcript::What;
+use super::transcript::Occurrence;
 
 /// One step as snapshotted.
 #[derive(Debug, Serialize)]
@@ -80,7 +80,7 @@ pub fn of(result: &RunResult, start: jiff::Timestamp) -> Snapshot {
         .map(|entry| {
             let what = match &entry.what {
                 // The mail index is an implementation detail; the mailbox says which.
-                What::LinkOpened(link) => serde_json::json!({
+                Occurrence::LinkOpened(link) => serde_json::json!({
                     "kind": "link_opened",
                     "mailbox": link.mailbox,
                     "tampered": link.tampered,

@@ -42,7 +42,7 @@ pub struct Entry {
     pub at: Timestamp,
     /// What happened.
     #[serde(flatten)]
-    pub what: What,
+    pub what: Occurrence,
     /// The CRM requests received during the step: indexes into [`Observed::crm_requests`].
     #[serde(skip)]
     pub crm: Range<usize>,
@@ -57,7 +57,7 @@ pub struct Entry {
 /// What a step did, as observed from outside the agent.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum What {
+pub enum Occurrence {
     /// The customer wrote, and the agent answered.
     Turn(Turn),
     /// The customer opened a verification link.

@@ -44,7 +44,7 @@ use super::runner::{Rig, RunError, RunResult, observe_on};
 use super::scenario::{Action, Scenario};
 use super::target::Target;
 use super::text;
-use super::transcript::{Observed, What};
+use super::transcript::{Observed, Occurrence};
 use leakproof_config::ids::ContactId;
 use leakproof_config::{AgentConfig, Protection};
 use leakproof_mocks::{HUBSPOTUTK, WHATSAPP_PHONE};
@@ -387,17 +387,19 @@ fn sights(observed: &Observed, mailboxes: &BTreeSet<String>) -> Vec<Sight> {
             texts,
         };
         match &entry.what {
-            What::Turn(turn) => {
+            Occurrence::Turn(turn) => {
                 out.push(sight(Some(&turn.conversation), Seen::Replies, turn.replies.clone()))
             }
-            What::LinkOpened(link) => {
+            Occurrence::LinkOpened(link) => {
                 let status = if link.accepted() { "accepted" } else { "rejected" };
                 out.push(sight(None, Seen::Page, vec![format!("[{status}]"), link.message.clone()]));
             }
-            What::Failed { conversation, reason } => {
+            Occurrence::Failed { conversation, reason } => {
                 out.push(sight(conversation.as_deref(), Seen::Failed, vec![reason.clone()]))
             }
-            What::ConversationStarted { .. } | What::Waited { .. } | What::Faults { .. } => {}
+            Occurrence::ConversationStarted { .. }
+            | Occurrence::Waited { .. }
+            | Occurrence::Faults { .. } => {}
         }
         for mail in observed.mails.get(entry.mails.clone()).unwrap_or_default() {
             if mailboxes.contains(&mail.to.trim().to_lowercase()) {

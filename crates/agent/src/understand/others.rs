@@ -2,7 +2,7 @@
 
 use super::Intent;
 use super::lexicon::{OTHER_PEOPLE, is_relation};
-use super::reader::{Found, RANK_REST, Reader};
+use super::reader::{RANK_REST, RankedIntent, Reader};
 use super::tokens::Kind;
 
 /// Whether someone else is the subject of a sentence.
@@ -95,7 +95,7 @@ impl Reader<'_> {
             let Some(position) = context.strong else { continue };
             if !named {
                 let intent = Intent::AskAboutOther { property: None, email: context.email.clone() };
-                self.found.push(Found { rank: RANK_REST, position, intent, weak: false });
+                self.found.push(RankedIntent { rank: RANK_REST, position, intent, weak: false });
             }
         }
     }

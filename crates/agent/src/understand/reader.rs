@@ -13,7 +13,7 @@ use super::tokens::{Kind, Tok};
 use super::whose::Whose;
 
 /// One intent found, with what orders it.
-pub(super) struct Found {
+pub(super) struct RankedIntent {
     pub(super) rank: u8,
     pub(super) position: usize,
     pub(super) intent: Intent,
@@ -44,7 +44,7 @@ pub(super) struct Reader<'a> {
     pub(super) contexts: Vec<Context>,
     /// Emails of someone else, by token.
     pub(super) other_emails: Vec<usize>,
-    pub(super) found: Vec<Found>,
+    pub(super) found: Vec<RankedIntent>,
 }
 
 /// The order the agent handles intents in: an override attempt first, so the
@@ -88,7 +88,7 @@ impl<'a> Reader<'a> {
 
     /// Records `intent`, found at token `position`.
     pub(super) fn push(&mut self, rank: u8, position: usize, intent: Intent) {
-        self.found.push(Found { rank, position, intent, weak: false });
+        self.found.push(RankedIntent { rank, position, intent, weak: false });
     }
 
     /// Token `index`, if there is one.
@@ -245,7 +245,7 @@ impl<'a> Reader<'a> {
             .collect();
         let mut intents: Vec<Intent> = Vec::with_capacity(found.len());
         let mut seen: HashSet<Intent> = HashSet::with_capacity(found.len());
-        for Found { intent, weak, .. } in found {
+        for RankedIntent { intent, weak, .. } in found {
             let redundant = match &intent {
                 Intent::Confirm if weak => requests,
                 Intent::ReturningCustomer => gives_email,

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use super::Intent;
 use super::lexicon::{AUXILIARIES, FILLERS, INTERROGATIVES, OTHER_PEOPLE, REQUEST_VERBS, is_relation};
-use super::reader::{Found, RANK_ANSWER, RANK_REST, Reader};
+use super::reader::{RANK_ANSWER, RANK_REST, RankedIntent, Reader};
 use super::tokens::{Kind, Tok};
 use super::whose::Whose;
 
@@ -50,7 +50,7 @@ impl Reader<'_> {
             && self.consumed[segment.start - 1]
             && self.clause_of[segment.start - 1] == self.clause_of[segment.start];
         if !after_value && let Some((position, intent, weak)) = self.answer(&words, any_mention, question) {
-            self.found.push(Found { rank: RANK_ANSWER, position, intent, weak });
+            self.found.push(RankedIntent { rank: RANK_ANSWER, position, intent, weak });
         }
         if let Some(position) = self.handoff(&words, any_mention) {
             self.push(RANK_REST, position, Intent::Handoff);

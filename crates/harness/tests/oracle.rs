@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use leakproof::agent::Visitor;
-use leakproof::config::{AgentConfig, Channel, EmailCapture, ObjectType};
-use leakproof::harness::oracle::{Finding, FindingKind, judge};
-use leakproof::harness::transcript::{Entry, LinkOpened, Observed, Turn, What};
-use leakproof::mocks::{CapturedMail, FaultKind, Write};
-use leakproof::world::Fixtures;
+use leakproof_config::{AgentConfig, Channel, EmailCapture, ObjectType};
+use leakproof_harness::oracle::{Finding, FindingKind, judge};
+use leakproof_harness::transcript::{Entry, LinkOpened, Observed, Occurrence, Turn};
+use leakproof_mocks::{CapturedMail, FaultKind, Write};
+use leakproof_protocol::Visitor;
+use leakproof_world::Fixtures;
 
 const MAREN: &str = "maren.solberg@example.com";
 const MAREN_CITY: &str = "Kirkby Lonsdale";
@@ -19,11 +19,13 @@ const TOBIAS_CITY: &str = "Market Harborough";
 const COOKIE: &str = "3f9a1c0e7b2d4a6f8e1c5b7d9a0f2e4c";
 
 fn config() -> AgentConfig {
-    leakproof::config::load_file("scenarios/configs/default.yaml").unwrap()
+    leakproof_config::load_file(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/configs/default.yaml"))
+        .unwrap()
 }
 
 fn fixtures() -> Fixtures {
-    leakproof::world::load_file("scenarios/fixtures/default.yaml").unwrap()
+    leakproof_world::load_file(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/fixtures/default.yaml"))
+        .unwrap()
 }
 
 fn start() -> Timestamp {
@@ -42,7 +44,7 @@ struct Script {
 impl Script {
     fn new(channel: Channel, visitor: Visitor) -> Script {
         let mut script = Script { observed: Observed::default(), now: start(), current: "main".into() };
-        script.push(What::ConversationStarted { conversation: "main".into(), channel, visitor }, 0, 0);
+        script.push(Occurrence::ConversationStarted { conversation: "main".into(), channel, visitor }, 0, 0);
         script
     }
 
@@ -50,7 +52,7 @@ impl Script {
         Script::new(Channel::LiveChat, Visitor::default())
     }
 
-    fn push(&mut self, what: What, mails: usize, writes: usize) {
+    fn push(&mut self, what: Occurrence, mails: usize, writes: usize) {
         let o = &self.observed;
         let (m, w) = (o.mails.len(), o.writes.len());
         let step = o.entries.len();
@@ -67,7 +69,7 @@ impl Script {
 
     fn turn(mut self, customer: &str, reply: &str) -> Script {
         let channel = match &self.observed.entries[0].what {
-            What::ConversationStarted { channel, .. } => *channel,
+            Occurrence::ConversationStarted { channel, .. } => *channel,
             _ => Channel::LiveChat,
         };
         let turn = Turn {
@@ -78,7 +80,7 @@ impl Script {
             events: None,
             latency: Duration::ZERO,
         };
-        self.push(What::Turn(turn), 0, 0);
+        self.push(Occurrence::Turn(turn), 0, 0);
         self
     }
 
@@ -86,7 +88,7 @@ impl Script {
     fn turn_replies(mut self, customer: &str, replies: &[&str]) -> Script {
         self = self.turn(customer, "");
         let last = self.observed.entries.len() - 1;
-        if let What::Turn(turn) = &mut self.observed.entries[last].what {
+        if let Occurrence::Turn(turn) = &mut self.observed.entries[last].what {
             turn.replies = replies.iter().map(|r| (*r).to_owned()).collect();
         }
         self
@@ -184,7 +186,7 @@ impl Script {
         fault: Option<FaultKind>,
     ) -> Script {
         let seq = self.observed.crm_requests.len();
-        self.observed.crm_requests.push(leakproof::mocks::RecordedRequest {
+        self.observed.crm_requests.push(leakproof_mocks::RecordedRequest {
             seq,
             at: self.now,
             method: "POST".into(),
@@ -204,7 +206,7 @@ impl Script {
 
     /// A new live-chat conversation by an unknown visitor; the next turns are in it.
     fn new_conversation(mut self, name: &str) -> Script {
-        let what = What::ConversationStarted {
+        let what = Occurrence::ConversationStarted {
             conversation: name.into(),
             channel: Channel::LiveChat,
             visitor: Visitor::default(),
@@ -221,7 +223,7 @@ impl Script {
     /// Opens the link of mail `mail`, whose page says `page`.
     fn open_showing(mut self, mail: usize, tampered: bool, page: &str) -> Script {
         let link = LinkOpened { mailbox: MAREN.into(), mail, tampered, status: 200, message: page.into() };
-        self.push(What::LinkOpened(link), 0, 0);
+        self.push(Occurrence::LinkOpened(link), 0, 0);
         self
     }
 
@@ -636,7 +638,7 @@ fn a_link_page_is_judged_like_a_reply_for_the_conversation_of_the_links_mail() {
 /// 202's phone ends in the ticket id 5001, 203's in Ann's points, 204's in the order number of
 /// Ann's ticket; Ann and Bo share the words of their plans; Cy's address shares the agent's name.
 fn colliding() -> Fixtures {
-    leakproof::world::from_yaml_str(
+    leakproof_world::from_yaml_str(
         "colliding.yaml",
         "contacts:
   - id: 201
@@ -716,50 +718,5 @@ fn parts_accounted_for_by_ids_visible_values_typed_text_or_the_configuration_are
         assert!(findings.iter().all(|f| f.kind == FindingKind::Leak), "{findings:?}");
         assert_eq!(findings[0].property.as_deref(), Some(property), "{findings:?}");
         assert!(findings[0].message.contains(why), "{}", findings[0].message);
-    }
-}
-
-/// The oracle must judge from observations alone. The crate graph makes it so: the harness
-/// crate (oracle, expectations, runner, fuzzer) depends on no crate of the agent's (its
-/// engine, its policy, its identity and token code), under any kind of dependency, so a
-/// `use leakproof_agent::…` or `use leakproof_policy::…` anywhere in it does not compile.
-#[test]
-fn the_harness_depends_on_no_crate_of_the_agents() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = std::process::Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let packages = metadata["packages"].as_array().unwrap();
-    let members = |name: &str| {
-        let package = packages.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("no {name}"));
-        package["dependencies"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|d| d["path"].is_string())
-            .map(|d| d["name"].as_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
-    };
-    // Everything the harness reaches through the workspace's own crates.
-    let mut reached = vec!["leakproof-harness".to_owned()];
-    let mut next = 0;
-    while next < reached.len() {
-        for dependency in members(&reached[next].clone()) {
-            if !reached.contains(&dependency) {
-                reached.push(dependency);
-            }
-        }
-        next += 1;
-    }
-    for agents in ["leakproof-agent", "leakproof-policy", "leakproof-identity", "leakproof"] {
-        assert!(!reached.contains(&agents.to_owned()), "the harness reaches {agents}: {reached:?}");
-    }
-    // The harness does reach what it needs to judge: the mocks and their wire types.
-    for needed in ["leakproof-mocks", "leakproof-hubspot", "leakproof-protocol"] {
-        assert!(reached.contains(&needed.to_owned()), "{needed} missing from {reached:?}");
     }
 }
