@@ -18,7 +18,6 @@ mod faulty_agents;
 mod fuzz;
 mod in_process;
 mod mocks;
-mod policy;
 mod protocol;
 mod rigs;
 mod run;

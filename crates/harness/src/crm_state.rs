@@ -206,6 +206,15 @@ mod tests {
             ..search(None, 200)
         };
         assert!(ContactSearch::of(&get).is_none());
+        // Only a POST to the contacts' search endpoint is a search of contacts: a ticket search
+        // naming the address, or a GET of the search path, looked no contact up.
+        let tickets = RecordedRequest { path: "/crm/v3/objects/tickets/search".into(), ..search(None, 200) };
+        assert!(ContactSearch::of(&tickets).is_none());
+        let get_search = RecordedRequest { method: "GET".into(), ..search(None, 200) };
+        assert!(ContactSearch::of(&get_search).is_none());
+        let trailing =
+            RecordedRequest { path: "/crm/v3/objects/contacts/search/".into(), ..search(None, 200) };
+        assert!(ContactSearch::of(&trailing).is_some());
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Properties of the policy path over random configurations, identities and requests.
 
-use leakproof::config::{AgentConfig, Protection};
-use leakproof::generate::config::agent_config;
-use leakproof::identity::{ContactId, Identity};
-use leakproof::policy::{
+use leakproof_config::{AgentConfig, Protection};
+use leakproof_harness::generate::config::agent_config;
+use leakproof_policy::identity::{ContactId, Identity};
+use leakproof_policy::{
     Action, Decision, NARROWING_PHRASES, Policy, PropertyId, Refusal, Request, Subject, narrows_sharing,
 };
 use proptest::prelude::*;
@@ -250,7 +250,7 @@ proptest! {
 
 #[test]
 fn compile_rejects_an_invalid_configuration_built_in_code() {
-    let mut config = leakproof::generate::config::fixed_agent_config(3, 1);
+    let mut config = leakproof_harness::generate::config::fixed_agent_config(3, 1);
     config.properties[2].property = config.properties[0].property.clone();
     config.properties[2].object = config.properties[0].object;
     let err = Policy::compile(&config).unwrap_err();
@@ -266,7 +266,7 @@ properties:
       edit: { enabled: true, protection: verify_email } }
   - { object: contact, property: notes, label: notes }
 ";
-    let config = leakproof::config::from_yaml_str("inline.yaml", yaml).unwrap();
+    let config = leakproof_config::from_yaml_str("inline.yaml", yaml).unwrap();
     let policy = Policy::compile(&config).unwrap();
     let [city, phone, notes] = [0, 1, 2].map(PropertyId::from_index);
     let me = ContactId(1);
@@ -308,7 +308,7 @@ properties:
   - { object: contact, property: phone, label: phone,
       view: { enabled: true, protection: match_email, instructions: "Give it on one line." } }
 "#;
-    let config = leakproof::config::from_yaml_str("inline.yaml", yaml).unwrap();
+    let config = leakproof_config::from_yaml_str("inline.yaml", yaml).unwrap();
     let policy = Policy::compile(&config).unwrap();
     let [points, city, phone] = [0, 1, 2].map(PropertyId::from_index);
     let me = ContactId(1);
