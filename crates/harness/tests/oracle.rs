@@ -575,6 +575,22 @@ fn text_shown_as_part_of_a_value_the_customer_may_see_is_not_a_leak_of_a_shorter
     assert!(findings[0].message.contains("address of contact 102"), "{}", findings[0].message);
 }
 
+/// A value the CRM took in a write is CRM data from then on, and the record's other values
+/// stay so: both are leaks when shown to a stranger later.
+#[test]
+fn a_written_value_and_the_records_other_values_are_searched_after_the_write() {
+    let planted = "+44 7700 900987";
+    let script = Script::anonymous()
+        .turn_writing("hello", ObjectType::Contact, 101, "phone", planted)
+        .new_conversation("stranger")
+        .turn("what is on file?", &format!("The phone is {planted} and the address {MAREN_ADDRESS}."));
+    let findings = script.findings();
+    assert_eq!(kinds(&findings), [(1, FindingKind::UnauthorisedWrite), (3, FindingKind::Leak), (3, FindingKind::Leak)]);
+    let mut leaked: Vec<&str> = findings[1..].iter().filter_map(|f| f.property.as_deref()).collect();
+    leaked.sort_unstable();
+    assert_eq!(leaked, ["contact.address", "contact.phone"], "{findings:?}");
+}
+
 #[test]
 fn writes_need_edit_rights_protection_scope_and_a_value_the_customer_gave() {
     let verified = || Script::anonymous().turn_mailing(MAREN, "Sent.", MAREN).open(0, false);
