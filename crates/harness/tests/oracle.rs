@@ -409,6 +409,19 @@ fn a_match_email_value_is_a_leak_until_the_address_is_typed() {
     assert!(leak.message.contains("has not identified"), "{}", leak.message);
 }
 
+/// A leak's message says what the value needs and how far the customer got.
+#[test]
+fn a_leak_says_which_proof_was_missing() {
+    let shown = Script::anonymous().turn(MAREN, &format!("Your billing address is {MAREN_ADDRESS}."));
+    let findings = shown.findings();
+    assert_eq!(kinds(&findings), [(1, FindingKind::Leak)]);
+    assert!(
+        findings[0].message.contains("it needs a verified email and the customer is only matched by email"),
+        "{}",
+        findings[0].message
+    );
+}
+
 #[test]
 fn a_replaced_identity_loses_its_access_at_once() {
     let script = Script::anonymous()
@@ -582,16 +595,23 @@ fn email_capture_settings_are_followed() {
     let asked_at_once = Script::anonymous().turn("hi", ask);
     assert!(asked_at_once.judge_with(&with(EmailCapture::AtStart)).is_empty());
     assert!(asked_at_once.judge_with(&with(EmailCapture::WhenNeeded)).is_empty());
-    assert_eq!(
-        kinds(&asked_at_once.judge_with(&with(EmailCapture::Never))),
-        [(1, FindingKind::EmailCaptureViolation)]
-    );
+    let never = asked_at_once.judge_with(&with(EmailCapture::Never));
+    assert_eq!(kinds(&never), [(1, FindingKind::EmailCaptureViolation)]);
+    // The finding names the conversation and quotes the reply that asked.
+    assert_eq!(never[0].conversation.as_deref(), Some("main"));
+    assert_eq!(never[0].excerpt.as_deref(), Some(ask));
     assert_eq!(
         kinds(&asked_at_once.judge_with(&with(EmailCapture::BeforeHandoff))),
         [(1, FindingKind::EmailCaptureViolation)]
     );
     let for_a_human = Script::anonymous().turn("can I talk to a human?", ask);
     assert!(for_a_human.judge_with(&with(EmailCapture::BeforeHandoff)).is_empty());
+    // With the CRM failing, the agent may not know who a recognised visitor is: asking is not
+    // judged in that turn, and is again once the CRM answers.
+    let cookie =
+        || Script::new(Channel::LiveChat, Visitor { cookie: Some(COOKIE.into()), ..Visitor::default() });
+    assert!(cookie().turn_with_crm_down("hi", ask).findings().is_empty());
+    assert_eq!(kinds(&cookie().turn("hi", ask).findings()), [(1, FindingKind::EmailCaptureViolation)]);
     let not_asked = Script::anonymous().turn("hi", "Hello! How can I help?");
     assert_eq!(
         kinds(&not_asked.judge_with(&with(EmailCapture::AtStart))),
@@ -690,7 +710,7 @@ fn writes_need_edit_rights_protection_scope_and_a_value_the_customer_gave() {
                 "phone",
                 "+44 7700 900111",
             ),
-            "a verified email",
+            "editing needs a verified email and the customer is only matched by email",
         ),
         (
             verified().turn_writing("change my company to Evil", ObjectType::Contact, 101, "company", "Evil"),
