@@ -412,7 +412,9 @@ fn a_match_email_value_is_a_leak_until_the_address_is_typed() {
 /// A leak's message says what the value needs and how far the customer got.
 #[test]
 fn a_leak_says_which_proof_was_missing() {
-    let shown = Script::anonymous().turn(MAREN, &format!("Your billing address is {MAREN_ADDRESS}."));
+    // Her city, which she may see, shown first does not account for the address after it.
+    let shown = Script::anonymous()
+        .turn(MAREN, &format!("Your city is {MAREN_CITY} and your billing address is {MAREN_ADDRESS}."));
     let findings = shown.findings();
     assert_eq!(kinds(&findings), [(1, FindingKind::Leak)]);
     assert!(
@@ -917,4 +919,14 @@ fn parts_accounted_for_by_ids_visible_values_typed_text_or_the_configuration_are
         assert_eq!(findings[0].property.as_deref(), Some(property), "{findings:?}");
         assert!(findings[0].message.contains(why), "{}", findings[0].message);
     }
+    let leaked = |script: Script| -> Vec<String> {
+        script.findings_in(&fixtures).into_iter().filter_map(|f| f.property).collect()
+    };
+    // A part inside a value shown whole is that value's leak only: "4821" in Ann's ticket status
+    // is not also the end of Di's phone.
+    let stage = Script::anonymous().turn("hi", "Status: Waiting on order 4821 from the depot.");
+    assert_eq!(leaked(stage), ["ticket.hs_pipeline_stage"]);
+    // A part after a value shown whole, outside it, is a leak of its own.
+    let both = Script::anonymous().turn("hi", "Your plan is Silver Saver Monthly. Order 4821 ships today.");
+    assert_eq!(leaked(both), ["contact.plan_tier", "contact.phone"]);
 }
