@@ -628,10 +628,17 @@ fn a_verification_mail_must_go_to_the_current_identity_address_on_record() {
     let as_typed =
         Script::anonymous().turn_mailing("MAREN.SOLBERG@EXAMPLE.COM", "Sent.", "MAREN.SOLBERG@EXAMPLE.COM");
     assert_eq!(kinds(&as_typed.findings()), [(1, FindingKind::MisdirectedVerification)]);
-    let namesake = Script::anonymous().turn_mailing(MAREN, "Sent.", "maren.solberg@example.net");
-    assert_eq!(kinds(&namesake.findings()), [(1, FindingKind::MisdirectedVerification)]);
-    let nobody = Script::anonymous().turn_mailing("what is my address?", "Sent.", MAREN);
-    assert_eq!(kinds(&nobody.findings()), [(1, FindingKind::MisdirectedVerification)]);
+    // The finding names the conversation and the contact whose mailbox got the link.
+    let namesake = Script::anonymous().turn_mailing(MAREN, "Sent.", "maren.solberg@example.net").findings();
+    assert_eq!(kinds(&namesake), [(1, FindingKind::MisdirectedVerification)]);
+    assert_eq!(
+        (namesake[0].conversation.as_deref(), namesake[0].contact.map(|c| c.0)),
+        (Some("main"), Some(105))
+    );
+    let nobody = Script::anonymous().turn_mailing("what is my address?", "Sent.", MAREN).findings();
+    assert_eq!(kinds(&nobody), [(1, FindingKind::MisdirectedVerification)]);
+    assert_eq!(nobody[0].contact.map(|c| c.0), Some(101));
+    assert!(nobody[0].message.contains("has not named any contact"), "{}", nobody[0].message);
 }
 
 #[test]
