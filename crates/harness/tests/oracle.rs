@@ -136,24 +136,38 @@ impl Script {
     /// A turn during which the agent wrote `property = value` to `object` `id`, the CRM
     /// applied it or not, and the agent replied `reply`.
     fn turn_writing_replying(
+        self,
+        customer: &str,
+        reply: &str,
+        write: (ObjectType, u64, &str, &str),
+        applied: bool,
+    ) -> Script {
+        self.turn_writes_replying(customer, reply, &[write], applied)
+    }
+
+    /// A turn during which the agent made `writes`, one request each, all applied or not, and
+    /// replied `reply`.
+    fn turn_writes_replying(
         mut self,
         customer: &str,
         reply: &str,
-        (object, id, property, value): (ObjectType, u64, &str, &str),
+        writes: &[(ObjectType, u64, &str, &str)],
         applied: bool,
     ) -> Script {
-        let seq = self.observed.writes.len();
-        self.observed.writes.push(Write {
-            seq,
-            at: self.now,
-            object,
-            id: Some(id),
-            properties: BTreeMap::from([(property.to_owned(), value.to_owned())]),
-            applied,
-        });
+        let first = self.observed.writes.len();
+        for &(object, id, property, value) in writes {
+            self.observed.writes.push(Write {
+                seq: self.observed.writes.len(),
+                at: self.now,
+                object,
+                id: Some(id),
+                properties: BTreeMap::from([(property.to_owned(), value.to_owned())]),
+                applied,
+            });
+        }
         self = self.turn(customer, reply);
         let last = self.observed.entries.len() - 1;
-        self.observed.entries[last].writes = seq..seq + 1;
+        self.observed.entries[last].writes = first..self.observed.writes.len();
         self
     }
 
@@ -573,6 +587,28 @@ fn a_write_the_crm_applied_while_the_reply_says_it_was_not_done_is_misreported()
         misreported("I've updated your preferred language. I can't change your date of birth, though.", true)
             .is_empty()
     );
+    // A property named by its label alone is named: this denial is about the plan.
+    assert!(
+        misreported("Your preferred language is set. Sorry, I couldn't change your plan.", true).is_empty()
+    );
+
+    // One misreport per change and turn: a retried write is one, two properties are two, and
+    // the same change denied again in a later turn is another.
+    let language = (ObjectType::Contact, 104, "hs_language", "en-ie");
+    let city = (ObjectType::Contact, 104, "city", "Galway Harbour");
+    let denied = "I can't reach your records right now, so I can't help with that at the moment.";
+    let count =
+        |script: Script| script.findings().iter().filter(|f| f.kind == FindingKind::MisreportedWrite).count();
+    let email = || Script::new(Channel::Email, Visitor::default());
+    assert_eq!(count(email().turn_writes_replying("Yes", denied, &[language, language], true)), 1);
+    assert_eq!(count(email().turn_writes_replying("Yes", denied, &[language, city], true)), 2);
+    let twice = email().turn_writes_replying("Yes", denied, &[language], true).turn_writes_replying(
+        "Yes",
+        denied,
+        &[language],
+        true,
+    );
+    assert_eq!(count(twice), 2);
 }
 
 #[test]
