@@ -569,6 +569,7 @@ fn a_write_the_crm_applied_while_the_reply_says_it_was_not_done_is_misreported()
     let found = misreported(told, true);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].property.as_deref(), Some("contact.hs_language"));
+    assert_eq!((found[0].conversation.as_deref(), found[0].contact.map(|c| c.0)), (Some("main"), Some(104)));
     assert_eq!(
         found[0].excerpt.as_deref(),
         Some("I can't reach your records right now, so I can't help with that at the moment.")
