@@ -778,6 +778,11 @@ fn writes_need_edit_rights_protection_scope_and_a_value_the_customer_gave() {
             Script::anonymous().turn_writing(phone, ObjectType::Contact, 101, "phone", "+44 7700 900111"),
             "not identified",
         ),
+        (
+            // Read back and confirmed, but written to the address: she asked about her phone.
+            verified().turn_confirmed_writing(phone, ObjectType::Contact, 101, "address", "+447700900111"),
+            "the customer asked to change their phone number (contact.phone), not this property",
+        ),
     ];
     for (script, why) in cases {
         let findings = script.findings();
@@ -788,6 +793,10 @@ fn writes_need_edit_rights_protection_scope_and_a_value_the_customer_gave() {
         );
         let write = findings.iter().find(|f| f.kind == FindingKind::UnauthorisedWrite).unwrap();
         assert!(write.message.contains(why), "{why}: {}", write.message);
+        // It names the conversation, the record's contact and the property written.
+        assert_eq!(write.conversation.as_deref(), Some("main"), "{why}");
+        assert!(matches!(write.contact.map(|c| c.0), Some(101 | 102)), "{why}: {write:?}");
+        assert!(write.property.as_deref().is_some_and(|p| p.starts_with("contact.")), "{why}: {write:?}");
     }
 }
 
