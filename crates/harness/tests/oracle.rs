@@ -784,6 +784,49 @@ fn writes_need_edit_rights_protection_scope_and_a_value_the_customer_gave() {
             "the customer asked to change their phone number (contact.phone), not this property",
         ),
     ];
+    let number = "+44 7700 900111";
+    let cases =
+        cases.into_iter().chain([(
+            // The value came alone, after a message about the address: it was asked for the address.
+            verified()
+                .turn("I want to change my billing address", "Sure, what is it?")
+                .turn_confirmed_writing(number, ObjectType::Contact, 101, "phone", "+447700900111"),
+            "the customer asked to change their billing address (contact.address), not this property",
+        )]);
+    // What the customer asked for is read from the message that gave the value, or, when it
+    // names no property, from the one before it.
+    let asked = [
+        verified()
+            .turn("I want to change my phone number", "Sure, what is the new number?")
+            .turn_confirmed_writing(number, ObjectType::Contact, 101, "phone", "+447700900111"),
+        verified().turn("what is my billing address?", "Let me check.").turn_confirmed_writing(
+            phone,
+            ObjectType::Contact,
+            101,
+            "phone",
+            "+447700900111",
+        ),
+        // The message that gave the value names the phone; a later one about the address does
+        // not make it a write of something else.
+        verified().turn(phone, "Just to confirm: change your phone to +447700900111?").turn_writing(
+            "yes, and what is my billing address?",
+            ObjectType::Contact,
+            101,
+            "phone",
+            "+447700900111",
+        ),
+        // A value given in the first message, naming nothing, settles nothing either way.
+        Script::anonymous()
+            .turn(number, "Thanks.")
+            .turn_mailing(MAREN, "Sent.", MAREN)
+            .open(0, false)
+            .turn("yes, that number", "Just to confirm: change your phone to +447700900111?")
+            .turn_writing("yes please", ObjectType::Contact, 101, "phone", "+447700900111"),
+    ];
+    for script in asked {
+        let findings = script.findings();
+        assert!(findings.is_empty(), "{findings:?}");
+    }
     for (script, why) in cases {
         let findings = script.findings();
         assert_eq!(
