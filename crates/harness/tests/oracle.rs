@@ -793,6 +793,15 @@ fn writes_need_edit_rights_protection_scope_and_a_value_the_customer_gave() {
                 .turn_confirmed_writing(number, ObjectType::Contact, 101, "phone", "+447700900111"),
             "the customer asked to change their billing address (contact.address), not this property",
         )]);
+    let cases = cases.chain([(
+        // The properties asked about, in the order asked, a repeat named once.
+        verified()
+            .turn(&format!("my billing address is {number}"), "Noted.")
+            .turn(&format!("my billing address, I said, is {number}"), "Noted.")
+            .turn(&format!("and my city is {number}"), "Just to confirm: change your phone to +447700900111?")
+            .turn_writing("yes", ObjectType::Contact, 101, "phone", "+447700900111"),
+        "the customer asked to change their billing address (contact.address) or city (contact.city), not this property",
+    )]);
     // What the customer asked for is read from the message that gave the value, or, when it
     // names no property, from the one before it.
     let asked = [
