@@ -802,6 +802,26 @@ fn writes_need_edit_rights_protection_scope_and_a_value_the_customer_gave() {
             .turn_writing("yes", ObjectType::Contact, 101, "phone", "+447700900111"),
         "the customer asked to change their billing address (contact.address) or city (contact.city), not this property",
     )]);
+    // A change read back is confirmed by a yes with no "no" in it, in a word or a phrase.
+    let answered = |said: &str| {
+        verified().turn(phone, "Just to confirm: change your phone to +447700900111?").turn_writing(
+            said,
+            ObjectType::Contact,
+            101,
+            "phone",
+            "+447700900111",
+        )
+    };
+    let cases = cases.chain(["no, leave it", "yes... wait", "hmm", "sure, actually don’t"].map(|said| {
+        (
+            answered(said),
+            "the property needs the customer's confirmation, and the write came in a turn where they said",
+        )
+    }));
+    for said in ["go ahead", "Yep!", "that's right"] {
+        let findings = answered(said).findings();
+        assert!(findings.is_empty(), "{said}: {findings:?}");
+    }
     // What the customer asked for is read from the message that gave the value, or, when it
     // names no property, from the one before it.
     let asked = [
