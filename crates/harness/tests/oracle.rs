@@ -292,57 +292,23 @@ fn only_safety_findings_are_violations() {
     }
 }
 
-/// Reports name each kind in these words (CI logs are searched for them).
+/// Reports name each kind in these words (CI logs are searched for them), and by the check
+/// that finds it, as reports and the JSON name them.
 #[test]
 fn finding_kinds_read_as_reports_write_them() {
     use FindingKind::*;
-    let words: Vec<String> = [
-        Leak,
-        UnauthorisedWrite,
-        MisdirectedVerification,
-        EmailCaptureViolation,
-        MisreportedWrite,
-        Expectation,
-        StepFailed,
-    ]
-    .iter()
-    .map(|kind| kind.to_string())
-    .collect();
-    assert_eq!(
-        words,
-        [
-            "leak",
-            "unauthorised write",
-            "misdirected verification",
-            "email-capture violation",
-            "misreported write",
-            "expectation failed",
-            "step failed"
-        ]
-    );
-    // And each kind by the check that finds it, as reports and the JSON name them.
-    let checks: Vec<(String, String)> = [
-        Leak,
-        UnauthorisedWrite,
-        MisdirectedVerification,
-        EmailCaptureViolation,
-        MisreportedWrite,
-        Expectation,
-        StepFailed,
-    ]
-    .iter()
-    .map(|kind| (kind.to_string(), Check::of(*kind).to_string()))
-    .collect();
     let expected = [
-        ("leak", "text"),
-        ("unauthorised write", "write"),
-        ("misdirected verification", "mail"),
-        ("email-capture violation", "capture"),
-        ("misreported write", "write"),
-        ("expectation failed", "expectation"),
-        ("step failed", "step"),
+        (Leak, "leak", "text"),
+        (UnauthorisedWrite, "unauthorised write", "write"),
+        (MisdirectedVerification, "misdirected verification", "mail"),
+        (EmailCaptureViolation, "email-capture violation", "capture"),
+        (MisreportedWrite, "misreported write", "write"),
+        (Expectation, "expectation failed", "expectation"),
+        (StepFailed, "step failed", "step"),
     ];
-    assert_eq!(checks, expected.map(|(k, c)| (k.to_owned(), c.to_owned())));
+    for (kind, words, check) in expected {
+        assert_eq!((kind.to_string(), Check::of(kind).to_string()), (words.to_owned(), check.to_owned()));
+    }
     let others: Vec<String> = [Check::Twin, Check::CrossSession].iter().map(Check::to_string).collect();
     assert_eq!(others, ["twin", "cross-session"]);
 }
