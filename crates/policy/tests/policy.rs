@@ -364,3 +364,14 @@ pub fn request(properties: usize, contacts: u64) -> impl Strategy<Value = Reques
         subject,
     })
 }
+
+/// Each refusal reads as words a log or a report can show.
+#[test]
+fn refusals_read_as_words() {
+    let words: Vec<String> =
+        [Refusal::NotShared, Refusal::NotEditable, Refusal::OutOfScope, Refusal::Instructions]
+            .iter()
+            .map(Refusal::to_string)
+            .collect();
+    assert_eq!(words, ["not shared", "not editable", "out of scope", "withheld by the instructions"]);
+}
