@@ -1,6 +1,6 @@
 //! Properties of the policy path over random configurations, identities and requests.
 
-use leakproof_config::{AgentConfig, Protection};
+use leakproof_config::{AgentConfig, Channel, Protection};
 use leakproof_harness::generate::config::agent_config;
 use leakproof_policy::identity::{ContactId, Identity};
 use leakproof_policy::{
@@ -374,4 +374,21 @@ fn refusals_read_as_words() {
             .map(Refusal::to_string)
             .collect();
     assert_eq!(words, ["not shared", "not editable", "out of scope", "withheld by the instructions"]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A compiled policy holds every configured property, and asks for the email on each
+    /// channel when the configuration says (email has no setting: the sender is the claim).
+    #[test]
+    fn the_policy_holds_every_property_and_each_channels_email_capture(config in agent_config(0, 6)) {
+        let policy = Policy::compile(&config).unwrap();
+        prop_assert_eq!(policy.len(), config.properties.len());
+        prop_assert_eq!(policy.is_empty(), config.properties.is_empty());
+        prop_assert_eq!(policy.properties().count(), config.properties.len());
+        for channel in [Channel::LiveChat, Channel::Whatsapp, Channel::FacebookMessenger] {
+            prop_assert_eq!(policy.email_capture(channel), config.email_capture.for_channel(channel));
+        }
+    }
 }
