@@ -392,3 +392,18 @@ proptest! {
         }
     }
 }
+
+/// Only a verified identity has proven control of the mailbox; each names its contact.
+#[test]
+fn identities_say_who_they_are_and_how_far_they_are_proven() {
+    let (matched, verified) = (Identity::Matched(ContactId(7)), Identity::Verified(ContactId(7)));
+    assert!(!Identity::Anonymous.is_verified() && !matched.is_verified() && verified.is_verified());
+    assert_eq!(
+        [Identity::Anonymous, matched, verified].map(|identity| (identity.contact(), identity.to_string())),
+        [
+            (None, "anonymous".to_owned()),
+            (Some(ContactId(7)), "matched(7)".to_owned()),
+            (Some(ContactId(7)), "verified(7)".to_owned())
+        ]
+    );
+}
