@@ -8,10 +8,11 @@
 //! case checks that its floor sends exactly the requests the turn sends.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use leakproof::agent::{Agent, AgentSettings, Turn, Visitor};
 use leakproof::config::{Channel, ObjectType};
 use leakproof::crm::{Crm, CrmSettings};
@@ -27,7 +28,9 @@ struct World {
     mocks: Mocks,
     agent: Agent,
     crm: Crm,
-    now: Timestamp,
+    /// The time the agent is told; each iteration is an hour after the one before, so one
+    /// address's verification mails never meet the agent's hourly limit.
+    now: Mutex<Timestamp>,
 }
 
 async fn world() -> World {
@@ -43,7 +46,7 @@ async fn world() -> World {
     })
     .expect("agent");
     let crm = Crm::new(crm_settings).expect("crm");
-    let world = World { mocks, agent, crm, now: "2026-05-01T09:00:00Z".parse().expect("time") };
+    let world = World { mocks, agent, crm, now: Mutex::new("2026-05-01T09:00:00Z".parse().expect("time")) };
     // Open the connections both clients will reuse, untimed.
     world.say("warm-up", MAREN).await;
     world.say("warm-up", "what is my billing address?").await;
@@ -59,9 +62,19 @@ impl World {
                 Channel::LiveChat,
                 &Visitor::default(),
                 text,
-                self.now,
+                self.now(),
             )
             .await
+    }
+
+    fn now(&self) -> Timestamp {
+        *self.now.lock().expect("clock")
+    }
+
+    /// Moves the clock on by an hour and a second: untimed, before each iteration.
+    fn next_hour(&self) {
+        let mut now = self.now.lock().expect("clock");
+        *now = now.checked_add(SignedDuration::from_secs(3601)).expect("time");
     }
 
     /// The token of the latest link mailed to Maren.
@@ -148,7 +161,7 @@ impl Case for OpenLink {
     }
     async fn turn(&self, world: &World, _: &str, token: Option<String>) {
         let token = token.unwrap_or_default();
-        assert!(world.agent.open_link(&token, world.now).await.verified);
+        assert!(world.agent.open_link(&token, world.now()).await.verified);
     }
     async fn floor(&self, _: &World) {}
     // Checking a link is the agent's own work: no HTTP call.
@@ -162,7 +175,7 @@ impl Case for DiscloseAfterLink {
         world.say(id, "what is my billing address?").await;
         world.say(id, MAREN).await;
         let token = world.latest_token();
-        assert!(world.agent.open_link(&token, world.now).await.verified);
+        assert!(world.agent.open_link(&token, world.now()).await.verified);
         None
     }
     async fn turn(&self, world: &World, id: &str, _: Option<String>) {
@@ -217,6 +230,7 @@ fn bench_case<C: Case>(c: &mut Criterion, runtime: &Runtime, case: &C) {
             let world = world().await;
             let mut total = Duration::ZERO;
             for i in 0..iters {
+                world.next_hour();
                 let id = format!("c{i}");
                 let token = case.prepare(&world, &id).await;
                 let started = Instant::now();
@@ -236,6 +250,7 @@ fn bench_case<C: Case>(c: &mut Criterion, runtime: &Runtime, case: &C) {
             let world = world().await;
             let mut total = Duration::ZERO;
             for i in 0..iters {
+                world.next_hour();
                 // The same untimed preparation as the turn, so both see mocks in the same state.
                 case.prepare(&world, &format!("c{i}")).await;
                 let started = Instant::now();
