@@ -57,6 +57,7 @@ pub(super) fn osa_distance_within(a: &[char], b: &[char], max: usize) -> Option<
 }
 
 /// Whether `word` is within the tolerance of `keyword`'s length of it.
+#[inline]
 pub(super) fn within_edits(word: &str, keyword: &str) -> bool {
     let mut word_chars = ['\0'; MAX_FUZZY_CHARS + 2];
     let mut keyword_chars = ['\0'; MAX_FUZZY_CHARS];
@@ -67,6 +68,7 @@ pub(super) fn within_edits(word: &str, keyword: &str) -> bool {
 }
 
 /// `text`'s characters in `buffer`, if they fit.
+#[inline]
 pub(super) fn fill<'b>(buffer: &'b mut [char], text: &str) -> Option<&'b [char]> {
     let mut len = 0;
     for c in text.chars() {

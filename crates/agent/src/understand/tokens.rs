@@ -34,22 +34,26 @@ pub(super) struct Tok {
 
 impl Tok {
     /// The normalized word, or "" for anything but a word.
+    #[inline]
     pub(super) fn word(&self) -> &str {
         if self.kind == Kind::Word { &self.norm } else { "" }
     }
 
     /// Whether this is the word `word`.
+    #[inline]
     pub(super) fn is(&self, word: &str) -> bool {
         self.word() == word
     }
 
     /// Whether this is one of `words`.
+    #[inline]
     pub(super) fn is_in(&self, words: &[&str]) -> bool {
         self.kind == Kind::Word && words.contains(&self.norm.as_ref())
     }
 
     /// Exactly `keyword`, or a misspelling of a keyword of six letters or
     /// more that keeps its first letter ("ingore", "represenative").
+    #[inline]
     pub(super) fn like(&self, keyword: &str) -> bool {
         let word = self.word();
         if word == keyword {
@@ -66,16 +70,19 @@ impl Tok {
     }
 
     /// Whether this is [`Tok::like`] one of `keywords`.
+    #[inline]
     pub(super) fn like_any(&self, keywords: &[&str]) -> bool {
         keywords.iter().any(|k| self.like(k))
     }
 
     /// Whether this is the punctuation mark `c`.
+    #[inline]
     pub(super) fn is_punct(&self, c: char) -> bool {
         self.kind == Kind::Punct(c)
     }
 
     /// The emoji or symbol, if this is one.
+    #[inline]
     pub(super) fn symbol(&self) -> Option<char> {
         match self.kind {
             Kind::Symbol(c) => Some(c),

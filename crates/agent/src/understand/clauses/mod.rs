@@ -115,6 +115,7 @@ impl Reader<'_> {
 
 /// Whether `token`, with repeated letters squeezed ("yesss", "nooo",
 /// "hellooo"), is one of `words`.
+#[inline]
 fn squeezed_in(token: &Tok, words: &[&str]) -> bool {
     let word = token.word();
     let Some(first) = word.chars().next() else { return false };
@@ -122,6 +123,7 @@ fn squeezed_in(token: &Tok, words: &[&str]) -> bool {
 }
 
 /// `word`'s letters with runs of the same letter counted once.
+#[inline]
 fn squeeze(word: &str) -> impl Iterator<Item = char> + '_ {
     let mut last = None;
     word.chars().filter(move |&c| {
