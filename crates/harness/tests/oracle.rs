@@ -89,11 +89,15 @@ impl Script {
         self
     }
 
+    /// The entry pushed last, for a turn to record what happened during it.
+    fn last_entry(&mut self) -> &mut Entry {
+        self.observed.entries.last_mut().expect("a turn was pushed")
+    }
+
     /// A turn answered by several messages.
     fn turn_replies(mut self, customer: &str, replies: &[&str]) -> Script {
         self = self.turn(customer, "");
-        let last = self.observed.entries.len() - 1;
-        if let Occurrence::Turn(turn) = &mut self.observed.entries[last].what {
+        if let Occurrence::Turn(turn) = &mut self.last_entry().what {
             turn.replies = replies.iter().map(|r| (*r).to_owned()).collect();
         }
         self
@@ -116,8 +120,7 @@ impl Script {
             status_id: "s".into(),
         });
         self = self.turn(customer, reply);
-        let last = self.observed.entries.len() - 1;
-        self.observed.entries[last].mails = index..index + 1;
+        self.last_entry().mails = index..index + 1;
         self
     }
 
@@ -166,8 +169,8 @@ impl Script {
             });
         }
         self = self.turn(customer, reply);
-        let last = self.observed.entries.len() - 1;
-        self.observed.entries[last].writes = first..self.observed.writes.len();
+        let end = self.observed.writes.len();
+        self.last_entry().writes = first..end;
         self
     }
 
@@ -218,8 +221,7 @@ impl Script {
             correlation_id: "c".into(),
         });
         self = self.turn(customer, reply);
-        let last = self.observed.entries.len() - 1;
-        self.observed.entries[last].crm = seq..seq + 1;
+        self.last_entry().crm = seq..seq + 1;
         self
     }
 
@@ -765,6 +767,15 @@ fn writes_need_edit_rights_protection_scope_and_a_value_the_customer_gave() {
             .turn(&format!("my billing address is {number}"), "Noted.")
             .turn(&format!("my billing address, I said, is {number}"), "Noted.")
             .turn(&format!("and my city is {number}"), "Just to confirm: change your phone to +447700900111?")
+            .turn_writing("yes", ObjectType::Contact, 101, "phone", "+447700900111"),
+        "the customer asked to change their billing address (contact.address) or city (contact.city), not this property",
+    )]);
+    let cases = cases.chain([(
+        // A property asked about again after another is still named once, where first asked.
+        verified()
+            .turn(&format!("my billing address is {number}"), "Noted.")
+            .turn(&format!("and my city is {number}"), "Noted.")
+            .turn(&format!("no, my billing address is {number}"), "Just to confirm: change your phone to +447700900111?")
             .turn_writing("yes", ObjectType::Contact, 101, "phone", "+447700900111"),
         "the customer asked to change their billing address (contact.address) or city (contact.city), not this property",
     )]);

@@ -74,6 +74,8 @@ impl Oracle<'_> {
             let Some(part) = &hit.part else { continue };
             let inside_a_value =
                 found.iter().any(|(_, h)| h.range.start <= hit.range.start && hit.range.end <= h.range.end);
+            // `may_view` is a fast path: `accounted_for` also counts what the customer may
+            // see, but searches every such value for the part.
             if inside_a_value
                 || reported.contains(&(value.record, value.property))
                 || self.may_view(identity, value)

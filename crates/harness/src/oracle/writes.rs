@@ -160,7 +160,9 @@ impl Oracle<'_> {
         if asked.is_empty() {
             return None;
         }
-        asked.dedup_by(|a, b| a.object == b.object && a.property == b.property);
+        // Each property once, in the order first asked, wherever it was asked again.
+        let mut seen = std::collections::HashSet::new();
+        asked.retain(|r| seen.insert((&r.object, &r.property)));
         let names: Vec<String> =
             asked.iter().map(|r| format!("{} ({}.{})", r.label, r.object, r.property)).collect();
         Some(format!("the customer asked to change their {}, not this property", names.join(" or ")))
