@@ -119,11 +119,19 @@ struct Agent {
     sessions_allowed: usize,
     /// How many sessions it was asked to start.
     started: Arc<AtomicUsize>,
+    /// The contact properties it asks the CRM for.
+    properties: Arc<Vec<String>>,
 }
 
 impl Agent {
     fn new(tell: Tell) -> Agent {
-        Agent { tell, deterministic: false, sessions_allowed: MOST_SESSIONS, started: Arc::default() }
+        Agent {
+            tell,
+            deterministic: false,
+            sessions_allowed: MOST_SESSIONS,
+            started: Arc::default(),
+            properties: contact_properties(),
+        }
     }
 
     fn claiming_determinism(self) -> Agent {
@@ -148,21 +156,15 @@ impl Agent {
 /// fails instead, as its replays do.
 const MOST_SESSIONS: usize = 64;
 
-/// The contact properties the agent reads.
-const PROPERTIES: [&str; 12] = [
-    "firstname",
-    "lastname",
-    "address",
-    "phone",
-    "city",
-    "company",
-    "plan_tier",
-    "last_purchase_date",
-    "hs_language",
-    "loyalty_points",
-    "date_of_birth",
-    "lifecyclestage",
-];
+/// The contact properties the agent reads: every one a contact of the shipped fixtures has,
+/// as an agent asks for all its admin set up.
+fn contact_properties() -> Arc<Vec<String>> {
+    let mut names: Vec<String> =
+        fixtures().contacts.iter().flat_map(|contact| contact.properties.keys().cloned()).collect();
+    names.sort_unstable();
+    names.dedup();
+    Arc::new(names)
+}
 
 /// A number never handed out before in this process: for nonces and uuids that differ
 /// between runs.
@@ -201,6 +203,7 @@ impl AgentUnderTest for Agent {
             tell: self.tell,
             number,
             session_id: start.session_id.to_owned(),
+            properties: Arc::clone(&self.properties),
             crm,
             mailer,
             state: Mutex::default(),
@@ -213,6 +216,7 @@ struct Session {
     /// Which of the agent's sessions this is, from 1.
     number: usize,
     session_id: String,
+    properties: Arc<Vec<String>>,
     crm: Crm,
     mailer: Mailer,
     state: Mutex<State>,
@@ -265,9 +269,10 @@ impl Session {
         now: Timestamp,
         replies: &mut Vec<String>,
     ) -> Result<(), TargetError> {
+        let properties: Vec<&str> = self.properties.iter().map(String::as_str).collect();
         let found = self
             .crm
-            .search_contact_by_email(address, &PROPERTIES)
+            .search_contact_by_email(address, &properties)
             .await
             .map_err(|e| TargetError::InProcess(Box::new(e)))?;
         if self.tell == Tell::TellsAccounts {
