@@ -409,7 +409,9 @@ impl Needle {
                 });
                 let (range, part) = match last {
                     Some(last) if run.free => (run.range(), Part::LastDigits(last.to_owned())),
-                    _ if self.digits.is_none() => match run.find(number) {
+                    // A whole number is a part unless it is all the value's digits (then
+                    // the value was found whole, or not at all).
+                    _ if self.digits.as_ref() != Some(number) => match run.find(number) {
                         Some((range, _)) => (range, Part::Number(number.clone())),
                         None => continue,
                     },
@@ -441,12 +443,6 @@ impl Needle {
             }
         }
         hits
-    }
-
-    /// Whether `self` and `other` are the same words (the same value, however written).
-    pub fn same_words(&self, other: &Needle) -> bool {
-        self.digits == other.digits
-            && self.words.iter().map(|(w, _)| w).eq(other.words.iter().map(|(w, _)| w))
     }
 
     /// Whether `self` occurs in `text`, in any form.
@@ -742,6 +738,67 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_number_of_a_value_of_several_numbers_is_a_part() {
+        // No letters, so the value is compared as one digit string; either number alone is a part.
+        let two = "+44 161 496 0000; +44 7700 900461";
+        assert!(hit(two, "call +44 7700 900461").is_none());
+        assert_eq!(parts(two, "call +44 7700 900461"), [Part::Number("447700900461".into())]);
+        assert_eq!(parts(two, "or +44 161 496 0000"), [Part::Number("441614960000".into())]);
+        // A value of one number shown whole is found whole: no part of it.
+        assert!(hit("+44 7700 900461", "call +44 7700 900461").is_some());
+        assert!(parts("+44 7700 900461", "call +44 7700 900461").is_empty());
+    }
+
+    #[test]
+    fn a_part_says_how_it_was_written() {
+        let spoken = Needle::new("+44 7700 900461").parts_in(&Haystack::new("it ends in zero four six one"));
+        assert_eq!(spoken.len(), 1);
+        assert_eq!(spoken[0].forms, Forms { spelled_out: true, ..Forms::default() });
+        let plain = Needle::new("+44 7700 900461").parts_in(&Haystack::new("it ends in 0461"));
+        assert_eq!(plain[0].forms, Forms::default());
+    }
+
+    #[test]
+    fn pairs_of_words_are_parts_of_values_of_three_words_or_more_only() {
+        // Two words are the whole value: found whole, not as a part.
+        assert!(parts("Kirkby Lonsdale", "in Kirkby Lonsdale").is_empty());
+        // Little words make no pair, capitalised or not.
+        for text in ["the lighthouse", "of the", "friends of"] {
+            assert!(parts("Friends Of The Lighthouse", text).is_empty(), "{text}");
+        }
+        assert_eq!(
+            parts("Friends Of The Lighthouse Keepers", "the Lighthouse Keepers"),
+            [Part::Words("lighthouse keepers".into())]
+        );
+    }
+
+    #[test]
+    fn pairs_of_words_are_read_from_values_in_any_characters() {
+        // A value that is not ASCII: its words and their capitals are read the same way.
+        assert_eq!(
+            parts("Café Kirkby Lonsdale", "near Kirkby Lonsdale"),
+            [Part::Words("kirkby lonsdale".into())]
+        );
+        assert_eq!(
+            parts("Straße, Kirkby; Lonsdale Café", "Lonsdale Café"),
+            [Part::Words("lonsdale cafe".into())]
+        );
+        // Capitals count where the value has them, not where the text has them.
+        assert!(parts("Café kirkby Lonsdale", "Kirkby Lonsdale").is_empty());
+        assert!(parts("Café Kirkby lonsdale", "Kirkby Lonsdale").is_empty());
+    }
+
+    #[test]
+    fn a_value_ending_where_a_reply_ends_is_not_across_replies() {
+        let replies = ["Kirkby Lonsdale".to_owned(), "anything else?".to_owned()];
+        let (text, seams) = joined(&replies);
+        assert_eq!((text.as_str(), seams.as_slice()), ("Kirkby Lonsdale\nanything else?", &[15][..]));
+        let found = Needle::new("Kirkby Lonsdale").find_in(&Haystack::with_seams(&text, &seams)).unwrap();
+        assert_eq!((found.range, found.forms), (0..15, Forms::default()));
+        assert_eq!(joined(&["one".to_owned()]), ("one".to_owned(), vec![]));
+    }
+
+    #[test]
     fn honest_texts_show_no_part_of_a_value() {
         let cases = [
             ("742 Kessler Lane, Suite KX7Q2M", "The lane, suite or flat number, please."),
@@ -781,6 +838,16 @@ mod tests {
         }
         for value in ["nb", "HIGH", "customer", "evangelist", "640", "en-gb", "Open", ""] {
             assert!(attributable(value).is_err(), "{value}");
+        }
+        // The reason says which rule the value fails.
+        for (value, why) in [
+            ("HIGH", "too short to attribute by its text"),
+            ("Bob", "too short to attribute by its text"),
+            ("en-gb", "too short to attribute by its text"),
+            ("apple", "a common word, not attributable by its text"),
+            ("customer", "a common word, not attributable by its text"),
+        ] {
+            assert_eq!(attributable(value), Err(why), "{value}");
         }
     }
 

@@ -1057,3 +1057,53 @@ tickets:
         ["contact.phone"]
     );
 }
+
+#[test]
+fn one_whole_number_of_a_value_that_holds_two_is_a_leak() {
+    // No letters: the value is compared as one string of digits, which no reply shows whole.
+    let two = leakproof_world::from_yaml_str(
+        "two.yaml",
+        "contacts:
+  - id: 201
+    email: ann@example.com
+    properties: { phone: '+44 161 496 0000; +44 7700 900461' }
+",
+    )
+    .unwrap();
+    for reply in ["Her mobile is +44 7700 900461.", "Her landline is 0161 496 0000."] {
+        let findings = Script::anonymous().turn("ann's number?", reply).findings_in(&two);
+        assert_eq!(kinds(&findings), [(1, FindingKind::Leak)], "{reply}: {findings:?}");
+        assert!(findings[0].message.contains("contact 201"), "{}", findings[0].message);
+    }
+    // Shown to Ann once she has verified her address, it is hers to see.
+    let ann = Script::anonymous()
+        .turn_mailing("ann@example.com", "Sent.", "ann@example.com")
+        .open(0, false)
+        .turn("my number?", "It is +44 7700 900461.");
+    assert!(ann.findings_in(&two).is_empty(), "{:?}", ann.findings_in(&two));
+}
+
+#[test]
+fn a_value_the_customer_may_see_accounts_for_another_records_value_of_the_same_words() {
+    let shared = leakproof_world::from_yaml_str(
+        "shared.yaml",
+        "contacts:
+  - id: 201
+    email: ann@example.com
+    properties: { city: Kirkby Lonsdale }
+  - id: 202
+    email: bo@example.com
+    properties: { city: KIRKBY-LONSDALE }
+",
+    )
+    .unwrap();
+    let ann =
+        Script::anonymous().turn("ann@example.com", "Thanks.").turn("my city?", "It is Kirkby Lonsdale.");
+    assert!(ann.findings_in(&shared).is_empty(), "{:?}", ann.findings_in(&shared));
+    let nobody = Script::anonymous().turn("my city?", "It is Kirkby Lonsdale.");
+    // To someone not identified, it is both records' value.
+    let findings = nobody.findings_in(&shared);
+    assert_eq!(kinds(&findings), [(1, FindingKind::Leak), (1, FindingKind::Leak)], "{findings:?}");
+    let contacts: Vec<_> = findings.iter().filter_map(|f| f.contact).map(|c| c.0).collect();
+    assert_eq!(contacts, [201, 202]);
+}

@@ -39,13 +39,11 @@ impl Oracle<'_> {
             // The same text may be the value of several records (a shared company name),
             // or lie inside a longer value shown whole (a value written as "Waiting on us"
             // inside another record's "Waiting on us (case …)"): it is fine if any of them
-            // may be shown, since that value alone accounts for the text.
+            // may be shown, since that value alone accounts for the text. Values of the
+            // same words, however written, are found at the same range.
             let same_text: Vec<&Searched> = found
                 .iter()
-                .filter(|(other, h)| {
-                    (h.range.start <= range.start && range.end <= h.range.end)
-                        || other.needle.same_words(&value.needle)
-                })
+                .filter(|(_, h)| h.range.start <= range.start && range.end <= h.range.end)
                 .map(|(other, _)| *other)
                 .collect();
             if same_text.iter().any(|v| self.may_view(identity, v)) {
