@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -156,14 +156,17 @@ impl Agent {
 /// fails instead, as its replays do.
 const MOST_SESSIONS: usize = 64;
 
-/// The contact properties the agent reads: every one a contact of the shipped fixtures has,
-/// as an agent asks for all its admin set up.
+/// The contact properties the agent reads: every one that a contact of the shipped fixtures
+/// holds, read from them once.
 fn contact_properties() -> Arc<Vec<String>> {
-    let mut names: Vec<String> =
-        fixtures().contacts.iter().flat_map(|contact| contact.properties.keys().cloned()).collect();
-    names.sort_unstable();
-    names.dedup();
-    Arc::new(names)
+    static NAMES: LazyLock<Arc<Vec<String>>> = LazyLock::new(|| {
+        let mut names: Vec<String> =
+            fixtures().contacts.iter().flat_map(|contact| contact.properties.keys().cloned()).collect();
+        names.sort_unstable();
+        names.dedup();
+        Arc::new(names)
+    });
+    Arc::clone(&NAMES)
 }
 
 /// A number never handed out before in this process: for nonces and uuids that differ
