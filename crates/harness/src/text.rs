@@ -496,7 +496,7 @@ impl<'t> Haystack<'t> {
     /// the `\n`s put between them (see [`joined`]).
     pub fn with_seams(text: &'t str, seams: &[usize]) -> Self {
         let readings = Readings::new(text, seams);
-        let numbers = digits::runs(&readings.plain, true);
+        let numbers = digits::runs(&readings.plain);
         let seen = readings.seen();
         Haystack { text, seams: seams.to_vec(), readings, seen, numbers }
     }
@@ -751,9 +751,11 @@ mod tests {
 
     #[test]
     fn a_part_says_how_it_was_written() {
-        let spoken = Needle::new("+44 7700 900461").parts_in(&Haystack::new("it ends in zero four six one"));
+        let text = "it ends in zero four six one";
+        let spoken = Needle::new("+44 7700 900461").parts_in(&Haystack::new(text));
         assert_eq!(spoken.len(), 1);
         assert_eq!(spoken[0].forms, Forms { spelled_out: true, ..Forms::default() });
+        assert_eq!(&text[spoken[0].range.clone()], "zero four six one");
         let plain = Needle::new("+44 7700 900461").parts_in(&Haystack::new("it ends in 0461"));
         assert_eq!(plain[0].forms, Forms::default());
     }

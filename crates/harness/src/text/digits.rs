@@ -137,8 +137,8 @@ fn segments(view: &View) -> Vec<Segment> {
     out
 }
 
-/// The numbers in `view`; with `spoken_too`, digits said in words count too.
-pub(super) fn runs(view: &View, spoken_too: bool) -> Vec<DigitRun> {
+/// The numbers in `view`, digits said in words among them.
+pub(super) fn runs(view: &View) -> Vec<DigitRun> {
     let segments = segments(view);
     let joined = |a: &Segment, b: &Segment| {
         if a.bytes.end == b.bytes.start {
@@ -149,7 +149,7 @@ pub(super) fn runs(view: &View, spoken_too: bool) -> Vec<DigitRun> {
     };
     let word_of = |segment: &Segment| {
         let whole = !segment.digits && !segment.glued_before && !segment.glued_after;
-        (whole && spoken_too).then(|| spoken(&view.text[segment.bytes.clone()])).flatten()
+        whole.then(|| spoken(&view.text[segment.bytes.clone()])).flatten()
     };
     let mut runs = Vec::new();
     let mut building = Building::default();
@@ -289,7 +289,7 @@ mod tests {
     use super::*;
 
     fn numbers(text: &str) -> Vec<String> {
-        runs(&Readings::new(text, &[]).plain, true).into_iter().map(|r| r.digits).collect()
+        runs(&Readings::new(text, &[]).plain).into_iter().map(|r| r.digits).collect()
     }
 
     #[test]
@@ -299,6 +299,16 @@ mod tests {
         {
             let by_view: Vec<String> = numbers(text).into_iter().filter(|n| n.len() >= 7).collect();
             assert_eq!(written_numbers(text, 7), by_view, "{text}");
+        }
+        // More joiners than join two groups: two numbers.
+        for (text, expected) in [
+            ("7700900461    1234567", &["7700900461", "1234567"][..]),
+            ("7700900461 -- 1234567", &["7700900461", "1234567"][..]),
+            ("7700900461 - 1234567", &["77009004611234567"][..]),
+            ("7700900461 ; 1234567", &["7700900461", "1234567"][..]),
+        ] {
+            assert_eq!(written_numbers(text, 7), expected, "{text}");
+            assert_eq!(numbers(text), expected, "{text}");
         }
     }
 
@@ -318,26 +328,56 @@ mod tests {
         assert_eq!(numbers("oh, seven seven oh"), ["77"], "an oh at either end is a word");
         assert_eq!(numbers("double check it"), Vec::<String>::new());
         assert_eq!(numbers("four 4 seven"), ["447"]);
+        assert_eq!(numbers("one two three four five six seven eight nine zero"), ["1234567890"]);
+        assert_eq!(numbers("nought, two, triple three"), ["02333"]);
+        // "double" takes one digit, not a group.
+        assert_eq!(numbers("double 77"), ["77"]);
+        assert_eq!(numbers("double 7 7"), ["777"]);
+        // A digit word glued to digits is part of a code, not a spoken digit.
+        assert_eq!(numbers("4four"), ["4"]);
+        assert_eq!(numbers("four4"), ["4"]);
     }
 
     #[test]
     fn a_number_glued_to_letters_is_not_free() {
         let view = Readings::new("token ab0461cd and 0461.", &[]).plain;
-        let found = runs(&view, true);
+        let found = runs(&view);
         assert_eq!(
             found.iter().map(|r| (r.digits.as_str(), r.free)).collect::<Vec<_>>(),
             [("0461", false), ("0461", true)]
         );
+        // Glued on one side is enough.
+        for text in ["ab0461", "0461cd", "ab0461 0", "oh 0461cd", "ab0461 oh"] {
+            let found = runs(&Readings::new(text, &[]).plain);
+            assert_eq!(found.len(), 1, "{text}");
+            assert!(!found[0].free, "{text}");
+        }
+        for text in ["0461", "oh 0461", "0461 oh", "call 0461 oh ab"] {
+            assert!(runs(&Readings::new(text, &[]).plain)[0].free, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_run_trimmed_of_an_oh_is_found_where_its_digits_are() {
+        let text = "oh, 7700 900461 oh";
+        let run = &runs(&Readings::new(text, &[]).plain)[0];
+        assert_eq!(run.digits, "7700900461");
+        let (range, spoken) = run.find("900461").unwrap();
+        assert_eq!((&text[range], spoken), ("900461", false));
+        assert_eq!(&text[run.range()], "7700 900461");
     }
 
     #[test]
     fn matches_begin_and_end_at_groups_and_point_into_the_original() {
         let text = "call ７７００ nine zero zero four six one";
         let view = Readings::new(text, &[]).plain;
-        let run = &runs(&view, true)[0];
+        let run = &runs(&view)[0];
         let (range, spoken) = run.find("7700900461").unwrap();
         assert_eq!(&text[range], "７７００ nine zero zero four six one");
         assert!(spoken);
         assert!(run.find("700900461").is_none());
+        assert_eq!(&text[run.range()], "７７００ nine zero zero four six one");
+        assert!(run.spoken());
+        assert!(!runs(&Readings::new("call 7700 900461", &[]).plain)[0].spoken());
     }
 }
