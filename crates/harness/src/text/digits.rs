@@ -263,12 +263,11 @@ pub(super) fn written_numbers(folded: &str, min: usize) -> Vec<String> {
             i += 1;
             continue;
         }
-        // A gap: joiners, then more digits, or the end of the number.
+        // A gap: joiners, then more digits, or the end of the number (after no
+        // joiner, the byte at `i + gap` is this one, not a digit).
         let gap = bytes[i..].iter().take_while(|b| JOINERS.contains(b)).count();
-        let continues = !current.is_empty()
-            && gap <= JOIN_MAX
-            && gap > 0
-            && bytes.get(i + gap).is_some_and(u8::is_ascii_digit);
+        let continues =
+            !current.is_empty() && gap <= JOIN_MAX && bytes.get(i + gap).is_some_and(u8::is_ascii_digit);
         if !continues {
             if current.len() >= min {
                 numbers.push(std::mem::take(&mut current));

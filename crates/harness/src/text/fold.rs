@@ -16,7 +16,7 @@ use std::ops::Range;
 use rustc_hash::FxHasher;
 
 use unicode_general_category::{GeneralCategory, get_general_category};
-use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+use unicode_normalization::char::decompose_compatible;
 
 /// One way of reading a text as words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,9 +59,6 @@ fn fold_char(c: char, mut emit: impl FnMut(Piece)) {
 fn classify(c: char) -> Option<Piece> {
     if c.is_ascii() {
         return Some(Piece::Char(c));
-    }
-    if is_combining_mark(c) {
-        return None;
     }
     match get_general_category(c) {
         GeneralCategory::Format => Some(Piece::Invisible),
@@ -207,7 +204,11 @@ impl View {
 
     /// The bytes of the original text that folded bytes `range` came from.
     pub fn original(&self, range: Range<usize>) -> Range<usize> {
-        let start = self.src(range.start).map_or(0, |r| r.start);
+        let Some(start) = self.src(range.start).map(|r| r.start) else {
+            // Nothing folded from here on: the end of the original.
+            let end = self.text.len().checked_sub(1).and_then(|i| self.src(i)).map_or(0, |r| r.end);
+            return end..end;
+        };
         let end = range.end.checked_sub(1).and_then(|i| self.src(i)).map_or(start, |r| r.end);
         start..end.max(start)
     }
@@ -514,6 +515,36 @@ mod tests {
         assert_eq!(plain("\u{FEFF}KESTREL\u{00AD}"), "kestrel");
         assert_eq!(plain("12\u{00A0}Kestrel\u{2013}Row"), "12 kestrel-row");
         assert_eq!(plain("Kestrel\u{FE0F}"), "kestrel");
+        // Every kind of space is a space, also one with no compatibility decomposition.
+        assert_eq!(plain("44\u{1680}7700\u{3000}900461"), "44 7700 900461");
+        // Marks of every kind are dropped: nonspacing, spacing, enclosing.
+        assert_eq!(plain("Oi\u{0903}s\u{20DD}i\u{0301}n"), "oisin");
+    }
+
+    #[test]
+    fn the_word_filter_rules_out_most_words_a_text_does_not_hold_and_never_one_it_does() {
+        let text = "Hello, your ticket 5001 is waiting on the courier; anything else today?";
+        let view = Readings::new(text, &[]).plain;
+        let hashed = |w: &str| (w.to_owned(), hash_word(w));
+        for k in 0..view.tokens.len() {
+            assert!(view.may_have(&[hashed(view.word(k))]), "{}", view.word(k));
+        }
+        let absent: Vec<String> = (0..1000).map(|n| format!("w{n}")).collect();
+        let maybe = absent.iter().filter(|w| view.may_have(&[hashed(w)])).count();
+        assert!(maybe < 50, "{maybe} of 1000 absent words may be in a text of 12 words");
+        let seen = Readings::new(text, &[]).seen();
+        assert_eq!(absent.iter().filter(|w| may_be_in(&seen, hash_word(w))).count(), maybe);
+    }
+
+    #[test]
+    fn an_empty_range_is_placed_where_it_is() {
+        for text in ["tel 7700", "tel ７７００"] {
+            let view = Readings::new(text, &[]).plain;
+            let end = view.text.len();
+            assert_eq!(view.original(end..end), text.len()..text.len(), "{text}");
+            assert_eq!(view.original(0..0), 0..0, "{text}");
+            assert_eq!(view.original(4..end), 4..text.len(), "{text}");
+        }
     }
 
     #[test]
