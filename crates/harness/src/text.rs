@@ -810,6 +810,8 @@ mod tests {
             ("Cannot log in to my account (ref HJ2K9N)", "If you cannot log in, tell me."),
             ("Order 4821 arrived damaged (ref HJ2K9N)", "Your order arrived damaged?"),
             ("Kirkby Lonsdale", "Kirkby is lovely."),
+            ("Kirkby Lonsdale", "Kirkby is a long way from Lonsdale."),
+            ("12 Kestrel Row, Flat 4B", "Row 12, flat 4B, past the kestrel"),
             ("+44 7700 900461", "Your ticket 50001 was opened on 2025-04-61."),
             ("+44 7700 900461", "The link is valid for 15 minutes."),
             ("+44 7700 900461", "verification token 3f9a0461c0e7b2d4 was already used"),
