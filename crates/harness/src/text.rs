@@ -682,6 +682,20 @@ mod tests {
             let found = hit(value, text).unwrap_or_else(|| panic!("{text}"));
             assert!(found.forms.letters_separated, "{text}");
         }
+        // Letters whose gaps vary are found letter by letter, and placed where they are.
+        for (value, text, shown) in [
+            ("Kestrel", "city: K-e-s t-r-e-l.", "K-e-s t-r-e-l"),
+            (
+                "12 Kestrel Row, Flat 4B",
+                "1 2 K e s t r e l R o w F l a t 4 B",
+                "1 2 K e s t r e l R o w F l a t 4 B",
+            ),
+            ("Kirkby", "Your city:\nK\ni\nr\nk\nb\ny", "K\ni\nr\nk\nb\ny"),
+        ] {
+            let found = hit(value, text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(&text[found.range], shown);
+            assert!(found.forms.letters_separated, "{text}");
+        }
         assert!(hit("Kestrel", "K-e-s-t-r-e-l-s").is_some(), "letters inside a longer spelling");
         assert!(hit("Kestrel", "K-e-s-t").is_none());
     }

@@ -434,7 +434,7 @@ fn spelled_runs(view: &View) -> (Vec<SpelledRun>, Vec<Range<usize>>) {
     let single = |t: &Range<usize>| view.text[t.clone()].chars().count() == 1;
     let gap_ok = |a: &Range<usize>, b: &Range<usize>| {
         let gap = &view.text[a.end..b.start];
-        (1..=SPELLED_GAP_MAX).contains(&gap.chars().count()) && !gap.contains('\n')
+        (1..=SPELLED_GAP_MAX).contains(&gap.chars().count())
     };
     let mut runs = Vec::new();
     let mut joined = Vec::new();
@@ -571,8 +571,14 @@ mod tests {
         assert_eq!(readings.plain.word(1), "kes");
         let joined = readings.others.iter().find(|(r, _)| *r == Reading::AcrossSeams).unwrap();
         assert_eq!(joined.1.word(1), "kestrel");
-        // A seam after a full stop is no cut word.
+        // A seam after a full stop, or before one, is no cut word.
         assert!(Readings::new("Thanks.\nYour city", &[7]).others.is_empty());
+        assert!(Readings::new("Thanks\n. Your city", &[6]).others.is_empty());
+        assert!(Readings::new("Thanks\n. Your cité", &[6]).others.is_empty());
+        assert!(Readings::new("Merci.\nYour cité", &[6]).others.is_empty());
+        let accented = Readings::new("12 Kés\ntrel Row", &[7]);
+        let joined = accented.others.iter().find(|(r, _)| *r == Reading::AcrossSeams).unwrap();
+        assert_eq!(joined.1.word(1), "kestrel");
     }
 
     #[test]
@@ -583,5 +589,11 @@ mod tests {
         let words: Vec<&str> = (0..joined.1.tokens.len()).map(|i| joined.1.word(i)).collect();
         assert_eq!(words, ["it", "is", "kestrel", "row", "flat", "4b"]);
         assert!(Readings::new("I'm sure I'll call", &[]).spelled.is_empty());
+        // The most common gap joins letters, whichever comes first.
+        let readings = Readings::new("K e-s-t-r-e-l", &[]);
+        let joined = readings.others.iter().find(|(r, _)| *r == Reading::LettersJoined).unwrap();
+        assert_eq!((joined.1.word(0), joined.1.word(1)), ("k", "estrel"));
+        // One letter a line is spelling too.
+        assert_eq!(Readings::new("Your city:\nK\ni\nr\nk\nb\ny", &[]).spelled[0].letters, "kirkby");
     }
 }
