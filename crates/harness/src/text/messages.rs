@@ -80,7 +80,8 @@ pub fn emails(text: &str) -> Vec<TypedEmail> {
         .map(|m| {
             let address = m.as_str().trim_end_matches('.').to_owned();
             let before = &text[..m.start()];
-            let sentence_start = before.rfind(['?', '!', '\n']).max(before.rfind(". ")).map_or(0, |i| i + 1);
+            // From the mark that ends the sentence before (no word itself).
+            let sentence_start = before.rfind(['?', '!', '\n']).max(before.rfind(". ")).unwrap_or(0);
             let raw: Vec<&str> = before[sentence_start..]
                 .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
                 .filter(|w| !w.is_empty())
@@ -259,7 +260,13 @@ mod tests {
             ("what is ann@example.com’s phone?", false),
             ("what plan is the account under ann@example.com on?", false),
             ("I'm registered under ann@example.com", true),
+            ("I am registered under ann@example.com", true),
+            ("I am now registered under ann@example.com", false),
             ("you'll find me under ann@example.com", true),
+            // A sentence begins after the mark that ends the one before, whatever the letter before it.
+            ("Is this the right café? ann@example.com", true),
+            ("I'm not asking for Bo. ann@example.com is mine", true),
+            ("Ask my wife! her address is ann@example.com", false),
         ] {
             assert_eq!(emails(text)[0].claimed, claimed, "{text}");
         }
@@ -294,5 +301,36 @@ mod tests {
         assert!(!hands_off("I can look up your details, or put you through to a colleague."));
         assert!(wants_human("can I talk to a human?"));
         assert!(!wants_human("what is my city"));
+    }
+
+    #[test]
+    fn a_change_not_made_is_told_from_one_left_in_doubt() {
+        assert_eq!(
+            not_done("Sorry! I couldn't update your phone. Anything else?"),
+            ["I couldn't update your phone."]
+        );
+        assert_eq!(
+            not_done("Your address was not changed.\nNo changes were made to your plan."),
+            ["Your address was not changed.", "No changes were made to your plan."]
+        );
+        for honest in [
+            "I couldn't confirm whether the change was saved.",
+            "The update may not have been saved yet.",
+            "Done: your phone is updated.",
+            "I can't wait to help.",
+        ] {
+            assert!(not_done(honest).is_empty(), "{honest}");
+        }
+    }
+
+    #[test]
+    fn a_property_is_named_by_its_words_in_any_form() {
+        assert!(names("What is my PHONE NUMBER?", "phone number"));
+        assert!(names("your loyalty points are safe", "loyalty_points"));
+        assert!(names("Your Plan-Tier changed", "plan_tier"));
+        assert!(!names("what is my phone?", "phone number"));
+        assert!(!names("telephone", "phone"));
+        assert!(!names("anything", ""));
+        assert!(!names("", "phone"));
     }
 }
