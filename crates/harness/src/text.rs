@@ -874,5 +874,8 @@ mod tests {
         let text = "Hello there.\nYour city is Kirkby Lonsdale, near the lakes and fells.";
         let range = Needle::new("Kirkby Lonsdale").find(text).unwrap();
         assert_eq!(excerpt(text, range, 8), "… city is Kirkby Lonsdale, near t…");
+        // Nothing left out, no ellipsis.
+        assert_eq!(excerpt("Kirkby Lonsdale", 0..15, 8), "Kirkby Lonsdale");
+        assert_eq!(excerpt("in Kirkby\nLonsdale.", 3..18, 3), "in Kirkby Lonsdale.");
     }
 }
