@@ -23,6 +23,10 @@ pub struct FuzzArgs {
     /// Test the agent at this base URL (the HTTP protocol of `leakproof agent serve`) instead of the reference agent in process.
     #[arg(long, value_name = "URL")]
     pub agent_url: Option<url::Url>,
+    /// With --agent-url: give the agent one base URL for the CRM and the mail service,
+    /// as HubSpot serves both from one host (the session start names it twice).
+    #[arg(long, requires = "agent_url")]
+    pub single_host: bool,
     /// Where shrunk failures are written as scenario files.
     #[arg(long, value_name = "DIR", default_value = "scenarios/regressions")]
     pub out: PathBuf,
@@ -43,7 +47,11 @@ pub struct FuzzArgs {
 }
 
 pub(super) fn run(args: &FuzzArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
-    let target = args.agent_url.clone().map_or_else(crate::reference::target, Target::remote);
+    let target = match (&args.agent_url, args.single_host) {
+        (Some(url), true) => Target::remote_single_host(url.clone()),
+        (Some(url), false) => Target::remote(url.clone()),
+        (None, _) => crate::reference::target(),
+    };
     execute(args, target, std::io::stderr().is_terminal(), out, err)
 }
 
@@ -106,7 +114,8 @@ fn summarise(
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
     // The replay command names the agent the failure was found against.
-    let against = target.url().map(|url| format!(" --agent-url {url}")).unwrap_or_default();
+    let hosts = if target.single_host() { " --single-host" } else { "" };
+    let against = target.url().map(|url| format!(" --agent-url {url}{hosts}")).unwrap_or_default();
     for failure in &report.failures {
         writeln!(
             out,

@@ -210,6 +210,10 @@ pub struct ServeArgs {
     /// The bearer token to accept.
     #[arg(long, default_value = crate::mocks::DEFAULT_TOKEN)]
     pub token: String,
+    /// Serve the CRM and the mail service on one base URL (on --crm-port), as HubSpot
+    /// serves both from one host: for an agent with one client and one base URL.
+    #[arg(long, conflicts_with = "mail_port")]
+    pub single_host: bool,
 }
 
 /// A `--contacts` count: at most [`MAX_CONTACTS`](crate::world::MAX_CONTACTS),

@@ -32,6 +32,10 @@ pub struct RunArgs {
     /// Test the agent at this base URL (the HTTP protocol of `leakproof agent serve`) instead of the reference agent in process.
     #[arg(long, value_name = "URL")]
     pub agent_url: Option<url::Url>,
+    /// With --agent-url: give the agent one base URL for the CRM and the mail service,
+    /// as HubSpot serves both from one host (the session start names it twice).
+    #[arg(long, requires = "agent_url")]
+    pub single_host: bool,
     /// Only check that the files are valid scenarios; run nothing.
     #[arg(long)]
     pub check: bool,
@@ -120,7 +124,11 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> s
         return Ok(Status::Ok);
     }
 
-    let target = args.agent_url.clone().map_or_else(crate::reference::target, Target::remote);
+    let target = match (&args.agent_url, args.single_host) {
+        (Some(url), true) => Target::remote_single_host(url.clone()),
+        (Some(url), false) => Target::remote(url.clone()),
+        (None, _) => crate::reference::target(),
+    };
     let twin = if args.no_twin { false } else { args.twin || target.twin_by_default() };
     let options =
         SuiteOptions { target: target.clone(), repeat: args.repeat as usize, jobs: args.jobs as usize, twin };

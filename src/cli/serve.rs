@@ -11,7 +11,7 @@ pub(super) fn mocks_serve(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
-    use crate::mocks::{MockCrm, MockMail, MockOptions};
+    use crate::mocks::{MockCrm, MockMail, MockOptions, Mocks};
     use crate::world::{Fixtures, GenerateOptions};
 
     let fixtures = match (&args.fixtures, args.seed) {
@@ -29,9 +29,10 @@ pub(super) fn mocks_serve(
         }
     };
     let bind = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port));
-    let (crm_listener, mail_listener) = match (bind(args.crm_port), bind(args.mail_port)) {
-        (Ok(crm), Ok(mail)) => (crm, mail),
-        (Err(error), _) | (_, Err(error)) => {
+    let listeners = match (bind(args.crm_port), (!args.single_host).then(|| bind(args.mail_port))) {
+        (Ok(crm), None) => (crm, None),
+        (Ok(crm), Some(Ok(mail))) => (crm, Some(mail)),
+        (Err(error), _) | (_, Some(Err(error))) => {
             writeln!(err, "error: failed to listen on 127.0.0.1: {error}")?;
             return Ok(Status::UnusableInput);
         }
@@ -51,8 +52,13 @@ pub(super) fn mocks_serve(
         // as they appear stops the server cleanly.
         let shutdown = Shutdown::listen()?;
         let options = MockOptions { token: args.token.clone(), ..MockOptions::default() };
-        let crm = MockCrm::start(&fixtures, options.clone(), Some(crm_listener)).await?;
-        let mail = MockMail::start(options, Some(mail_listener)).await?;
+        let Mocks { crm, mail } = match listeners {
+            (crm, Some(mail)) => Mocks {
+                crm: MockCrm::start(&fixtures, options.clone(), Some(crm)).await?,
+                mail: MockMail::start(options, Some(mail)).await?,
+            },
+            (crm, None) => Mocks::start_single_host(&fixtures, options, Some(crm)).await?,
+        };
         writeln!(
             out,
             "leakproof mocks: {} contacts, {} tickets, {} companies; Ctrl-C stops",

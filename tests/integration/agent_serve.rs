@@ -88,6 +88,60 @@ async fn a_whole_verify_flow_over_http() {
     assert_eq!(unknown.status().as_u16(), 404);
 }
 
+/// The session start names the tokens the mocks accept; the reference server uses them (and
+/// its own, the mocks' default, only when a start names none).
+#[tokio::test]
+async fn the_server_uses_the_tokens_the_session_start_names() {
+    use leakproof::mocks::MockOptions;
+    let token = "pat-na1-11111111-2222-4333-8444-555555555555";
+    let options = MockOptions { token: token.to_owned(), ..MockOptions::default() };
+    let fixtures = load_file("scenarios/fixtures/default.yaml").unwrap();
+    let mocks = Mocks::start_with(fixtures, options).await.unwrap();
+    let served = Served::start();
+    let http = reqwest::Client::new();
+    let start = |session: &str, with_tokens: bool| {
+        let mut body = json!({
+            "session_id": session,
+            "crm_base_url": mocks.crm.base_url(),
+            "mail_base_url": mocks.mail.base_url(),
+            "now": "2026-05-01T09:00:00Z",
+        });
+        if with_tokens {
+            body["crm_token"] = json!(token);
+            body["mail_token"] = json!(token);
+        }
+        body
+    };
+
+    let response = http.post(format!("{}/v1/sessions", served.base)).json(&start("s1", true)).send();
+    assert_eq!(response.await.unwrap().status().as_u16(), 204);
+    say(&http, &served.base, "What is my billing address?", "2026-05-01T09:00:00Z").await;
+    let sent = say(&http, &served.base, "maren.solberg@example.com", "2026-05-01T09:00:10Z").await;
+    assert!(events(&sent).contains(&"verification_sent".to_owned()), "{sent}");
+    let crm = mocks.crm.requests();
+    assert!(!crm.is_empty() && crm.iter().all(|r| r.status == 200), "{crm:#?}");
+    assert_eq!(mocks.mail.requests().iter().map(|r| r.status).collect::<Vec<_>>(), [200]);
+
+    // Without tokens the server falls back to its own, which these mocks refuse: the
+    // agent fails closed, disclosing nothing and mailing nothing.
+    mocks.reset(&load_file("scenarios/fixtures/default.yaml").unwrap());
+    let body = json!({ "conversation_id": "web-2", "channel": "live_chat", "text": "maren.solberg@example.com", "now": "2026-05-01T09:00:10Z" });
+    let response = http.post(format!("{}/v1/sessions", served.base)).json(&start("s2", false)).send();
+    assert_eq!(response.await.unwrap().status().as_u16(), 204);
+    let answer: Value = http
+        .post(format!("{}/v1/sessions/s2/messages", served.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!events(&answer).contains(&"verification_sent".to_owned()), "{answer}");
+    assert!(mocks.crm.requests().iter().all(|r| r.status == 401), "{:#?}", mocks.crm.requests());
+    assert!(mocks.mail.requests().is_empty());
+}
+
 /// A faulty router (planted bug `CarriesIntoNextSession`) serving on a free loopback port of
 /// this test's runtime. Returns its base URL, ending in `/`.
 async fn serve_remembering() -> String {

@@ -68,11 +68,13 @@ fn the_bodies_the_harness_sends_validate() {
         session_id: "verify_email_link-1-4f2a".to_owned(),
         config: Some(serde_json::to_value(&config).unwrap()),
         crm_base_url: "http://127.0.0.1:4010/".parse().unwrap(),
+        crm_token: Some("pat-na1-crm".to_owned()),
         mail_base_url: "http://127.0.0.1:4011/".parse().unwrap(),
+        mail_token: Some("pat-na1-mail".to_owned()),
         now: Some("2026-05-01T09:00:00Z".parse().unwrap()),
     };
     assert_valid("StartSession", &serde_json::to_value(&start).unwrap());
-    let bare = StartSession { config: None, now: None, ..start };
+    let bare = StartSession { config: None, now: None, crm_token: None, mail_token: None, ..start };
     assert_valid("StartSession", &serde_json::to_value(&bare).unwrap());
 
     let visitors = [

@@ -62,9 +62,9 @@ pub struct ServerOptions {
     pub default_config: Option<AgentConfig>,
     /// Where the server is reachable; links are `{public_url}v1/sessions/{id}/verify/{token}`.
     pub public_url: Url,
-    /// The bearer token for the CRM.
+    /// The bearer token for the CRM, for sessions whose start names none.
     pub crm_token: String,
-    /// The bearer token for the mail service.
+    /// The bearer token for the mail service, for sessions whose start names none.
     pub mail_token: String,
     /// The transactional email template of the verification mail.
     pub email_id: i64,
@@ -293,11 +293,18 @@ async fn start_session(
         config,
         crm: CrmSettings {
             timeout: state.options.backend_timeout,
-            ..CrmSettings::new(start.crm_base_url, state.options.crm_token.clone())
+            ..CrmSettings::new(
+                start.crm_base_url,
+                start.crm_token.unwrap_or_else(|| state.options.crm_token.clone()),
+            )
         },
         mail: MailSettings {
             timeout: state.options.backend_timeout,
-            ..MailSettings::new(start.mail_base_url, state.options.mail_token.clone(), state.options.email_id)
+            ..MailSettings::new(
+                start.mail_base_url,
+                start.mail_token.unwrap_or_else(|| state.options.mail_token.clone()),
+                state.options.email_id,
+            )
         },
         signing_key,
     };

@@ -438,7 +438,7 @@ pub async fn fuzz(
     let progress = Arc::new(progress);
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..options.jobs.max(1) {
-        let rig = Rig::start().await?;
+        let rig = Rig::start_for(&options.target).await?;
         let options = options.clone();
         let (next, done, failing, steps, taken, twin_summary, checks, progress) = (
             next.clone(),

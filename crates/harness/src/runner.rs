@@ -158,9 +158,22 @@ impl Rig {
     /// Starts both mocks on free loopback ports, with [`DEFAULT_TOKEN`] and a
     /// [`ManualClock`], and binds the in-process client to them.
     pub async fn start() -> std::io::Result<Rig> {
+        Rig::start_hosts(false).await
+    }
+
+    /// A rig for runs of `target`: both mocks on one server when the target is given one
+    /// base URL ([`Target::single_host`]), else as [`Rig::start`].
+    pub async fn start_for(target: &Target) -> std::io::Result<Rig> {
+        Rig::start_hosts(target.single_host()).await
+    }
+
+    async fn start_hosts(single_host: bool) -> std::io::Result<Rig> {
         let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
         let options = MockOptions { token: DEFAULT_TOKEN.to_owned(), clock: clock.clone() };
-        let mocks = Mocks::start_with(Fixtures::default(), options).await?;
+        let mocks = match single_host {
+            true => Mocks::start_single_host(&Fixtures::default(), options, None).await?,
+            false => Mocks::start_with(Fixtures::default(), options).await?,
+        };
         let http = HttpClient::in_process(Arc::new(mocks.exchange()));
         Ok(Rig { mocks, clock, http })
     }
@@ -206,7 +219,7 @@ pub async fn run(scenario: &Scenario, target: &Target, run: usize) -> RunResult 
 
 /// [`run`], with the twin check on or off.
 pub async fn run_with(scenario: &Scenario, target: &Target, run: usize, twin: bool) -> RunResult {
-    let rig = match Rig::start().await {
+    let rig = match Rig::start_for(target).await {
         Ok(rig) => rig,
         Err(error) => {
             return RunResult {
@@ -290,6 +303,7 @@ fn observe(mocks: &Mocks, entries: Vec<Entry>, session: String) -> Observed {
         crm_requests: mocks.crm.requests(),
         writes: mocks.crm.writes(),
         mails: mocks.mail.all(),
+        mail_requests: mocks.mail.requests(),
         unlogged: mocks.crm.requests_dropped() + mocks.mail.requests_dropped(),
         session,
     }

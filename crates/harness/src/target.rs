@@ -45,6 +45,12 @@ pub trait AgentUnderTest: Send + Sync + 'static {
         None
     }
 
+    /// Whether the agent is given one base URL for the CRM and the mail service (HubSpot
+    /// serves both from one host): its worlds serve both mocks on one server.
+    fn single_host(&self) -> bool {
+        false
+    }
+
     /// The base URL of an agent over HTTP, for the command that replays a failure.
     fn url(&self) -> Option<&Url> {
         None
@@ -209,7 +215,18 @@ impl Target {
 
     /// An agent behind the HTTP protocol at this base URL.
     pub fn remote(base: Url) -> Target {
-        Target::new(Remote { base })
+        Target::new(Remote { base, single_host: false })
+    }
+
+    /// An agent behind the HTTP protocol at this base URL, given one base URL for both
+    /// mocks (see [`AgentUnderTest::single_host`]).
+    pub fn remote_single_host(base: Url) -> Target {
+        Target::new(Remote { base, single_host: true })
+    }
+
+    /// See [`AgentUnderTest::single_host`].
+    pub fn single_host(&self) -> bool {
+        self.0.single_host()
     }
 
     /// See [`AgentUnderTest::known_deterministic`].
@@ -257,6 +274,8 @@ const REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
 /// An agent behind the HTTP protocol.
 struct Remote {
     base: Url,
+    /// Whether its worlds serve both mocks on one base URL.
+    single_host: bool,
 }
 
 #[async_trait]
@@ -269,6 +288,10 @@ impl AgentUnderTest for Remote {
         Some(&self.base)
     }
 
+    fn single_host(&self) -> bool {
+        self.single_host
+    }
+
     async fn start(&self, start: SessionStart<'_>) -> Result<Box<dyn AgentSession>, TargetError> {
         let client =
             reqwest::Client::builder().timeout(REMOTE_TIMEOUT).build().map_err(TargetError::Client)?;
@@ -277,7 +300,9 @@ impl AgentUnderTest for Remote {
             session_id: start.session_id.to_owned(),
             config: Some(config),
             crm_base_url: start.crm.base_url.clone(),
+            crm_token: Some(start.crm.token.to_owned()),
             mail_base_url: start.mail.base_url.clone(),
+            mail_token: Some(start.mail.token.to_owned()),
             now: Some(start.now),
         };
         let url = join(&self.base, "v1/sessions")?;

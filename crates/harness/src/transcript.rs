@@ -21,6 +21,10 @@ pub struct Observed {
     pub writes: Vec<Write>,
     /// Every mail the mock mail service captured, in order.
     pub mails: Vec<CapturedMail>,
+    /// Every request the mock mail service received, in order. Left out of reports: the
+    /// mails hold what they sent.
+    #[serde(skip)]
+    pub mail_requests: Vec<RecordedRequest>,
     /// The requests the mocks refused unserved because their logs were full: a run with
     /// any cannot be judged from its logs, and fails.
     #[serde(skip_serializing_if = "is_zero")]

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// The endpoints of the mocks, as faults and the request log name them.
+/// The endpoints of the mocks, as faults and the request log name them. Each covers its
+/// date-versioned paths too (`/crm/objects/2026-03/contacts/search` is [`Endpoint::Search`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Endpoint {
@@ -23,6 +24,16 @@ pub enum Endpoint {
     UpdateTicket,
     /// `PATCH /crm/v3/objects/companies/{id}`.
     UpdateCompany,
+    /// `GET /crm/v3/objects/contacts` (and the other objects' lists): a page of records.
+    List,
+    /// `POST /crm/v3/objects/contacts/batch/read` (and the other objects').
+    BatchRead,
+    /// `GET /crm/v4/objects/{type}/{id}/associations/{toType}`.
+    Associations,
+    /// `POST /crm/v3/associations/{type}/{toType}/batch/read`, and v4's.
+    AssociationsBatchRead,
+    /// `GET /crm/v3/properties/{type}` and `…/{type}/{name}`.
+    Properties,
     /// `POST /marketing/v3/transactional/single-email/send`.
     SendMail,
     /// Every endpoint of the server the fault is injected into.
@@ -45,6 +56,11 @@ impl Endpoint {
             Endpoint::UpdateContact => "update_contact",
             Endpoint::UpdateTicket => "update_ticket",
             Endpoint::UpdateCompany => "update_company",
+            Endpoint::List => "list",
+            Endpoint::BatchRead => "batch_read",
+            Endpoint::Associations => "associations",
+            Endpoint::AssociationsBatchRead => "associations_batch_read",
+            Endpoint::Properties => "properties",
             Endpoint::SendMail => "send_mail",
             Endpoint::Any => "any",
         }

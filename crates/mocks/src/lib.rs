@@ -37,7 +37,7 @@ use url::Url;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
-pub use crm::{CrmState, HUBSPOTUTK, MockCrm, WHATSAPP_PHONE, Write};
+pub use crm::{CrmState, DATE_VERSIONS, HUBSPOTUTK, MockCrm, WHATSAPP_PHONE, Write};
 pub use fault::{Endpoint, Fault, FaultKind, RateLimitPolicy, Times};
 pub use mail::{CapturedMail, MailState, MockMail};
 
@@ -92,6 +92,33 @@ impl Mocks {
         let crm = MockCrm::start(&fixtures, options.clone(), None).await?;
         let mail = MockMail::start(options, None).await?;
         Ok(Mocks { crm, mail })
+    }
+
+    /// Starts both mocks on one server, on `listener` or a free loopback port: the CRM
+    /// and the mail service share one base URL, as HubSpot serves both from one host,
+    /// and are told apart by path (`/marketing/…` is the mail service's, every other
+    /// path the CRM's). Each keeps its own log, state and faults, as when apart.
+    pub async fn start_single_host(
+        fixtures: &Fixtures,
+        options: MockOptions,
+        listener: Option<std::net::TcpListener>,
+    ) -> std::io::Result<Mocks> {
+        let crm = Arc::new(Shared {
+            core: Core::new(options.clone()),
+            state: crm::state(fixtures, options.clock.now()),
+        });
+        let mail = Arc::new(Shared { core: Core::new(options), state: MailState::default() });
+        let (server, base_url) = listen(listener, OneHost { crm: crm.clone(), mail: mail.clone() }).await;
+        Ok(Mocks {
+            crm: MockService { shared: crm, server: server.clone(), base_url: base_url.clone() },
+            mail: MockService { shared: mail, server, base_url },
+        })
+    }
+
+    /// Whether the CRM and the mail service share one base URL
+    /// ([`start_single_host`](Self::start_single_host)).
+    pub fn single_host(&self) -> bool {
+        self.crm.base_url == self.mail.base_url
     }
 
     /// The mocks as an in-process [`Exchange`]: requests to either mock's
@@ -191,6 +218,29 @@ trait Handler: Send + Sync + Sized + 'static {
 
 /// Answers the wiremock server's requests.
 struct Responder<S>(Arc<Shared<S>>);
+
+/// Answers both mocks' requests on one server, by path.
+struct OneHost {
+    crm: Arc<Shared<CrmState>>,
+    mail: Arc<Shared<MailState>>,
+}
+
+impl Respond for OneHost {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let request = ExchangeRequest {
+            method: &request.method,
+            url: &request.url,
+            headers: &request.headers,
+            body: &request.body,
+        };
+        let response = if mail::is_mail_path(request.url.path()) {
+            MailState::handle(&self.mail, &request)
+        } else {
+            CrmState::handle(&self.crm, &request)
+        };
+        response.into_template()
+    }
+}
 
 impl<S: Handler> Respond for Responder<S> {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
@@ -311,10 +361,13 @@ impl<S> Route<S> {
 
 impl Exchange for MockExchange {
     fn exchange(&self, request: &ExchangeRequest<'_>) -> Option<ExchangeResponse> {
-        if self.crm.serves(request.url) {
-            Some(CrmState::handle(&self.crm.shared, request).into())
-        } else if self.mail.serves(request.url) {
+        // On one host (both serve the URL), the path tells them apart.
+        let crm = self.crm.serves(request.url);
+        let mail = self.mail.serves(request.url) && (!crm || mail::is_mail_path(request.url.path()));
+        if mail {
             Some(MailState::handle(&self.mail.shared, request).into())
+        } else if crm {
+            Some(CrmState::handle(&self.crm.shared, request).into())
         } else {
             None
         }
@@ -329,15 +382,25 @@ async fn launch<S: Handler>(
     listener: Option<std::net::TcpListener>,
 ) -> MockService<S> {
     let shared = Arc::new(Shared { core: Core::new(options), state });
+    let (server, base_url) = listen(listener, Responder(shared.clone())).await;
+    MockService { shared, server, base_url }
+}
+
+/// Starts a server answering every request with `responder`, on `listener` or on a free
+/// loopback port; returns it and its base URL.
+async fn listen(
+    listener: Option<std::net::TcpListener>,
+    responder: impl Respond + 'static,
+) -> (Arc<MockServer>, Url) {
     let server = match listener {
         // The mocks keep a log of their own: wiremock's copy of every request would only grow.
         Some(listener) => MockServer::builder().listener(listener).disable_request_recording().start().await,
         None => MockServer::builder().disable_request_recording().start().await,
     };
-    Mock::given(any()).respond_with(Responder(shared.clone())).mount(&server).await;
+    Mock::given(any()).respond_with(responder).mount(&server).await;
     // wiremock's uri is always `http://{ip}:{port}`.
     let base_url = Url::parse(&server.uri()).unwrap_or_else(|_| unreachable!("wiremock serves a valid URI"));
-    MockService { shared, server: Arc::new(server), base_url }
+    (Arc::new(server), base_url)
 }
 
 impl<S> MockService<S> {

@@ -17,6 +17,23 @@ use leakproof_hubspot::crm::wire::{EmailSendStatusView, SingleSendRequest};
 /// The path of HubSpot's transactional single-send v3.
 pub const SEND_PATH: &str = "/marketing/v3/transactional/single-email/send";
 
+/// Whether `method` `path` is the single send: v3's path, or a date-versioned one
+/// (`/marketing/transactional/2026-03/single-email/send`).
+fn is_send(method: &str, path: &str) -> bool {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let dated = path
+        .strip_prefix("/marketing/transactional/")
+        .and_then(|rest| rest.strip_suffix("/single-email/send"))
+        .is_some_and(|version| crate::DATE_VERSIONS.contains(&version));
+    method == "POST" && (path == SEND_PATH || dated)
+}
+
+/// Whether `path` is one of the mail service's, not the CRM's: on one host
+/// (`mocks serve --single-host`) requests are told apart by it, as HubSpot's are.
+pub(super) fn is_mail_path(path: &str) -> bool {
+    path.starts_with("/marketing/")
+}
+
 /// The custom property the reference agent puts its link in; links in any
 /// other custom property are found too, so external agents need not use it.
 pub const LINK_PROPERTY: &str = "verification_link";
@@ -143,15 +160,14 @@ impl Inner<'_> {
             Admission::Serve(entry) => entry,
             Admission::Refuse(response, entry) => {
                 if let Some(mut entry) = entry {
-                    let routed = entry.method == "POST" && entry.path.trim_end_matches('/') == SEND_PATH;
-                    entry.endpoint = routed.then_some(Endpoint::SendMail);
+                    entry.endpoint = is_send(&entry.method, &entry.path).then_some(Endpoint::SendMail);
                     self.core.record(entry);
                 }
                 return response;
             }
         };
         let (served, correlation_id, now) = (entry.seq, entry.correlation_id.clone(), entry.at);
-        let routed = entry.method == "POST" && entry.path.trim_end_matches('/') == SEND_PATH;
+        let routed = is_send(&entry.method, &entry.path);
         entry.endpoint = routed.then_some(Endpoint::SendMail);
         let response = if !self.core.authorized(request) {
             entry.status = 401;
@@ -162,8 +178,11 @@ impl Inner<'_> {
                 404,
                 "OBJECT_NOT_FOUND",
                 format!(
-                    "Unable to route {} {}: the mock mail service serves {SEND_PATH} only.",
-                    entry.method, entry.path
+                    "Unable to route {} {}: the mock mail service does not serve this endpoint; it serves \
+                     POST {SEND_PATH} and POST /marketing/transactional/{{{}}}/single-email/send only.",
+                    entry.method,
+                    entry.path,
+                    crate::DATE_VERSIONS.join(", ")
                 ),
                 &correlation_id,
                 served,

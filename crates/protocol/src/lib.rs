@@ -1,7 +1,8 @@
 //! The external agent protocol: the HTTP + JSON bodies an agent and the harness exchange.
 //!
-//! - `POST /v1/sessions` `{session_id, config, crm_base_url, mail_base_url, now}` → 204:
-//!   a fresh world; the agent uses those base URLs. A session id is 1 to
+//! - `POST /v1/sessions` `{session_id, config, crm_base_url, crm_token, mail_base_url,
+//!   mail_token, now}` → 204: a fresh world; the agent uses those base URLs with those
+//!   bearer tokens. A session id is 1 to
 //!   [`MAX_SESSION_ID_LEN`] characters of `A-Z a-z 0-9 . _ ~ -`, and neither `.`
 //!   nor `..` ([`check_session_id`]); an id of a live session is not started
 //!   again.
@@ -80,8 +81,15 @@ pub struct StartSession {
     pub config: Option<serde_json::Value>,
     /// The CRM the agent must use.
     pub crm_base_url: Url,
+    /// The bearer token the CRM accepts. Absent (from harnesses before it was
+    /// sent), the agent uses the token it was given otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crm_token: Option<String>,
     /// The mail service the agent must use.
     pub mail_base_url: Url,
+    /// The bearer token the mail service accepts; absent, as `crm_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_token: Option<String>,
     /// The session's start time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub now: Option<Timestamp>,

@@ -1,4 +1,11 @@
-//! The mock HubSpot CRM: contacts, tickets and companies over CRM v3, with state that PATCH changes.
+//! The mock HubSpot CRM: contacts, tickets and companies over CRM v3 and v4 and the date-versioned paths, with state that PATCH changes.
+
+mod associations;
+mod properties;
+mod route;
+mod search;
+
+pub use route::DATE_VERSIONS;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,21 +23,23 @@ use leakproof_config::ObjectType;
 use leakproof_config::ids::ContactId;
 use leakproof_hubspot::crm::ExchangeRequest;
 use leakproof_hubspot::crm::wire::{
-    AssociatedId, CollectionResponseAssociatedId, NextPage, Paging, PublicObjectSearchRequest,
-    SearchResponse, SimplePublicObject, SimplePublicObjectInput,
+    AssociatedId, CollectionResponseAssociatedId, NextPage, Paging, SearchResponse, SimplePublicObject,
+    SimplePublicObjectInput,
 };
 use leakproof_world::Fixtures;
+use route::{Operation, Routed, route};
+use search::Search;
 
 pub use leakproof_hubspot::crm::{HUBSPOTUTK, WHATSAPP_PHONE};
 
-/// The most records one search page returns, as HubSpot's spec says.
-const MAX_SEARCH_LIMIT: u32 = 200;
+/// The most records one page of a list returns, as HubSpot's spec says.
+const MAX_LIST_LIMIT: u32 = 100;
 
-/// The fewest records one search page may ask for.
-const MIN_SEARCH_LIMIT: u32 = 1;
+/// The page size when a list names none.
+const DEFAULT_LIST_LIMIT: u32 = 10;
 
-/// The page size when a search names none.
-const DEFAULT_SEARCH_LIMIT: u32 = 10;
+/// The most records one batch read takes, as HubSpot's spec says.
+const MAX_BATCH_INPUTS: usize = 100;
 
 /// A write the CRM received: what the oracle checks against the identity
 /// proven in the conversation at that moment.
@@ -84,8 +93,8 @@ impl MockCrm {
         options: MockOptions,
         listener: Option<std::net::TcpListener>,
     ) -> std::io::Result<MockCrm> {
-        let data = seed(fixtures, options.clock.now());
-        Ok(launch(options, CrmState(Mutex::new(data)), listener).await)
+        let state = state(fixtures, options.clock.now());
+        Ok(launch(options, state, listener).await)
     }
 
     /// Every write (PATCH) received so far, applied or not, in order.
@@ -111,6 +120,11 @@ impl MockCrm {
     pub fn record(&self, object: ObjectType, id: u64) -> Option<BTreeMap<String, String>> {
         lock(&self.shared.state.0).records.get(&object)?.get(&id).map(|stored| stored.properties.clone())
     }
+}
+
+/// The CRM's state, seeded from `fixtures` with records created at `created`.
+pub(super) fn state(fixtures: &Fixtures, created: Timestamp) -> CrmState {
+    CrmState(Mutex::new(seed(fixtures, created)))
 }
 
 /// The CRM's data as the fixtures describe it.
@@ -194,7 +208,9 @@ fn standard_properties(object: ObjectType) -> &'static [&'static str] {
             "country",
             "date_of_birth",
             "email",
+            "fax",
             "firstname",
+            "hs_additional_emails",
             "hs_language",
             "hs_lead_status",
             HUBSPOTUTK,
@@ -245,34 +261,6 @@ impl Handler for CrmState {
 struct Inner<'a> {
     core: &'a Core,
     data: &'a Mutex<Data>,
-}
-
-/// The route of a request: endpoint, object type and the id segment, if any.
-fn route(method: &str, path: &str) -> Option<(Endpoint, ObjectType, Option<String>)> {
-    let rest = path.strip_prefix("/crm/v3/objects/")?;
-    let (object, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    let object = match object {
-        "contacts" => ObjectType::Contact,
-        "tickets" => ObjectType::Ticket,
-        "companies" => ObjectType::Company,
-        _ => return None,
-    };
-    let segment = tail.trim_end_matches('/');
-    match (method, segment) {
-        ("POST", "search") => Some((Endpoint::Search, object, None)),
-        ("GET" | "PATCH", id) if !id.is_empty() && !id.contains('/') => {
-            let endpoint = match (method, object) {
-                ("GET", ObjectType::Contact) => Endpoint::GetContact,
-                ("GET", ObjectType::Ticket) => Endpoint::GetTicket,
-                ("GET", ObjectType::Company) => Endpoint::GetCompany,
-                (_, ObjectType::Contact) => Endpoint::UpdateContact,
-                (_, ObjectType::Ticket) => Endpoint::UpdateTicket,
-                (_, ObjectType::Company) => Endpoint::UpdateCompany,
-            };
-            Some((endpoint, object, Some(percent_decode(id))))
-        }
-        _ => None,
-    }
 }
 
 /// A path segment with its `%`-escapes undone, and nothing else: `&`, `=`
@@ -368,10 +356,10 @@ impl Inner<'_> {
             Admission::Refuse(response, entry) => {
                 if let Some(mut entry) = entry {
                     // An oversized PATCH is still a write received, and not applied.
-                    if let Some((endpoint, object, id)) = route(&entry.method, &entry.path) {
-                        entry.endpoint = Some(endpoint);
-                        if is_update(endpoint) {
-                            self.record_write(entry.seq, entry.at, object, id.as_deref(), &[], false);
+                    if let Some(routed) = route(&entry.method, &entry.path) {
+                        entry.endpoint = Some(routed.endpoint);
+                        if is_update(routed.endpoint) {
+                            self.record_write(entry.seq, entry.at, routed.object, routed.id(), &[], false);
                         }
                     }
                     self.core.record(entry);
@@ -382,18 +370,17 @@ impl Inner<'_> {
         let (served, correlation_id, now) = (entry.seq, entry.correlation_id.clone(), entry.at);
         let (method, path, query) = (entry.method.clone(), entry.path.clone(), entry.query.clone());
         let routed = route(&method, &path);
-        entry.endpoint = routed.as_ref().map(|(endpoint, _, _)| *endpoint);
+        entry.endpoint = routed.as_ref().map(|routed| routed.endpoint);
 
         let response = if !self.core.authorized(request) {
             entry.status = 401;
             unauthorized(&correlation_id, served)
-        } else if let Some((endpoint, object, id)) = routed {
-            let fault = lock(&self.core.faults).strike(endpoint);
-            let is_write = is_update(endpoint);
+        } else if let Some(routed) = routed {
+            let fault = lock(&self.core.faults).strike(routed.endpoint);
+            let is_write = is_update(routed.endpoint);
             // Every fault but a delay answers instead of the CRM: nothing is applied.
             let apply = fault.as_ref().is_none_or(|kind| matches!(kind, super::FaultKind::Delay(_)));
-            let outcome =
-                || self.serve(endpoint, object, id.as_deref(), &query, request.body, served, now, apply);
+            let outcome = || self.serve(&routed, &query, request.body, served, now, apply);
             match fault {
                 Some(kind) => {
                     entry.fault = Some(kind.clone());
@@ -419,7 +406,7 @@ impl Inner<'_> {
                         super::FaultKind::RateLimited { .. } => 429,
                     };
                     if is_write && !apply {
-                        self.record_write(served, now, object, id.as_deref(), request.body, false);
+                        self.record_write(served, now, routed.object, routed.id(), request.body, false);
                     }
                     response
                 }
@@ -445,14 +432,7 @@ impl Inner<'_> {
             }
         } else {
             entry.status = 404;
-            error_response(
-                404,
-                "OBJECT_NOT_FOUND",
-                format!("Unable to route {method} {path}: the mock CRM serves CRM v3 objects only."),
-                &correlation_id,
-                served,
-                None,
-            )
+            error_response(404, "OBJECT_NOT_FOUND", unserved(&method, &path), &correlation_id, served, None)
         };
         entry.log("CRM request");
         self.core.record(entry);
@@ -461,83 +441,137 @@ impl Inner<'_> {
 
     /// Serves a routed request; `apply` is false when a fault answers
     /// instead, so a write computes its answer without storing it.
-    #[allow(clippy::too_many_arguments)]
     fn serve(
         &self,
-        endpoint: Endpoint,
-        object: ObjectType,
-        id: Option<&str>,
+        routed: &Routed,
         query: &[(String, String)],
         body: &[u8],
         seq: usize,
         now: Timestamp,
         apply: bool,
     ) -> Result<Outcome, Failure> {
-        match endpoint {
-            Endpoint::Search => self.search(object, body),
-            Endpoint::GetContact | Endpoint::GetTicket | Endpoint::GetCompany => {
-                self.get(object, id.unwrap_or_default(), query)
+        let object = routed.object;
+        match &routed.operation {
+            Operation::Search => self.search(object, body),
+            Operation::Get(id) => self.get(object, id, query),
+            Operation::List => self.list(object, query),
+            Operation::BatchRead => self.batch_read(object, body, now),
+            Operation::Associations { id, to } => {
+                associations::page_of(&lock(self.data), object, id, *to, query).map(Outcome::ok)
             }
-            _ if apply => self.update(object, id.unwrap_or_default(), query, body, seq, now),
-            _ => {
+            Operation::AssociationsBatchRead { to, v3 } => {
+                associations::batch_read(&lock(self.data), object, *to, *v3, body, now)
+            }
+            Operation::Properties(name) => {
+                properties::read(&lock(self.data), object, name.as_deref(), now).map(Outcome::ok)
+            }
+            Operation::Update(id) if apply => self.update(object, id, query, body, seq, now),
+            Operation::Update(id) => {
                 // What the answer would have been, without storing anything.
                 let data = lock(self.data);
-                let (id, stored) = find(&data, object, id.unwrap_or_default(), query)?;
+                let (id, stored) = find(&data, object, id, query)?;
                 Ok(Outcome::ok(render(object, id, stored, None, None, &data)))
             }
         }
     }
 
     fn search(&self, object: ObjectType, body: &[u8]) -> Result<Outcome, Failure> {
-        let search: PublicObjectSearchRequest = serde_json::from_slice(body)
-            .map_err(|err| Failure::validation(format!("Invalid input JSON on line 1: {err}")))?;
-        let limit = search.limit.unwrap_or(DEFAULT_SEARCH_LIMIT);
-        if !(MIN_SEARCH_LIMIT..=MAX_SEARCH_LIMIT).contains(&limit) {
-            return Err(Failure::invalid_field(
-                "limit",
-                format!("limit must be between {MIN_SEARCH_LIMIT} and {MAX_SEARCH_LIMIT}, got {limit}"),
-            ));
-        }
-        validate_filters(&search)?;
-        let offset: usize = match &search.after {
-            None => 0,
-            Some(after) if after.is_empty() => 0,
-            Some(after) => {
-                after.parse().map_err(|_| Failure::validation(format!("invalid paging cursor {after:?}")))?
-            }
-        };
         let data = lock(self.data);
+        let search = Search::parse(object, body, &data)?;
         let empty = BTreeMap::new();
         let records = data.records.get(&object).unwrap_or(&empty);
-        let groups: Vec<Vec<Compiled<'_>>> = search
-            .filter_groups
+        let mut matched: Vec<(u64, &Stored)> = records
             .iter()
-            .map(|group| group.filters.iter().map(Compiled::new).collect())
-            .collect();
-        let matched: Vec<(u64, &Stored)> = records
-            .iter()
-            .filter(|(id, stored)| matches_groups(&groups, |name| property(object, **id, stored, name)))
+            .filter(|(id, stored)| search.matches(&data, **id, stored))
             .map(|(id, stored)| (*id, stored))
             .collect();
+        search.order(&mut matched);
         let total = matched.len();
-        let requested = (!search.properties.is_empty()).then_some(search.properties.as_slice());
-        let (page, next) = page(total, offset, limit);
+        let (page, next) = page(total, search.offset, search.limit);
+        let requested = search.properties.as_deref();
         let results: Vec<SimplePublicObject> = matched[page]
             .iter()
             .map(|(id, stored)| render(object, *id, stored, requested, None, &data))
             .collect();
-        let paging = next.map(|next| Paging { next: Some(NextPage { after: next.to_string(), link: None }) });
-        Ok(Outcome::ok(SearchResponse { total: total as u64, results, paging }))
+        Ok(Outcome::ok(SearchResponse { total: total as u64, results, paging: next.map(paging) }))
     }
 
     fn get(&self, object: ObjectType, id: &str, query: &[(String, String)]) -> Result<Outcome, Failure> {
         let data = lock(self.data);
         let (id, stored) = find(&data, object, id, query)?;
-        let properties = query_list(query, "properties");
+        let (properties, associations) = (query_list(query, "properties"), query_list(query, "associations"));
         let requested = (!properties.is_empty()).then_some(properties.as_slice());
-        let associations = query_list(query, "associations");
         let associations = (!associations.is_empty()).then_some(associations.as_slice());
         Ok(Outcome::ok(render(object, id, stored, requested, associations, &data)))
+    }
+
+    /// A page of every record of `object`, in id order: `limit` (1 to
+    /// [`MAX_LIST_LIMIT`], [`DEFAULT_LIST_LIMIT`] when absent) records from the `after`
+    /// cursor, with the `properties` and `associations` asked for. The mock holds no
+    /// archived records, so `archived=true` lists none.
+    fn list(&self, object: ObjectType, query: &[(String, String)]) -> Result<Outcome, Failure> {
+        let limit = query_limit(query, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT)?;
+        let offset = cursor(query_value(query, "after"))?;
+        let archived = query_value(query, "archived").is_some_and(|value| value.eq_ignore_ascii_case("true"));
+        let data = lock(self.data);
+        let empty = BTreeMap::new();
+        let records: Vec<(&u64, &Stored)> =
+            if archived { Vec::new() } else { data.records.get(&object).unwrap_or(&empty).iter().collect() };
+        let (properties, associations) = (query_list(query, "properties"), query_list(query, "associations"));
+        let requested = (!properties.is_empty()).then_some(properties.as_slice());
+        let associations = (!associations.is_empty()).then_some(associations.as_slice());
+        let (page, next) = page(records.len(), offset, limit);
+        let results: Vec<SimplePublicObject> = records[page]
+            .iter()
+            .map(|(id, stored)| render(object, **id, stored, requested, associations, &data))
+            .collect();
+        Ok(Outcome::ok(ListResponse { results, paging: next.map(paging) }))
+    }
+
+    /// Records by id (or by `idProperty`), at most [`MAX_BATCH_INPUTS`]: 200 with every
+    /// record asked for, or 207 with the ones found and an `OBJECT_NOT_FOUND` error naming
+    /// the others, as HubSpot answers.
+    fn batch_read(&self, object: ObjectType, body: &[u8], now: Timestamp) -> Result<Outcome, Failure> {
+        let input: BatchReadInput = serde_json::from_slice(body)
+            .map_err(|err| Failure::validation(format!("Invalid input JSON on line 1: {err}")))?;
+        if input.inputs.len() > MAX_BATCH_INPUTS {
+            return Err(Failure::invalid_field(
+                "inputs",
+                format!("A batch may read at most {MAX_BATCH_INPUTS} records, got {}", input.inputs.len()),
+            ));
+        }
+        let data = lock(self.data);
+        let by: Vec<(String, String)> =
+            input.id_property.iter().map(|name| ("idProperty".to_owned(), name.clone())).collect();
+        let requested = (!input.properties.is_empty()).then_some(input.properties.as_slice());
+        let (mut results, mut missing, mut seen) = (Vec::new(), Vec::new(), BTreeSet::new());
+        for wanted in &input.inputs {
+            match find(&data, object, &wanted.id, &by) {
+                Ok((id, stored)) if seen.insert(id) => {
+                    results.push(render(object, id, stored, requested, None, &data))
+                }
+                Ok(_) => {}
+                Err(_) => missing.push(wanted.id.clone()),
+            }
+        }
+        let now = hubspot_time(now);
+        let mut body = serde_json::json!({
+            "status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now,
+        });
+        if missing.is_empty() {
+            return Ok(Outcome { status: 200, body });
+        }
+        let kind = object.as_str().to_uppercase();
+        body["numErrors"] = 1.into();
+        body["errors"] = serde_json::json!([{
+            "status": "error",
+            "category": "OBJECT_NOT_FOUND",
+            "message": format!("Could not get some {kind} objects, they may be deleted or not exist. Check that ids are valid."),
+            "context": { "ids": missing },
+            "errors": [],
+            "links": {},
+        }]);
+        Ok(Outcome { status: 207, body })
     }
 
     fn update(
@@ -777,6 +811,11 @@ fn default_properties(object: ObjectType) -> &'static [&'static str] {
     }
 }
 
+/// The v3 name of the association from `object` to `to`, `contact_to_ticket`.
+fn association_label(object: ObjectType, to: ObjectType) -> String {
+    format!("{}_to_{}", object.as_str(), to.as_str())
+}
+
 /// The plural name of an object type in paths and association maps.
 fn plural(object: ObjectType) -> &'static str {
     match object {
@@ -810,19 +849,10 @@ fn render(
         wanted
             .iter()
             .filter_map(|name| {
-                let to = match name.as_str() {
-                    "contacts" | "contact" => ObjectType::Contact,
-                    "tickets" | "ticket" => ObjectType::Ticket,
-                    "companies" | "company" => ObjectType::Company,
-                    _ => return None,
-                };
-                let results: Vec<AssociatedId> = data
-                    .associations
-                    .range((object, id, to, 0)..=(object, id, to, u64::MAX))
-                    .map(|(_, _, _, other)| AssociatedId {
-                        id: other.to_string(),
-                        kind: format!("{}_to_{}", object.as_str(), to.as_str()),
-                    })
+                let to = object_named(name)?;
+                let results: Vec<AssociatedId> = associated(data, object, id, to)
+                    .into_iter()
+                    .map(|other| AssociatedId { id: other.to_string(), kind: association_label(object, to) })
                     .collect();
                 (!results.is_empty()).then(|| {
                     (plural(to).to_owned(), CollectionResponseAssociatedId { results, paging: None })
@@ -840,174 +870,96 @@ fn render(
     }
 }
 
-/// The most filter groups a search may have, as HubSpot's spec says.
-const MAX_FILTER_GROUPS: usize = 6;
-
-/// The most filters a search may have over all its groups, as HubSpot's
-/// 2024 search changelog says.
-const MAX_FILTERS: usize = 25;
-
-/// What a filter's operator needs besides the property name.
-enum Needs {
-    Nothing,
-    Value,
-    ValueAndHigh,
-    Values,
+/// `CollectionResponseSimplePublicObjectWithAssociationsForwardPaging`: a page of a list.
+#[derive(Serialize)]
+struct ListResponse {
+    results: Vec<SimplePublicObject>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paging: Option<Paging>,
 }
 
-/// What `operator` needs, or `None` if HubSpot has no such operator.
-fn needs(operator: &str) -> Option<Needs> {
-    Some(match operator {
-        "HAS_PROPERTY" | "NOT_HAS_PROPERTY" => Needs::Nothing,
-        "EQ" | "NEQ" | "LT" | "LTE" | "GT" | "GTE" | "CONTAINS_TOKEN" | "NOT_CONTAINS_TOKEN" => Needs::Value,
-        "BETWEEN" => Needs::ValueAndHigh,
-        "IN" | "NOT_IN" => Needs::Values,
-        _ => return None,
-    })
+/// `BatchReadInputSimplePublicObjectId`. The spec requires `properties` and
+/// `propertiesWithHistory`; clients omit them, so they default to empty.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BatchReadInput {
+    inputs: Vec<ObjectId>,
+    #[serde(default)]
+    properties: Vec<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    properties_with_history: Vec<String>,
+    #[serde(default)]
+    id_property: Option<String>,
 }
 
-/// Checks a search's filters before any record is looked at, so a bad
-/// filter is a 400 whatever the records: at most [`MAX_FILTER_GROUPS`]
-/// groups and [`MAX_FILTERS`] filters, each with an operator HubSpot has and
-/// the values it needs (`value` for `EQ` and the other comparisons, `value`
-/// and `highValue` for `BETWEEN`, a non-empty `values` for `IN` and
-/// `NOT_IN`). The message names the filter and, as HubSpot's does,
-/// the operator (`operator IN requires values`).
-fn validate_filters(search: &PublicObjectSearchRequest) -> Result<(), Failure> {
-    if search.filter_groups.len() > MAX_FILTER_GROUPS {
-        return Err(Failure::invalid_field(
-            "filterGroups",
-            format!(
-                "A search may have at most {MAX_FILTER_GROUPS} filter groups, got {}",
-                search.filter_groups.len()
-            ),
-        ));
-    }
-    let count: usize = search.filter_groups.iter().map(|group| group.filters.len()).sum();
-    if count > MAX_FILTERS {
-        return Err(Failure::invalid_field(
-            "filterGroups",
-            format!("A search may have at most {MAX_FILTERS} filters in all, got {count}"),
-        ));
-    }
-    for (g, group) in search.filter_groups.iter().enumerate() {
-        for (f, filter) in group.filters.iter().enumerate() {
-            let at = format!("filterGroups[{g}].filters[{f}]");
-            let operator = filter.operator.as_str();
-            let named = format!("(property {:?})", filter.property_name);
-            let Some(needs) = needs(operator) else {
-                return Err(Failure::invalid_field(
-                    &format!("{at}.operator"),
-                    format!(
-                        "{at}: unknown operator {operator:?} {named}; HubSpot's are EQ, NEQ, LT, LTE, GT, GTE, \
-                         BETWEEN, IN, NOT_IN, HAS_PROPERTY, NOT_HAS_PROPERTY, CONTAINS_TOKEN and \
-                         NOT_CONTAINS_TOKEN"
-                    ),
-                ));
-            };
-            let missing = match needs {
-                Needs::Nothing => None,
-                Needs::Value => filter.value.is_none().then_some(("value", "a value")),
-                Needs::ValueAndHigh => match (&filter.value, &filter.high_value) {
-                    (None, _) => Some(("value", "a value and a highValue")),
-                    (_, None) => Some(("highValue", "a value and a highValue")),
-                    _ => None,
-                },
-                Needs::Values => filter
-                    .values
-                    .as_ref()
-                    .is_none_or(|values| values.is_empty())
-                    .then_some(("values", "values")),
-            };
-            if let Some((field, what)) = missing {
-                return Err(Failure::invalid_field(
-                    &format!("{at}.{field}"),
-                    format!("operator {operator} requires {what}: {at} {named}"),
-                ));
-            }
-        }
-    }
-    Ok(())
+/// `SimplePublicObjectId` / `PublicObjectId`: `{"id": "…"}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObjectId {
+    id: String,
 }
 
-/// A filter made ready to test many records: its values lowercased once,
-/// `IN` lists as sets.
-struct Compiled<'f> {
-    property: &'f str,
-    operator: &'f str,
-    value: String,
-    high: String,
-    values: std::collections::HashSet<String>,
+/// The message of the 404 for a request the mock does not serve: what it does serve,
+/// so the agent's author sees at once what to change.
+fn unserved(method: &str, path: &str) -> String {
+    let versions = DATE_VERSIONS.join(", ");
+    format!(
+        "Unable to route {method} {path}: the mock CRM does not serve this endpoint. It serves, for \
+         contacts, companies and tickets: search, get, update (PATCH), list and batch read under \
+         /crm/v3/objects/ and /crm/objects/{{{versions}}}/; associations under \
+         /crm/v4/objects/{{type}}/{{id}}/associations/{{toType}} and \
+         /crm/{{v3,v4}}/associations/{{type}}/{{toType}}/batch/read (and the dated forms); properties under \
+         /crm/v3/properties/{{type}} (and the dated forms)."
+    )
 }
 
-impl<'f> Compiled<'f> {
-    fn new(filter: &'f leakproof_hubspot::crm::wire::Filter) -> Compiled<'f> {
-        let lower = |value: &Option<String>| value.as_deref().unwrap_or_default().to_lowercase();
-        let value = lower(&filter.value);
-        let value = match filter.operator.as_str() {
-            "CONTAINS_TOKEN" | "NOT_CONTAINS_TOKEN" => value.trim_matches('*').to_owned(),
-            _ => value,
-        };
-        Compiled {
-            property: &filter.property_name,
-            operator: &filter.operator,
-            value,
-            high: lower(&filter.high_value),
-            values: filter.values.iter().flatten().map(|value| value.to_lowercase()).collect(),
-        }
+/// The object type a path or a filter names: plural (`contacts`), singular
+/// (`contact`) or HubSpot's type id (`0-1`).
+fn object_named(name: &str) -> Option<ObjectType> {
+    match name {
+        "contacts" | "contact" | "0-1" => Some(ObjectType::Contact),
+        "companies" | "company" | "0-2" => Some(ObjectType::Company),
+        "tickets" | "ticket" | "0-5" => Some(ObjectType::Ticket),
+        _ => None,
     }
+}
 
-    /// Whether a record whose value of the property is `value` satisfies it.
-    fn holds(&self, value: Option<&str>) -> bool {
-        let value = value.map(str::to_lowercase);
-        let value = value.as_deref();
-        let order = |wanted: &str| value.map(|v| compare(v, wanted));
-        let has_token = || {
-            value.is_some_and(|v| {
-                v.split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.').any(|t| t == self.value)
-            })
-        };
-        use std::cmp::Ordering::{Equal, Greater, Less};
-        match self.operator {
-            "EQ" => value == Some(self.value.as_str()),
-            "NEQ" => value != Some(self.value.as_str()),
-            "IN" => value.is_some_and(|v| self.values.contains(v)),
-            "NOT_IN" => !value.is_some_and(|v| self.values.contains(v)),
-            "HAS_PROPERTY" => value.is_some(),
-            "NOT_HAS_PROPERTY" => value.is_none(),
-            "CONTAINS_TOKEN" => has_token(),
-            "NOT_CONTAINS_TOKEN" => !has_token(),
-            "LT" => order(&self.value) == Some(Less),
-            "LTE" => matches!(order(&self.value), Some(Less | Equal)),
-            "GT" => order(&self.value) == Some(Greater),
-            "GTE" => matches!(order(&self.value), Some(Greater | Equal)),
-            "BETWEEN" => {
-                matches!(order(&self.value), Some(Greater | Equal))
-                    && matches!(order(&self.high), Some(Less | Equal))
-            }
-            // validate_filters lets no other operator through.
-            _ => false,
+/// The ids of the records of type `to` associated with record `id` of `object`.
+fn associated(data: &Data, object: ObjectType, id: u64, to: ObjectType) -> BTreeSet<u64> {
+    data.associations
+        .range((object, id, to, 0)..=(object, id, to, u64::MAX))
+        .map(|(.., other)| *other)
+        .collect()
+}
+
+/// The value of query parameter `name`, the first if repeated.
+fn query_value<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
+    query.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+}
+
+/// The `limit` query parameter: `default` when absent, else 1 to `max`.
+fn query_limit(query: &[(String, String)], default: u32, max: u32) -> Result<u32, Failure> {
+    let Some(text) = query_value(query, "limit") else { return Ok(default) };
+    match text.parse::<u32>() {
+        Ok(limit) if (1..=max).contains(&limit) => Ok(limit),
+        _ => Err(Failure::invalid_field("limit", format!("limit must be between 1 and {max}, got {text:?}"))),
+    }
+}
+
+/// Where a page starts: the offset an `after` cursor names (absent or empty: 0).
+fn cursor(after: Option<&str>) -> Result<usize, Failure> {
+    match after {
+        None | Some("") => Ok(0),
+        Some(after) => {
+            after.parse().map_err(|_| Failure::validation(format!("invalid paging cursor {after:?}")))
         }
     }
 }
 
-/// Orders two property values: as numbers when both are (epoch
-/// milliseconds, amounts), else as text (ISO dates order correctly as text).
-fn compare(a: &str, b: &str) -> std::cmp::Ordering {
-    match (a.parse::<f64>(), b.parse::<f64>()) {
-        (Ok(a), Ok(b)) => a.total_cmp(&b),
-        _ => a.cmp(b),
-    }
-}
-
-/// Whether a record whose values `value` gives satisfies the search's filter
-/// groups (ORed groups of ANDed filters; no groups matches everything). The
-/// filters must have passed [`validate_filters`].
-fn matches_groups<'s>(groups: &[Vec<Compiled<'_>>], value: impl Fn(&str) -> Option<Cow<'s, str>>) -> bool {
-    groups.is_empty()
-        || groups
-            .iter()
-            .any(|group| group.iter().all(|filter| filter.holds(value(filter.property).as_deref())))
+/// The paging of a page followed by one starting at `next`.
+fn paging(next: usize) -> Paging {
+    Paging { next: Some(NextPage { after: next.to_string(), link: Some(format!("?after={next}")) }) }
 }
 
 #[cfg(test)]
