@@ -18,6 +18,7 @@ mod faulty_agents;
 mod fuzz;
 mod in_process;
 mod mocks;
+mod mocks_api;
 mod protocol;
 mod rigs;
 mod run;

@@ -46,6 +46,57 @@ pub fn assert_schema(file: &str, name: &str, instance: &Value) {
     assert!(errors.is_empty(), "{name} does not validate: {errors:#?}\n{instance:#}");
 }
 
+/// Checks `body`, answered `status` to `method` `path` (no query), against the response
+/// schema `spec` gives that operation: the path template matching `path` (`{contactId}`
+/// matches any one segment), the response for `status`, else for 200 when `status` is 2xx,
+/// else `default`. Panics naming what is wrong, or that the spec has no such operation.
+pub fn assert_response(spec_file: &str, method: &str, path: &str, status: u16, body: &Value) {
+    let document = spec(spec_file);
+    let wanted: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let matches = |template: &str| {
+        let parts: Vec<&str> = template.split('/').collect();
+        parts.len() == wanted.len()
+            && parts.iter().zip(&wanted).all(|(t, w)| (t.starts_with('{') && !w.is_empty()) || t == w)
+    };
+    let paths = document["paths"].as_object().unwrap();
+    // The most literal template wins (`…/batch/read` over `…/{contactId}/…`).
+    let (template, operations) = paths
+        .iter()
+        .filter(|(template, _)| matches(template))
+        .min_by_key(|(template, _)| template.matches('{').count())
+        .unwrap_or_else(|| panic!("{spec_file} has no path for {path}"));
+    let operation = &operations[method.to_lowercase()];
+    assert!(operation.is_object(), "{spec_file} has no {method} {template}");
+    let responses = &operation["responses"];
+    let response = [
+        status.to_string(),
+        if (200..300).contains(&status) { "200".into() } else { String::new() },
+        "default".into(),
+    ]
+    .iter()
+    .map(|code| &responses[code.as_str()])
+    .find(|response| response.is_object())
+    .unwrap_or_else(|| panic!("{spec_file} {method} {template}: no response for {status}"));
+    // A response may be a reference to a shared one (`#/components/responses/Error`).
+    let response = match response["$ref"].as_str() {
+        Some(shared) => {
+            document.pointer(shared.trim_start_matches('#')).unwrap_or_else(|| panic!("{shared}"))
+        }
+        None => response,
+    };
+    let content = &response["content"];
+    let schema = match &content["application/json"] {
+        Value::Null => {
+            content.as_object().and_then(|types| types.values().next()).map_or(&Value::Null, |c| &c["schema"])
+        }
+        json => &json["schema"],
+    };
+    let reference =
+        schema["$ref"].as_str().unwrap_or_else(|| panic!("{spec_file} {method} {template}: {schema}"));
+    let name = reference.trim_start_matches("#/components/schemas/");
+    assert_schema(spec_file, name, body);
+}
+
 /// The finding kind the oracle must report for a planted `bug`.
 pub fn finding_for(bug: leakproof::agent::faulty::Bug) -> leakproof::harness::FindingKind {
     use leakproof::agent::faulty::Bug;

@@ -146,25 +146,21 @@ pub(super) fn batch_read(
     let mut body =
         serde_json::json!({ "status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now });
     let (from_name, to_name) = (object.as_str().to_uppercase(), to.as_str().to_uppercase());
-    let error = |category: &str, sub: &str, message: String, ids: Vec<String>| {
+    // HubSpot's specs type `subCategory` as an object here, so it is left out.
+    let error = |message: String, ids: Vec<String>| {
         serde_json::json!({
-            "status": "error", "category": category, "subCategory": sub, "message": message,
+            "status": "error", "category": "OBJECT_NOT_FOUND", "message": message,
             "context": { "fromObjectId": ids }, "errors": [], "links": {},
         })
     };
     let mut errors = Vec::new();
     if !missing.is_empty() {
         let message = format!("Could not find {from_name} objects with ids {}", missing.join(", "));
-        errors.push(error("OBJECT_NOT_FOUND", "crm.associations.INVALID_OBJECT_IDS", message, missing));
+        errors.push(error(message, missing));
     }
     if !unassociated.is_empty() {
         let message = format!("No {to_name} is associated with {from_name} {}", unassociated.join(", "));
-        errors.push(error(
-            "OBJECT_NOT_FOUND",
-            "crm.associations.NO_ASSOCIATIONS_FOUND",
-            message,
-            unassociated,
-        ));
+        errors.push(error(message, unassociated));
     }
     if errors.is_empty() {
         return Ok(Outcome { status: 200, body });

@@ -9,6 +9,11 @@ use crate::Endpoint;
 /// The date versions of HubSpot's API the mock serves, as they appear in paths.
 pub const DATE_VERSIONS: [&str; 3] = ["2025-09", "2026-03", "2026-09"];
 
+/// The date versions that read one record's associations on the objects path
+/// (`GET /crm/objects/2026-03/{type}/{id}/associations/{toType}`); 2026-09 has no such
+/// operation (its records' associations are read with `associations=` or a batch read).
+const ASSOCIATIONS_ON_OBJECTS: [&str; 2] = ["2025-09", "2026-03"];
+
 /// What a routed request asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Operation {
@@ -57,7 +62,9 @@ pub(super) fn route(method: &str, path: &str) -> Option<Routed> {
     let dated = |version: &str| DATE_VERSIONS.contains(&version);
     match segments.as_slice() {
         ["v3", "objects", object, rest @ ..] => objects(method, object, rest, false),
-        ["objects", version, object, rest @ ..] if dated(version) => objects(method, object, rest, true),
+        ["objects", version, object, rest @ ..] if dated(version) => {
+            objects(method, object, rest, ASSOCIATIONS_ON_OBJECTS.contains(version))
+        }
         ["v4", "objects", object, rest @ ..] => match rest {
             [_, "associations", _] => objects(method, object, rest, true),
             _ => None,
@@ -172,6 +179,7 @@ mod tests {
             routed("GET", "/crm/v4/objects/contacts/5/associations/tickets"),
             routed("GET", "/crm/objects/2026-03/contacts/5/associations/tickets")
         );
+        assert_eq!(route("GET", "/crm/objects/2026-09/contacts/5/associations/tickets"), None);
         assert_eq!(
             routed("GET", "/crm/properties/2026-09/contacts/email"),
             Some((Endpoint::Properties, ObjectType::Contact, Operation::Properties(Some("email".into()))))
