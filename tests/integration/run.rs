@@ -33,6 +33,20 @@ fn the_shipped_suite_passes_against_agent_serve_over_http() {
     assert!(stdout.contains(&format!("against the agent at {}", served.base)), "{stdout}");
 }
 
+/// With `--single-host` the agent is given one base URL for the CRM and the mail service;
+/// the identity scenarios (verification mails) and the attacks pass through it alike.
+#[test]
+fn the_identity_and_attack_scenarios_pass_with_crm_and_mail_on_one_host() {
+    let served = Served::start_with(&["--backend-timeout", "750ms"]);
+    let args =
+        ["run", "scenarios/identity/", "scenarios/attacks/", "--agent-url", &served.base, "--single-host"];
+    let output = leakproof(&args);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", text(&output.stderr));
+    let without_url = leakproof(&["run", "scenarios/identity/", "--single-host"]);
+    assert_eq!(without_url.status.code(), Some(2), "--single-host needs --agent-url");
+}
+
 #[test]
 fn a_wrong_expectation_fails_with_a_readable_report_and_exit_1() {
     let scratch = Scratch::new("run-wrong");

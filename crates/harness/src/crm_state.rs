@@ -130,10 +130,15 @@ pub struct ContactSearch<'a> {
 }
 
 impl<'a> ContactSearch<'a> {
-    /// `request`, if it is a search of contacts (`POST …/objects/contacts/search`).
+    /// `request`, if it is a search of contacts: `POST …/{contacts|contact|0-1}/search`
+    /// under the v3 objects path (`/crm/v3/objects/…`) or a date-versioned one
+    /// (`/crm/objects/2026-03/…`).
     pub fn of(request: &'a RecordedRequest) -> Option<Self> {
-        let is_search = request.method.eq_ignore_ascii_case("POST")
-            && request.path.trim_end_matches('/').ends_with("/objects/contacts/search");
+        let path = request.path.trim_end_matches('/');
+        let contacts =
+            ["contacts", "contact", "0-1"].iter().any(|name| path.ends_with(&format!("/{name}/search")));
+        let objects = path.starts_with("/crm/v3/objects/") || path.starts_with("/crm/objects/");
+        let is_search = request.method.eq_ignore_ascii_case("POST") && contacts && objects;
         if !is_search {
             return None;
         }
@@ -215,6 +220,18 @@ mod tests {
         let trailing =
             RecordedRequest { path: "/crm/v3/objects/contacts/search/".into(), ..search(None, 200) };
         assert!(ContactSearch::of(&trailing).is_some());
+        // The date-versioned paths and the other names of contacts search contacts too.
+        for path in [
+            "/crm/objects/2026-03/contacts/search",
+            "/crm/v3/objects/0-1/search",
+            "/crm/objects/2025-09/contact/search",
+        ] {
+            let dated = RecordedRequest { path: path.into(), ..search(None, 200) };
+            assert!(ContactSearch::of(&dated).is_some(), "{path}");
+        }
+        let elsewhere =
+            RecordedRequest { path: "/crm/objects/2026-03/tickets/search".into(), ..search(None, 200) };
+        assert!(ContactSearch::of(&elsewhere).is_none());
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! Mock HubSpot CRM and mail servers on wiremock, seeded from fixtures, recording every request.
 //!
-//! [`MockCrm`] speaks HubSpot CRM v3 (search, get with properties and
-//! associations, PATCH) and [`MockMail`] the transactional single-send v3,
-//! each checking the bearer token, answering with HubSpot's headers and error
-//! bodies, and keeping a log of every request for the harness's oracle.
+//! [`MockCrm`] speaks HubSpot's CRM API (search, get with properties and
+//! associations, PATCH, lists, batch reads, v4 associations and association
+//! batch reads, property definitions) under the v3/v4 paths and the
+//! date-versioned ones ([`DATE_VERSIONS`]), and [`MockMail`] the transactional
+//! single send, each checking the bearer token, answering with HubSpot's
+//! headers and error bodies, and keeping a log of every request for the
+//! harness's oracle; a request neither serves is logged with no endpoint.
+//! [`Mocks::start_single_host`] puts both on one base URL, as HubSpot's one host.
 //! Bodies over [`MAX_BODY_BYTES`] are answered 413; the log is bounded
 //! ([`MAX_LOGGED_REQUESTS`], [`MAX_LOG_BYTES`]): once full, requests are
 //! refused unserved and counted ([`MockService::requests_dropped`]), so the

@@ -301,7 +301,7 @@ mod tests {
             path: "/crm/v3/objects/contacts/search".into(),
             query: Vec::new(),
             body: Some(body),
-            endpoint: None,
+            endpoint: Some(leakproof_mocks::Endpoint::Search),
             status,
             fault: (status >= 500).then_some(FaultKind::Status(status)),
             correlation_id: "c".into(),

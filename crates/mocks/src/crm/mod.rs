@@ -302,6 +302,7 @@ impl Outcome {
 
 /// An error answer: status, category, message, one context entry, and the
 /// body's `errors`.
+#[derive(Debug)]
 struct Failure {
     status: u16,
     category: &'static str,

@@ -113,7 +113,9 @@ impl Search {
                     format!("query may be at most {MAX_QUERY_CHARS} characters"),
                 ));
             }
-            Some(query) => query.split_whitespace().map(str::to_lowercase).collect(),
+            // Its words as the records' words are read: `Kling (ref HK6Z3S)` is `kling`,
+            // `ref`, `hk6z3s`; an address stays one word.
+            Some(query) => tokens(&query.to_lowercase()).map(str::to_owned).collect(),
             None => Vec::new(),
         };
         let sort = parse_sorts(&search.sorts, &exists)?;
@@ -511,6 +513,17 @@ mod tests {
         ] {
             assert!(!glob(pattern, text), "{pattern} {text}");
         }
+    }
+
+    #[test]
+    fn a_query_is_read_in_words_as_the_records_are() {
+        let data = Data::default();
+        let body = br#"{"query": "Kling (ref HK6Z3S)"}"#;
+        let search = Search::parse(ObjectType::Contact, body, &data).unwrap();
+        assert_eq!(search.query, ["kling", "ref", "hk6z3s"]);
+        let body = br#"{"query": "  ann@example.com, "}"#;
+        let search = Search::parse(ObjectType::Contact, body, &data).unwrap();
+        assert_eq!(search.query, ["ann@example.com"]);
     }
 
     #[test]
