@@ -473,3 +473,59 @@ fn a_value_carried_from_one_case_into_a_later_one_is_a_cross_session_leak_naming
     );
     assert!(replay(leakproof::reference::target()).iter().all(|r| r.passed()));
 }
+
+/// An agent that stops answering part-way through a case (it crashed, say): the case fails as
+/// a step that could not be carried out, and the file written for it is a scenario `leakproof
+/// run` loads, with the conversation that failed. Shrinking it on the dead agent "reproduces"
+/// the failure with no step at all, which no scenario file can hold.
+#[test]
+fn a_case_the_agent_stopped_answering_in_is_written_as_a_scenario_that_loads() {
+    use wiremock::matchers::{any, method, path, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let report = RUNTIME.block_on(async {
+        let agent = MockServer::start().await;
+        let answer = ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({ "replies": [{ "text": "Hello, how can I help?" }] }));
+        Mock::given(method("POST"))
+            .and(path("/v1/sessions"))
+            .respond_with(ResponseTemplate::new(204))
+            .up_to_n_times(2)
+            .with_priority(1)
+            .mount(&agent)
+            .await;
+        Mock::given(method("POST"))
+            .and(path_regex("^/v1/sessions/[^/]+/messages$"))
+            .respond_with(answer)
+            .up_to_n_times(3)
+            .with_priority(1)
+            .mount(&agent)
+            .await;
+        Mock::given(method("DELETE"))
+            .respond_with(ResponseTemplate::new(204))
+            .with_priority(1)
+            .mount(&agent)
+            .await;
+        Mock::given(any()).respond_with(ResponseTemplate::new(503)).with_priority(10).mount(&agent).await;
+        let options = FuzzOptions {
+            cases: 4,
+            seed: 1,
+            target: Target::remote(agent.uri().parse().unwrap()),
+            jobs: 1,
+            shrink_runs: 20,
+            stop_on: None,
+            twin: false,
+        };
+        fuzz(&options, |_| {}).await.unwrap()
+    });
+    let stopped: Vec<_> =
+        report.failures.iter().filter(|f| f.kind == leakproof::harness::FindingKind::StepFailed).collect();
+    assert!(!stopped.is_empty(), "the case the agent died in fails: {:#?}", report.failures);
+    let dir = tempfile::tempdir().unwrap();
+    for failure in stopped {
+        assert!(!failure.shrunk.scenario.steps.is_empty(), "{failure:#?}");
+        for file in write_failure_files(dir.path(), 1, failure).unwrap() {
+            let loaded = scenario::load_file(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            assert!(!loaded.steps.is_empty());
+        }
+    }
+}

@@ -89,7 +89,8 @@ async fn a_list_pages_through_every_record_once_by_after_in_every_version() {
             let (status, page) = checked(&spec, Method::GET, &base, &path, None).await;
             assert_eq!(status, 200, "{path}: {page}");
             for record in page["results"].as_array().unwrap() {
-                let contact = fixtures.contacts.iter().find(|c| c.id.0.to_string() == record["id"]).unwrap();
+                let contact =
+                    fixtures.contacts.iter().find(|c| record["id"] == c.id.0.to_string().as_str()).unwrap();
                 assert_eq!(record["properties"], json!({ "email": contact.email }), "only what was asked");
                 let tickets: Vec<String> = contact.tickets.iter().map(|t| t.0.to_string()).collect();
                 let listed = record["associations"]["tickets"]["results"]

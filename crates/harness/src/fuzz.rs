@@ -339,6 +339,9 @@ pub enum ScenarioYamlError {
     /// One of its steps could not be written as JSON, for its line.
     #[error("a step cannot be written: {0}")]
     Step(#[source] serde_json::Error),
+    /// It has no step: no scenario file can hold it (a scenario needs at least one).
+    #[error("a scenario with no steps cannot be written: a scenario file needs at least one")]
+    NoSteps,
 }
 
 impl FuzzReport {
@@ -526,6 +529,10 @@ pub async fn fuzz(
                         options.shrink_runs,
                     );
                     let (shrunk, runs, source) = failure;
+                    // A failure that needs no step at all (the agent stopped answering, so even
+                    // starting the session fails) keeps its conversation: a scenario file holds
+                    // at least one step, and the whole conversation is what was seen to fail.
+                    let shrunk = if shrunk.scenario.steps.is_empty() { outcome.clone() } else { shrunk };
                     failures.push(Failure {
                         case: index,
                         case_seed: seed,
@@ -739,6 +746,9 @@ pub fn write_failure(dir: &Path, seed: u64, failure: &Failure) -> std::io::Resul
 pub fn scenario_yaml(scenario: &Scenario) -> Result<String, ScenarioYamlError> {
     let mut head = scenario.clone();
     let steps = std::mem::take(&mut head.steps);
+    if steps.is_empty() {
+        return Err(ScenarioYamlError::NoSteps);
+    }
     let mut out = String::from(
         "# Written by `leakproof fuzz`: a generated conversation, shrunk. Replay it with\n\
          # `leakproof run <this file>`; the finding it shows is in the description.\n",
