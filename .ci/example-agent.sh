@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The example Python agent (examples/python-agent) against the whole scenario suite and
-# 200 generated conversations. Run from the repository root after a release build:
+# The example Python agent (examples/python-agent) against the whole scenario suite (with
+# CRM and mail on two hosts, then on one) and 200 generated conversations. Run from the repository root after a release build:
 #   bash .ci/example-agent.sh            # LEAKPROOF=path/to/leakproof to use another binary
 set -euo pipefail
 
@@ -47,6 +47,10 @@ echo "example agent up at $url"
 started=$SECONDS
 "$LEAKPROOF" run scenarios/ --agent-url "$url"
 echo "scenario suite against the example agent: $((SECONDS - started)) s"
+
+started=$SECONDS
+"$LEAKPROOF" run scenarios/ --agent-url "$url" --single-host
+echo "scenario suite against the example agent, CRM and mail on one host: $((SECONDS - started)) s"
 
 started=$SECONDS
 "$LEAKPROOF" fuzz --cases 200 --seed 1 --agent-url "$url" --out target/example-agent-fuzz
