@@ -7,7 +7,8 @@
 //!   the order it applied them;
 //! - [`record_of`]: the record a write went to;
 //! - [`failed`]: whether the agent may not have got what it asked for;
-//! - [`ContactSearch`]: a contact search the CRM received, and what it named.
+//! - [`ContactSearch`]: a lookup of contacts the CRM received (a search, or a read by
+//!   `idProperty`), and what it named.
 
 use leakproof_config::ObjectType;
 use leakproof_config::ids::ContactId;
@@ -121,32 +122,74 @@ pub fn failed(request: &RecordedRequest) -> bool {
     request.fault.is_some() || (request.status >= 400 && request.status != 404)
 }
 
-/// A search of contacts the CRM received, as its log holds it.
+/// A lookup of contacts the CRM received, as its log holds it: a search, or a read that
+/// names contacts by a property's value (`idProperty`) rather than by id.
 #[derive(Clone, Debug)]
 pub struct ContactSearch<'a> {
     request: &'a RecordedRequest,
-    /// What it asked for; `None` when the body could not be read as a search.
-    search: Option<PublicObjectSearchRequest>,
+    asked: Asked,
+}
+
+/// What a lookup asked about.
+#[derive(Clone, Debug)]
+enum Asked {
+    /// A search; `None` when the body could not be read as one.
+    Search(Option<PublicObjectSearchRequest>),
+    /// A read by `idProperty` of these values (a get's path segment, a batch read's inputs);
+    /// `None` when the body could not be read.
+    Named(Option<Vec<String>>),
+}
+
+/// A batch read's body, as far as a lookup goes.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchRead {
+    #[serde(default)]
+    inputs: Vec<BatchInput>,
+    #[serde(default)]
+    id_property: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct BatchInput {
+    id: String,
 }
 
 impl<'a> ContactSearch<'a> {
-    /// `request`, if it is a search of contacts: `POST …/{contacts|contact|0-1}/search`
-    /// under the v3 objects path (`/crm/v3/objects/…`) or a date-versioned one
-    /// (`/crm/objects/2026-03/…`).
+    /// `request`, if it looks contacts up, under the v3 objects path (`/crm/v3/objects/…`)
+    /// or a date-versioned one (`/crm/objects/2026-03/…`), contacts named `contacts`,
+    /// `contact` or `0-1`: a search (`POST …/contacts/search`), a get by `idProperty`
+    /// (`GET …/contacts/ann%40example.com?idProperty=email`), or a batch read by
+    /// `idProperty`. A get or batch read by id names no address.
     pub fn of(request: &'a RecordedRequest) -> Option<Self> {
         let path = request.path.trim_end_matches('/');
-        let contacts =
-            ["contacts", "contact", "0-1"].iter().any(|name| path.ends_with(&format!("/{name}/search")));
-        let objects = path.starts_with("/crm/v3/objects/") || path.starts_with("/crm/objects/");
-        let is_search = request.method.eq_ignore_ascii_case("POST") && contacts && objects;
-        if !is_search {
+        let dated = || path.strip_prefix("/crm/objects/")?.split_once('/').map(|(_, rest)| rest);
+        let rest = path.strip_prefix("/crm/v3/objects/").or_else(dated)?;
+        let (object, tail) = rest.split_once('/')?;
+        if !matches!(object, "contacts" | "contact" | "0-1") {
             return None;
         }
-        let search = request.body.clone().and_then(|body| serde_json::from_value(body).ok());
-        Some(ContactSearch { request, search })
+        let method = request.method.to_ascii_uppercase();
+        let asked = match (method.as_str(), tail) {
+            ("POST", "search") => {
+                Asked::Search(request.body.clone().and_then(|body| serde_json::from_value(body).ok()))
+            }
+            ("POST", "batch/read") => match request.body.clone().map(serde_json::from_value::<BatchRead>) {
+                Some(Ok(read)) if read.id_property.is_none() => return None,
+                Some(Ok(read)) => Asked::Named(Some(read.inputs.into_iter().map(|input| input.id).collect())),
+                _ => Asked::Named(None),
+            },
+            ("GET", segment) if !segment.is_empty() && !segment.contains('/') => {
+                request.query.iter().find(|(key, _)| key == "idProperty")?;
+                let value = percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned();
+                Asked::Named(Some(vec![value]))
+            }
+            _ => return None,
+        };
+        Some(ContactSearch { request, asked })
     }
 
-    /// Every search of contacts among `requests`, in order.
+    /// Every lookup of contacts among `requests`, in order.
     pub fn all_in(requests: &'a [RecordedRequest]) -> impl Iterator<Item = ContactSearch<'a>> + 'a {
         requests.iter().filter_map(ContactSearch::of)
     }
@@ -156,18 +199,23 @@ impl<'a> ContactSearch<'a> {
         !failed(self.request)
     }
 
-    /// Whether it may have asked about `value` (an address, a cookie, a number): a filter or
-    /// the free-text query names it, in any case, or its body cannot be read, so it may have
-    /// asked about anything.
+    /// Whether it may have asked about `value` (an address, a cookie, a number): a filter,
+    /// the free-text query or a value read by names it, in any case, or its body cannot be
+    /// read, so it may have asked about anything.
     pub fn may_name(&self, value: &str) -> bool {
-        let Some(search) = &self.search else { return true };
         let value = value.trim().to_lowercase();
         let same = |named: &str| named.trim().to_lowercase() == value;
-        search.query.as_deref().is_some_and(|query| query.to_lowercase().contains(&value))
-            || search.filter_groups.iter().flat_map(|group| &group.filters).any(|filter| {
-                filter.value.as_deref().is_some_and(same)
-                    || filter.values.iter().flatten().any(|named| same(named))
-            })
+        match &self.asked {
+            Asked::Search(None) | Asked::Named(None) => true,
+            Asked::Named(Some(values)) => values.iter().any(|named| same(named)),
+            Asked::Search(Some(search)) => {
+                search.query.as_deref().is_some_and(|query| query.to_lowercase().contains(&value))
+                    || search.filter_groups.iter().flat_map(|group| &group.filters).any(|filter| {
+                        filter.value.as_deref().is_some_and(same)
+                            || filter.values.iter().flatten().any(|named| same(named))
+                    })
+            }
+        }
     }
 }
 
@@ -232,6 +280,30 @@ mod tests {
         let elsewhere =
             RecordedRequest { path: "/crm/objects/2026-03/tickets/search".into(), ..search(None, 200) };
         assert!(ContactSearch::of(&elsewhere).is_none());
+    }
+
+    #[test]
+    fn a_read_by_id_property_names_what_it_reads_and_a_read_by_id_names_no_address() {
+        let by_email = RecordedRequest {
+            method: "GET".into(),
+            path: "/crm/objects/2026-03/contacts/Ann%40Example.com".into(),
+            query: vec![("idProperty".into(), "email".into()), ("properties".into(), "city".into())],
+            ..search(None, 200)
+        };
+        let found = ContactSearch::of(&by_email).unwrap();
+        assert!(found.may_name("ann@example.com") && !found.may_name("bo@example.com"));
+        let by_id = RecordedRequest { query: Vec::new(), ..by_email.clone() };
+        assert!(ContactSearch::of(&by_id).is_none());
+        let batch = |body: serde_json::Value| RecordedRequest {
+            path: "/crm/v3/objects/contacts/batch/read".into(),
+            ..search(Some(body), 200)
+        };
+        let named = batch(serde_json::json!({ "inputs": [{"id": "bo@example.com"}], "idProperty": "email" }));
+        let found = ContactSearch::of(&named).unwrap();
+        assert!(found.may_name("BO@example.com") && !found.may_name("ann@example.com"));
+        assert!(ContactSearch::of(&batch(serde_json::json!({ "inputs": [{"id": "101"}] }))).is_none());
+        let unreadable = batch(serde_json::json!({ "inputs": "everyone" }));
+        assert!(ContactSearch::of(&unreadable).unwrap().may_name("anyone@example.com"));
     }
 
     #[test]
