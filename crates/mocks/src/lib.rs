@@ -231,12 +231,7 @@ struct OneHost {
 
 impl Respond for OneHost {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
-        let request = ExchangeRequest {
-            method: &request.method,
-            url: &request.url,
-            headers: &request.headers,
-            body: &request.body,
-        };
+        let request = exchange_request(request);
         let response = if mail::is_mail_path(request.url.path()) {
             MailState::handle(&self.mail, &request)
         } else {
@@ -248,13 +243,17 @@ impl Respond for OneHost {
 
 impl<S: Handler> Respond for Responder<S> {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
-        let request = ExchangeRequest {
-            method: &request.method,
-            url: &request.url,
-            headers: &request.headers,
-            body: &request.body,
-        };
-        S::handle(&self.0, &request).into_template()
+        S::handle(&self.0, &exchange_request(request)).into_template()
+    }
+}
+
+/// A request the server received, as the mocks' handlers read it.
+fn exchange_request(request: &wiremock::Request) -> ExchangeRequest<'_> {
+    ExchangeRequest {
+        method: &request.method,
+        url: &request.url,
+        headers: &request.headers,
+        body: &request.body,
     }
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use leakproof_config::ObjectType;
 
 use super::{
-    Data, Failure, MAX_BATCH_INPUTS, Outcome, associated, association_label, cursor, find, page, paging,
+    Data, Failure, Outcome, associated, association_label, batch_size, cursor, find, json_body, page, paging,
     query_limit,
 };
 use crate::hubspot_time;
@@ -113,14 +113,8 @@ pub(super) fn batch_read(
     body: &[u8],
     now: Timestamp,
 ) -> Result<Outcome, Failure> {
-    let input: BatchInput = serde_json::from_slice(body)
-        .map_err(|err| Failure::validation(format!("Invalid input JSON on line 1: {err}")))?;
-    if input.inputs.len() > MAX_BATCH_INPUTS {
-        return Err(Failure::invalid_field(
-            "inputs",
-            format!("A batch may read at most {MAX_BATCH_INPUTS} records, got {}", input.inputs.len()),
-        ));
-    }
+    let input: BatchInput = json_body(body)?;
+    batch_size(input.inputs.len())?;
     let (mut results, mut missing, mut unassociated) = (Vec::new(), Vec::new(), Vec::new());
     let ids = input.inputs.iter().map(|input| &input.id);
     for wanted in ids.collect::<std::collections::BTreeSet<_>>() {

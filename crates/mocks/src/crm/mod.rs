@@ -516,14 +516,8 @@ impl Inner<'_> {
     /// record asked for, or 207 with the ones found and an `OBJECT_NOT_FOUND` error naming
     /// the others, as HubSpot answers.
     fn batch_read(&self, object: ObjectType, body: &[u8], now: Timestamp) -> Result<Outcome, Failure> {
-        let input: BatchReadInput = serde_json::from_slice(body)
-            .map_err(|err| Failure::validation(format!("Invalid input JSON on line 1: {err}")))?;
-        if input.inputs.len() > MAX_BATCH_INPUTS {
-            return Err(Failure::invalid_field(
-                "inputs",
-                format!("A batch may read at most {MAX_BATCH_INPUTS} records, got {}", input.inputs.len()),
-            ));
-        }
+        let input: BatchReadInput = json_body(body)?;
+        batch_size(input.inputs.len())?;
         let data = lock(self.data);
         let by: Vec<(String, String)> =
             input.id_property.iter().map(|name| ("idProperty".to_owned(), name.clone())).collect();
@@ -939,6 +933,22 @@ fn cursor(after: Option<&str>) -> Result<usize, Failure> {
             after.parse().map_err(|_| Failure::validation(format!("invalid paging cursor {after:?}")))
         }
     }
+}
+
+/// A request body read as `T`, or HubSpot's 400 saying why it is not one.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
+    serde_json::from_slice(body).map_err(|err| Failure::validation(format!("Invalid input JSON: {err}")))
+}
+
+/// Refuses a batch of more than [`MAX_BATCH_INPUTS`] inputs.
+fn batch_size(inputs: usize) -> Result<(), Failure> {
+    if inputs > MAX_BATCH_INPUTS {
+        return Err(Failure::invalid_field(
+            "inputs",
+            format!("A batch may read at most {MAX_BATCH_INPUTS} records, got {inputs}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The paging of a page followed by one starting at `next`.
