@@ -1,24 +1,16 @@
 """An example customer agent for Leakproof, built on HubSpot's official Python client.
 
-It speaks Leakproof's agent protocol (docs/protocol.md) over HTTP, reads and writes the
-CRM and sends verification mails with `hubspot-api-client`, and follows the admin's
-configuration that each session starts with. Copy it as the starting point for testing
-your own agent: replace `Message` (what the customer asks) with your language model, and
-keep the rules.
+It speaks Leakproof's agent protocol (docs/protocol.md), reads and writes the CRM and mails
+verification links with `hubspot-api-client`, and follows the configuration each session
+starts with. Copy it: replace `Message` (what the customer asks for) with your own
+understanding, e.g. a language model, and keep the rules (`Agent.proven` and its callers):
 
-The rules, in one place (`Agent.view` and `Agent.update` apply them):
-
-* Every value comes from the CRM only when the configuration lets this customer see it
-  *now*: view enabled, and the proof the property asks for (`match_email`: the customer
-  typed the address on record; `verify_email`: they opened a link mailed to that address
-  in this conversation). Otherwise the reply says the same words whatever the value is,
-  so a guess ("is my city X?") is neither confirmed nor denied.
-* Questions about anyone else's data are refused before the CRM is asked anything.
-* An address no contact has is treated like a known one that can never be proven, so the
-  replies do not tell which addresses have an account.
-* Changes are written only with edit enabled, the edit proof, and (with `confirm`) a "yes"
-  right after the new value was read back.
-* Any CRM or mail failure shows nothing and writes nothing; nothing outlives a session.
+* Show a value only with view enabled and its proof: `match_email` (the customer typed the
+  address on record) or `verify_email` (they opened a link mailed to it in this
+  conversation), in words that neither confirm nor deny a guess.
+* Never look anyone else up; treat an address no contact has like one that can't be proven.
+* Write only with edit enabled, its proof and (with `confirm`) a "yes" to the read-back.
+* On any CRM or mail failure show nothing and write nothing. Nothing outlives a session.
 
 Run: python agent.py --port 8765
 """
@@ -29,7 +21,6 @@ import re
 import secrets
 import threading
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -39,69 +30,183 @@ from hubspot import HubSpot
 from hubspot.crm.contacts import Filter, FilterGroup, PublicObjectSearchRequest, SimplePublicObjectInput
 from hubspot.marketing.transactional import PublicSingleSendEmail, PublicSingleSendRequestEgg
 
-# The mocks' token, used when the session start names none.
-DEFAULT_TOKEN = "pat-na1-00000000-0000-4000-8000-000000000000"
-TIMEOUT_S = 1.0  # one attempt of one CRM or mail call; at most 3 attempts, well inside 30 s a step
-ATTEMPTS = 3
-EMAIL_TEMPLATE_ID = 1  # the transactional email template; the link goes in custom.verification_link
+DEFAULT_TOKEN = "pat-na1-00000000-0000-4000-8000-000000000000"  # the mocks' token
+TIMEOUT_S, ATTEMPTS = 1.0, 3  # per CRM or mail call: well inside the harness's 30 s a step
+EMAIL_TEMPLATE_ID = 1  # the transactional email; the link goes in custom.verification_link
 MAX_MAILS_PER_CONVERSATION = 5
+PLURAL = {"ticket": "tickets", "company": "companies"}
 
 # What the agent says. Some scenarios check these words (see README.md).
 ASK_EMAIL = "Could you tell me the email address on your account?"
 LINK_SENT = ("To keep your details safe, a verification link goes to the email address on file for your "
              "account. Open it, then come back here and I'll continue. If nothing arrives, check the "
              "address you gave.")
-CRM_DOWN = ("I can't reach your records right now, so I can't help with that at the moment. "
-            "Please try again in a little while.")
-MAIL_DOWN = ("I can't reach our email service right now, so I can't help with that at the moment. "
-             "Please try again in a little while.")
+DOWN = "I can't reach {} right now, so I can't help with that at the moment. Please try again in a little while."
+CRM_DOWN, MAIL_DOWN = DOWN.format("your records"), DOWN.format("our email service")
 ONLY_OWN = "I can only help with your own account, not with anyone else's details."
 HAND_OFF = "I'm handing you over to a colleague now; they'll reply here shortly."
-THANKS = "Thanks! What can I help you with?"
 
 
-class BackendDown(Exception):
-    """The CRM or the mail service failed: tell the customer, show and write nothing."""
+# --- The protocol over HTTP ---------------------------------------------------------------
+
+SESSION_ID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+# The fields of each request body and their JSON types (null counts as absent).
+START = {"session_id": str, "config": dict, "crm_base_url": str, "mail_base_url": str, "now": str,
+         "crm_token": str, "mail_token": str}
+MESSAGE = {"conversation_id": str, "channel": str, "visitor": dict, "text": str, "now": str}
+CHANNELS = {"live_chat", "whatsapp", "facebook_messenger", "email"}
+SESSIONS, SESSIONS_LOCK = {}, threading.Lock()  # session id -> Agent
 
 
-# --- The configuration -------------------------------------------------------------------
+class Problem(Exception):
+    """(status, error): a refused request."""
+
+
+def timestamp(text):
+    """An ISO 8601 instant; absent, the wall clock."""
+    try:
+        return datetime.now(timezone.utc) if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, TypeError, AttributeError):
+        raise Problem(400, "now is not a timestamp")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
+    public_url = None  # set in main()
+
+    def log_message(self, *args):  # quiet; print(self.requestline) here to debug
+        pass
+
+    def do_POST(self):
+        # Read the whole body first: the connection is kept alive for the next request.
+        self.raw_body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.route()
+
+    def route(self):
+        parts = urlsplit(self.path).path.strip("/").split("/")
+        link = len(parts) == 5 and parts[3] == "verify"
+        try:
+            if self.command == "POST" and parts == ["v1", "sessions"]:
+                return self.start()
+            with SESSIONS_LOCK:
+                agent = SESSIONS.get(parts[2]) if len(parts) > 2 and parts[:2] == ["v1", "sessions"] else None
+            if agent is None:
+                raise Problem(404, "no such session")
+            if self.command == "POST" and parts[3:] == ["messages"]:
+                return self.message(agent)
+            if self.command == "GET" and link:
+                return self.verify(agent, parts[4])
+            if self.command == "DELETE" and len(parts) == 3:
+                with SESSIONS_LOCK:
+                    SESSIONS.pop(parts[2], None)
+                return self.reply(204)
+            raise Problem(404, "no such resource")
+        except Problem as problem:
+            status, error = problem.args
+            self.reply(status, "This link can't be used." if link else {"error": error})
+
+    do_GET = do_DELETE = route
+
+    def reply(self, status, body=None):
+        """A dict goes out as JSON, a str as an HTML page, None as an empty body."""
+        data = b"" if body is None else (body if isinstance(body, str) else json.dumps(body)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html" if isinstance(body, str) else "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def json_body(self, fields, required):
+        if len(self.raw_body) > 2 * 1024 * 1024:
+            raise Problem(413, "the body is over 2 MB")
+        if "application/json" not in (self.headers.get("Content-Type") or ""):
+            raise Problem(415, "send the body as application/json")
+        try:
+            body = json.loads(self.raw_body)
+        except ValueError:
+            raise Problem(400, "the body is not JSON")
+        if (not isinstance(body, dict) or set(body) - set(fields) or any(body.get(k) is None for k in required)
+                or any(v is not None and not isinstance(v, fields[k]) for k, v in body.items())):
+            raise Problem(422, f"the body must have {sorted(required)} and may have {sorted(fields)}, "
+                               "each of its type")
+        return body
+
+    def start(self):
+        body = self.json_body(START, {"session_id", "crm_base_url", "mail_base_url"})
+        session_id = body["session_id"]
+        if not SESSION_ID.fullmatch(session_id) or session_id in (".", ".."):
+            raise Problem(400, "a session id is 1 to 128 of A-Z a-z 0-9 . _ ~ -")
+        try:
+            config = Config(body.get("config") or {"agent": {"name": "Ava"}})
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise Problem(400, f"unusable config: {error}")
+        backend = Backend(body["crm_base_url"], body.get("crm_token") or DEFAULT_TOKEN,
+                          body["mail_base_url"], body.get("mail_token") or DEFAULT_TOKEN)
+        agent = Agent(session_id, config, backend, self.public_url, timestamp(body.get("now")))
+        with SESSIONS_LOCK:
+            if session_id in SESSIONS:
+                raise Problem(409, "the session id is already live")
+            SESSIONS[session_id] = agent
+        self.reply(204)
+
+    def message(self, agent):
+        body = self.json_body(MESSAGE, {"conversation_id", "channel", "text"})
+        if body["channel"] not in CHANNELS:
+            raise Problem(422, f"the channel is one of {sorted(CHANNELS)}")
+        now = timestamp(body.get("now"))
+        with agent.lock:  # one message or link at a time per session
+            agent.tick(now)
+            turn = agent.handle(body["conversation_id"], body["channel"], body.get("visitor") or {},
+                                body["text"], now)
+        self.reply(200, {"replies": [{"text": "\n\n".join(turn.paragraphs)}] if turn.paragraphs else [],
+                         "events": turn.events})
+
+    def verify(self, agent, token):
+        query = parse_qs(urlsplit(self.path).query)  # ?now= for a browser
+        now = timestamp(self.headers.get("x-leakproof-now") or query.get("now", [None])[0])
+        with agent.lock:
+            agent.tick(now)
+            status, page = agent.open_link(token, now)
+        self.reply(status, f"<!doctype html><p>{page}</p>")
+
+
+# --- The configuration (the schema: crates/config/src/lib.rs) ------------------------------
+
+# Instructions are followed only where they narrow sharing (as the reference policy does).
+NARROWING = ("never share", "never shared", "do not share", "don't share", "not be shared",
+             "never disclose", "do not disclose")
+
 
 class Prop:
-    """One configured property (see crates/config/src/lib.rs for the schema)."""
+    """One configured property."""
 
     def __init__(self, rule):
-        self.object = rule["object"]  # contact | ticket | company
-        self.name = rule["property"]
-        self.label = rule["label"]
-        self.names = [rule["label"], *rule.get("synonyms", [])]
         view, edit = rule.get("view", {}), rule.get("edit", {})
-        self.view = view.get("enabled", False)
-        self.view_proof = view.get("protection", "verify_email")
-        # Instructions are followed only where they narrow sharing (as the reference policy).
-        narrowing = ("never share", "never shared", "do not share", "don't share", "not be shared",
-                     "never disclose", "do not disclose")
-        self.narrowed = any(p in view.get("instructions", "").lower() for p in narrowing)
-        self.edit = edit.get("enabled", False)
-        self.edit_proof = edit.get("protection", "verify_email")
+        self.object = rule["object"]  # contact | ticket | company
+        self.name, self.label = rule["property"], rule["label"]
+        self.names = [self.label, *rule.get("synonyms", [])]
+        self.view, self.view_proof = view.get("enabled", False), view.get("protection", "verify_email")
+        self.edit, self.edit_proof = edit.get("enabled", False), edit.get("protection", "verify_email")
         self.confirm = edit.get("confirm", True)
+        self.narrowed = any(p in view.get("instructions", "").lower() for p in NARROWING)
 
 
 class Config:
     def __init__(self, raw):
         self.name = raw.get("agent", {}).get("name", "the assistant")
         self.link_ttl = parse_duration(raw.get("verification", {}).get("link_ttl", "15m"))
-        self.capture = {"live_chat": "when_needed", "whatsapp": "when_needed",
-                        "facebook_messenger": "when_needed", **raw.get("email_capture", {})}
+        self.capture = raw.get("email_capture", {})
         self.props = [Prop(rule) for rule in raw.get("properties", [])]
         # When nothing is shown or changed on a match alone, whether an address has an
         # account is itself a secret: even a failed mail is told in the words of a sent one.
-        self.existence_secret = not any(
-            (p.view and p.view_proof == "match_email") or (p.edit and p.edit_proof == "match_email")
-            for p in self.props)
+        self.existence_secret = not any((p.view and p.view_proof == "match_email") or
+                                        (p.edit and p.edit_proof == "match_email") for p in self.props)
 
     def capture_on(self, channel):
-        # The email channel has no setting: its From address is only a claim.
-        return self.capture.get(channel, "when_needed") if channel != "email" else "when_needed"
+        """at_start | when_needed | before_handoff | never. The email channel has no setting:
+        its From address is only a claim."""
+        return "when_needed" if channel == "email" else self.capture.get(channel, "when_needed")
 
 
 def parse_duration(text):
@@ -116,20 +221,24 @@ def parse_duration(text):
 EMAIL_RE = re.compile(r"[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
                       r"(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+", re.I)
 FIRST_PERSON = {"my", "mine", "i", "im", "me", "myself", "our", "us"}
-# Words before an address that make it someone else's ("the city of ann@…", "her email is …").
-NOT_MINE = {"up", "check", "lookup", "of", "for", "about", "whose", "regarding", "belongs", "owns",
-            "owner", "her", "his", "their", "him", "them", "she", "he", "they", "does", "did", "at",
-            "someone", "somebody", "wife", "husband", "partner", "friend", "mother", "mum", "mom",
-            "father", "dad", "son", "daughter", "brother", "sister", "colleague", "boss"}
 # Words that make a question about someone else ("what's her address?", "my wife's phone").
 OTHERS = {"whose", "her", "his", "their", "him", "them", "she", "he", "they", "wife", "husband",
           "partner", "friend", "mother", "mum", "mom", "father", "dad", "son", "daughter", "brother",
           "sister", "colleague", "boss"}
+# Words before an address that make it someone else's ("the city of ann@…", "her email is …").
+NOT_MINE = OTHERS | {"up", "check", "lookup", "of", "for", "about", "regarding", "belongs", "owns",
+                     "owner", "does", "did", "someone", "somebody"}
 YES = {"yes", "yeah", "yep", "yup", "yea", "y", "aye", "sure", "ok", "okay", "correct", "right",
        "confirm", "confirmed", "absolutely", "definitely", "affirmative"}
 NO = {"no", "nope", "nah", "not", "don't", "dont", "never", "cancel", "stop", "leave", "wrong", "wait", "n"}
 HUMAN = re.compile(r"\b(human|person|people|someone|somebody|agent|colleague|representative|operator|"
                    r"staff|manager|support team|real one)\b", re.I)
+# "change my phone number to …", "Update my plan: …", "my new address is …"; the value ends
+# with its sentence.
+UPDATE_RE = re.compile(r"\b(?:(?:change|update|set|modify|replace|correct)\s+(?:my|the)\s+(?P<p>.+?)"
+                       r"(?:\s+to\b|\s*:)|my new\s+(?P<p2>.+?)\s+(?:is|will be)\b)"
+                       r"\s*(?P<v>.*?)\s*(?=\.\s|[?!\n]|\.?$)", re.I)
+WANTS_CHANGE = re.compile(r"\b(change|update|modify|correct|edit)\b", re.I)
 
 
 def words(text):
@@ -145,11 +254,9 @@ def find_emails(text):
     """
     found = []
     for m in EMAIL_RE.finditer(text):
-        before, after = text[:m.start()], text[m.end():]
-        start = max(before.rfind("?"), before.rfind("!"), before.rfind("\n"), before.rfind(". "), 0)
-        raw = words(before[start:])
-        end = min([i for i in (after.find("."), after.find("!"), after.find("\n")) if i >= 0] or [len(after)])
-        later = words(after[:end])[:5]
+        raw = words(re.split(r"[?!\n]|\. ", text[:m.start()])[-1])  # its sentence, up to it
+        after = text[m.end():]
+        later = words(re.split(r"[.!\n]", after, maxsplit=1)[0])[:5]
         claimed = not (after.startswith(("'s", "’s")) or set(later) & {"their", "her", "his", "they", "she", "he"})
         for i, word in enumerate(reversed(raw[-4:]) if claimed else []):
             bare = word.replace("'", "")
@@ -184,171 +291,48 @@ def mentioned(text, props):
 
 def about_someone_else(text):
     """Whether a question names another person: "her", "my wife's", "Tobias's", "of Maren"."""
-    lower = words(text)
     possessive = re.search(r"\b(?!(?:what|it|that|here|there|let|who|how|where)['’]s\b)"
                            r"[\w-]+['’]s\b", text, re.I)
     named = re.search(r"\b(?:of|for)\s+(?!(?i:my|me|the|your|this|a|an)\b)[A-Z][\w'-]*", text)
     everyone = re.search(r"\b(every|everyone|everybody|anyone|all contacts|all customers|list all|"
                          r"someone else|somebody else)\b", text, re.I)
-    return bool(set(lower) & OTHERS or possessive or named or everyone)
-
-
-# "change my phone number to …", "Update my plan: …", "my new address is …"; the value ends
-# with its sentence.
-UPDATE_RE = re.compile(r"\b(?:(?:change|update|set|modify|replace|correct)\s+(?:my|the)\s+(?P<p>.+?)"
-                       r"(?:\s+to\b|\s*:)|my new\s+(?P<p2>.+?)\s+(?:is|will be)\b)"
-                       r"\s*(?P<v>.*?)\s*(?=\.\s|[?!\n]|\.?$)", re.I)
-WANTS_CHANGE = re.compile(r"\b(change|update|modify|correct|edit)\b", re.I)
+    return bool(set(words(text)) & OTHERS or possessive or named or everyone)
 
 
 class Message:
     """What one customer message asks for."""
 
     def __init__(self, text, config):
-        masked = EMAIL_RE.sub(" <address> ", text)
         self.emails = find_emails(text)
         self.claim = next((a for a, mine in reversed(self.emails) if mine), None)
-        self.update = None  # (prop, value) or (prop, None) when the value is missing
-        rest = masked
-        m = UPDATE_RE.search(masked)
-        if m:
-            name = m.group("p") or m.group("p2")
-            value = m.group("v").strip().strip("\"'“”").strip()
-            props = [p for p in config.props if any(words(n) == words(name) for n in p.names)]
-            if props:
-                self.update = (props[0], value or None)
-                rest = masked[:m.start("v")] + masked[m.end("v"):]  # the value asks nothing
+        self.update = None  # (prop, value), or (prop, None) when the value is missing
+        rest = EMAIL_RE.sub(" <address> ", text)
+        m = UPDATE_RE.search(rest)
+        props = m and [p for p in config.props if any(words(n) == words(m["p"] or m["p2"]) for n in p.names)]
+        if props:
+            self.update = (props[0], m["v"].strip().strip("\"'“”").strip() or None)
+            rest = rest[:m.start("v")] + rest[m.end("v"):]  # the value asks nothing
         # Property words next to an address ("the address on my account is ann@…") ask nothing.
-        clauses = re.split(r"[?!;,\n]|\.\s", rest)
-        self.asks = list(dict.fromkeys(
-            p for c in clauses if "<address>" not in c for p in mentioned(c, config.props)))
-        if not self.update:
-            wanted = [p for p in self.asks if WANTS_CHANGE.search(rest)]
-            if wanted:
-                self.update, self.asks = (wanted[0], None), []
+        self.asks = list(dict.fromkeys(p for c in re.split(r"[?!;,\n]|\.\s", rest)
+                                       if "<address>" not in c for p in mentioned(c, config.props)))
+        if not self.update and self.asks and WANTS_CHANGE.search(rest):
+            self.update = (self.asks[0], None)
         if self.update:
             self.asks = []
-        w = words(text)
-        self.others = any(not mine for _, mine in self.emails) or (
+        w = set(words(text))
+        self.others = any(not mine for _, mine in self.emails) or bool(
             (self.asks or self.update) and about_someone_else(rest))
-        self.yes = bool(set(w) & YES or re.search(r"\b(go ahead|do it|please do)\b", text, re.I)) and not set(w) & NO
-        self.no = bool(set(w) & NO)
+        self.no = bool(w & NO)
+        self.yes = bool(w & YES or re.search(r"\b(go ahead|do it|please do)\b", text, re.I)) and not self.no
         self.human = bool(HUMAN.search(text)) and not (self.asks or self.update)
         self.returning = bool(re.search(r"returning customer|\bi'?m back\b|it'?s me again", text, re.I))
-        self.small_talk = bool(re.search(r"\b(hi|hello|hey|good (morning|afternoon|evening)|thanks|thank you|"
-                                         r"what can you|how are you)\b", text, re.I))
-
-    def requests_anything(self):
-        return bool(self.claim or self.asks or self.update or self.human or self.others)
 
 
-# --- The CRM and the mail service, through HubSpot's client --------------------------------
-
-class Backend:
-    """One session's CRM and mail clients. Every call: 1 s a try, at most 3 tries."""
-
-    def __init__(self, crm_url, crm_token, mail_url, mail_token):
-        # retry=False: this class decides what is retried (never a write whose answer was lost).
-        crm = HubSpot(access_token=crm_token, host=crm_url.rstrip("/"), retry=False).crm
-        self.basic = {"contact": crm.contacts.basic_api, "ticket": crm.tickets.basic_api,
-                      "company": crm.companies.basic_api}
-        self.search_api = crm.contacts.search_api
-        mail = HubSpot(access_token=mail_token, host=mail_url.rstrip("/"), retry=False)
-        self.mail_api = mail.marketing.transactional.single_send_api
-
-    @staticmethod
-    def _call(fn):
-        """Runs fn(); retries 5xx, 429 (not DAILY) and lost connections. Raises BackendDown."""
-        for attempt in range(ATTEMPTS):
-            try:
-                return fn()
-            except urllib3.exceptions.HTTPError:  # timeout, connection refused or cut
-                wait = 0.1 * 3 ** attempt
-            except Exception as error:  # the client's ApiException, or a body it could not read
-                status = getattr(error, "status", None)
-                if status == 429:
-                    if "DAILY" in str(getattr(error, "body", "")):
-                        break
-                    after = (getattr(error, "headers", None) or {}).get("Retry-After", "1")
-                    wait = min(float(after) if after.replace(".", "").isdigit() else 1.0, 5.0)
-                elif isinstance(status, int) and status >= 500:
-                    wait = 0.1 * 3 ** attempt
-                else:
-                    break  # 4xx, or a malformed 200: trying again would not help
-            if attempt == ATTEMPTS - 1:
-                break
-            time.sleep(wait)
-        raise BackendDown()
-
-    def find_contact(self, prop, value):
-        """(id, email on record) of the one contact whose `prop` equals `value`, else None."""
-        request = PublicObjectSearchRequest(
-            filter_groups=[FilterGroup(filters=[Filter(property_name=prop, operator="EQ", value=value)])],
-            properties=["email"], sorts=[], limit=2, after="0")
-        found = self._call(lambda: self.search_api.do_search(
-            public_object_search_request=request, _request_timeout=TIMEOUT_S))
-        if not isinstance(found.results, list):
-            raise BackendDown()
-        if len(found.results) != 1:  # nobody, or ambiguous: nobody is identified
-            return None
-        contact = found.results[0]
-        return contact.id, (contact.properties or {}).get("email")
-
-    def read(self, object_type, record_id, prop, associations=None):
-        """The record's `prop` value (and associations); checks it is the record asked for."""
-        kwargs = {"properties": [prop], "_request_timeout": TIMEOUT_S}
-        if associations:
-            kwargs["associations"] = associations
-        record = self._call(lambda: self.basic[object_type].get_by_id(record_id, **kwargs))
-        if str(record.id) != str(record_id) or not isinstance(record.properties, dict):
-            raise BackendDown()
-        return record
-
-    def associated(self, contact_id, object_type):
-        """The ids of the contact's tickets or companies."""
-        plural = {"ticket": "tickets", "company": "companies"}[object_type]
-        record = self.read("contact", contact_id, "email", associations=[plural])
-        found = (record.associations or {}).get(plural)
-        return [a.id for a in (found.results if found else [])]
-
-    def write(self, object_type, record_id, prop, value):
-        """'done', 'unchanged' or 'unknown' (the answer was lost and the read-back failed)."""
-        body = SimplePublicObjectInput(properties={prop: value})
-        api = self.basic[object_type]
-        for attempt in range(ATTEMPTS):
-            try:
-                api.update(record_id, body, _request_timeout=TIMEOUT_S)
-                return "done"
-            except Exception as error:
-                status = getattr(error, "status", None)
-                if status in (429, 503) and attempt < ATTEMPTS - 1:
-                    time.sleep(0.1 * 3 ** attempt)  # 429 and 503 say it was not applied: try again
-                    continue
-                if status in (429, 503) or (isinstance(status, int) and status < 500):
-                    return "unchanged"
-                break  # timeout, cut connection, 5xx or unreadable success: it may have landed
-        try:  # never send it again: read back what the CRM holds
-            record = self.read(object_type, record_id, prop)
-        except BackendDown:
-            return "unknown"
-        return "done" if record.properties.get(prop) == value else "unchanged"
-
-    def send_link(self, to, link, agent_name):
-        egg = PublicSingleSendRequestEgg(
-            email_id=EMAIL_TEMPLATE_ID,
-            message=PublicSingleSendEmail(to=to, send_id=uuid.uuid4().hex),  # retries share the sendId
-            custom_properties={"verification_link": link, "agent_name": agent_name})
-        sent = self._call(lambda: self.mail_api.send_email(
-            public_single_send_request_egg=egg, _request_timeout=TIMEOUT_S))
-        if not getattr(sent, "status_id", None) or getattr(sent, "status", None) == "CANCELED":
-            raise BackendDown()
-
-
-# --- Conversations and sessions -----------------------------------------------------------
+# --- The rules: one Agent per session -----------------------------------------------------
 
 class Conversation:
-    def __init__(self, channel):
-        self.channel = channel
+    def __init__(self):
+        self.channel = None
         self.visitor_checked = False  # the cookie / WhatsApp number was looked up
         self.contact = None           # the contact id the customer is (matched)
         self.address = None           # the address on record (or the unknown address claimed)
@@ -363,17 +347,14 @@ class Conversation:
     def identified(self):
         return self.contact is not None or self.claimed
 
-    def level(self):
-        """None (anonymous), 'match_email' or 'verify_email': the proof reached."""
-        if not self.identified():
-            return None
-        return "verify_email" if self.verified else "match_email"
+    def new_address(self, email):
+        return (self.address or "").lower() != email.lower()
 
-    def become(self, contact, address):
+    def become(self, contact, address, claimed=True):
         """A new identity: earlier access, links and changes for the previous one lapse."""
         if self.identified():  # a change asked for the previous customer is not carried over
             self.pending = [p for p in self.pending if p[0] == "view"]
-        self.contact, self.address, self.claimed = contact, address, True
+        self.contact, self.address, self.claimed = contact, address, claimed
         self.verified, self.confirming = False, None
         self.epoch += 1
 
@@ -381,78 +362,49 @@ class Conversation:
         self.pending = [p for p in self.pending if p[:2] != request[:2]] + [request]
 
 
-class Session:
-    def __init__(self, session_id, config, backend, public_url, now):
-        self.id, self.config, self.backend = session_id, config, backend
-        self.public_url = public_url
-        self.latest = now
-        self.conversations = {}
-        self.links = {}  # token -> dict(conversation, contact, epoch, issued, expires, used)
-        self.lock = threading.Lock()
-
-    def tick(self, now):
-        """The session's clock only moves forward."""
-        if now < self.latest:
-            raise ValueError("time runs backwards")
-        self.latest = now
-
-
 class Turn:
     """A turn's reply paragraphs and decision events."""
 
     def __init__(self):
-        self.paragraphs, self.events = [], []
-        self.told = set()  # things said once a turn: the ask, the link, the outage
-        self.viewed = set()
+        self.paragraphs, self.events, self.seen = [], [], set()
 
-    def say(self, text, once=None):
-        if once and once in self.told:
-            return
-        self.told.add(once)
-        self.paragraphs.append(text)
+    def first(self, key):
+        """True the first time this turn meets `key` (the ask, the link, a property shown…)."""
+        new = key not in self.seen
+        self.seen.add(key)
+        return new
+
+    def say(self, text, once=None, event=None):
+        """Adds `text` (with `once`, only the first time this turn); `event` goes with it."""
+        if once is None or self.first(once):
+            self.paragraphs.append(text)
+            if event:
+                self.event(event)
 
     def event(self, name, **fields):
         self.events.append({"event": name, **fields})
 
 
-def is_are(label):
-    last = label.split()[-1].lower()
-    return "are" if last.endswith("s") and not last.endswith(("ss", "us")) else "is"
-
-
-def invalid(prop, value):
-    """Why `value` cannot be written to `prop`, if it cannot."""
-    if not value.strip():
-        return "the new value is empty"
-    if len(value) > 500 or any(ord(c) < 32 for c in value):
-        return "that is too long or has control characters"
-    if "email" in prop.name and not re.fullmatch(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+", value):
-        return "that doesn't look like an email address"
-    digits = sum(c.isdigit() for c in value)
-    if "phone" in prop.name and (not re.fullmatch(r"[0-9 +\-().]+", value) or not 7 <= digits <= 15):
-        return "a phone number has 7 to 15 digits and only + - ( ) . or spaces besides"
-    return None
-
-
-# --- The agent ----------------------------------------------------------------------------
-
 class Agent:
-    def __init__(self, session):
-        self.s = session
-        self.config, self.crm = session.config, session.backend
+    def __init__(self, session_id, config, backend, public_url, now):
+        self.id, self.config, self.crm, self.public_url = session_id, config, backend, public_url
+        self.latest = now  # the session's clock, which only moves forward
+        self.conversations = {}
+        self.links = {}  # token -> dict(conversation, contact, epoch, issued, expires, used)
+        self.lock = threading.Lock()
+
+    def tick(self, now):
+        if now < self.latest:
+            raise Problem(400, "now is earlier than the session's clock")
+        self.latest = now
 
     def handle(self, conv_id, channel, visitor, text, now):
         """One customer message. In order: who the customer is (the channel's visitor, then an
         address in the message), what waited for a link they have since opened, the channel's
         email capture, then what they ask for now."""
-        conv = self.s.conversations.setdefault(conv_id, Conversation(channel))
+        conv = self.conversations.setdefault(conv_id, Conversation())
         conv.channel = channel
-        turn = Turn()
-        if len(text.encode()) > 16 * 1024:
-            conv.confirming = None
-            turn.say("That message is too long for me to read. Could you send a shorter one?")
-            return turn
-        msg = Message(text, self.config)
+        turn, msg = Turn(), Message(text, self.config)
         if not (msg.yes or msg.no):
             conv.confirming = None  # a read-back is answered by the very next message or not at all
         waiting = conv.confirming  # only a read-back made before this message can be answered
@@ -461,130 +413,105 @@ class Agent:
         except BackendDown:
             turn.say(CRM_DOWN)
             if msg.human:
-                self.hand_off(turn)
+                turn.say(HAND_OFF, once="handoff", event="handed_off")
             return turn
-
-        claims_another = msg.claim and (conv.address or "").lower() != msg.claim.strip().lower()
-        served = False
-        if conv.verified and conv.pending and not claims_another:
-            served = self.serve_pending(conv, turn, now)  # "done", "I clicked the link"
-            if not msg.requests_anything():
-                return turn
+        if conv.verified and conv.pending and not (msg.claim and conv.new_address(msg.claim)):
+            self.serve(conv, turn, now)  # "done", "I clicked the link"
 
         capture = self.config.capture_on(channel)
         if capture == "at_start" and not conv.identified() and not msg.claim:
-            for prop in [] if msg.others else msg.asks:  # answered once the address is given
-                conv.queue(("view", prop))
-            if msg.update and msg.update[1] and not msg.others:
-                conv.queue(("update", *msg.update))
+            if not msg.others:  # answered once the address is given
+                for prop in msg.asks:
+                    conv.queue(("view", prop))
+                if msg.update and msg.update[1]:
+                    conv.queue(("update", *msg.update))
             conv.handoff_pending |= msg.human
-            self.ask_for_email(turn)
+            turn.say(ASK_EMAIL, once="ask", event="asked_for_email")
             return turn
 
-        more = msg.asks or msg.update or msg.human
-        if msg.claim and not self.email_given(conv, msg.claim, turn, now, more):
+        if msg.claim and not self.email_given(conv, msg, turn, now):
             return turn
         if msg.others:
             turn.say(ONLY_OWN)
         else:
             for prop in msg.asks:
                 self.view(conv, prop, turn, now)
-            if msg.update:
-                prop, value = msg.update
-                if value is None:
-                    turn.say(f"Sure. What should your new {prop.label} be?")
-                else:
-                    self.update(conv, prop, value, turn, now)
-        if (msg.yes or msg.no) and conv.confirming is waiting:
+            if msg.update and msg.update[1] is None:
+                turn.say(f"Sure. What should your new {msg.update[0].label} be?")
+            elif msg.update:
+                self.update(conv, *msg.update, turn, now)
+        if (msg.yes or msg.no) and waiting and conv.confirming is waiting:
             self.confirmation(conv, msg.yes, turn)
         if msg.human:
             self.handoff_requested(conv, turn)
-        if not turn.paragraphs:
-            if msg.returning:
-                if conv.identified() or capture not in ("when_needed", "at_start"):
-                    turn.say("Welcome back! How can I help?")
-                else:
-                    self.ask_for_email(turn)
-            elif msg.small_talk:
-                turn.say(f"Hello! I'm {self.config.name}. I can look up or update details of your "
-                         "account, or put you through to a colleague.")
-            elif not served:
-                labels = ", ".join([p.label for p in self.config.props if p.view][:4])
-                turn.say("Sorry, I didn't understand that." + (
-                    f" I can help with things like your {labels}." if labels else "") +
-                    " You can also ask for a colleague.")
+        if turn.paragraphs:
+            return turn
+        if msg.returning and (conv.identified() or capture not in ("when_needed", "at_start")):
+            turn.say("Welcome back! How can I help?")
+        elif msg.returning:
+            turn.say(ASK_EMAIL, once="ask", event="asked_for_email")
+        else:
+            labels = "".join([f"your {p.label}, " for p in self.config.props if p.view][:4])
+            turn.say(f"I'm {self.config.name}. I can look up or update {labels or 'details of your account, '}"
+                     "or put you through to a colleague.")
         return turn
 
     # Who the customer is.
 
     def recognise_visitor(self, conv, visitor, turn):
-        """A returning live-chat cookie or a known WhatsApp number identifies the customer."""
+        """A returning live-chat cookie or a known WhatsApp number identifies the customer; a
+        cookie on another channel identifies nobody."""
         if conv.visitor_checked:
             return
-        cookie, phone = (visitor.get("cookie") or "").strip(), (visitor.get("phone") or "").strip()
-        if conv.channel == "live_chat" and cookie:  # a cookie on another channel identifies nobody
-            found = self.crm.find_contact("hubspotutk", cookie)
-        elif conv.channel == "whatsapp" and phone:
-            found = self.crm.find_contact("hs_whatsapp_phone_number", phone)
-        else:
-            found = None
-        conv.visitor_checked = True
+        field, prop = {"live_chat": ("cookie", "hubspotutk"),
+                       "whatsapp": ("phone", "hs_whatsapp_phone_number")}.get(conv.channel, (None, None))
+        value = (visitor.get(field) or "").strip() if field else ""
+        found = self.crm.find_contact(prop, value) if value else None
+        conv.visitor_checked = True  # only once the lookup answered
         if found:
             conv.become(*found)
             turn.event("contact_matched", contact=str(found[0]), by="channel")
 
-    def email_given(self, conv, email, turn, now, more):
-        """Looks the address up; False when the CRM failed (the turn stops there)."""
-        email = email.strip()
-        if (conv.address or "").lower() != email.lower():
+    def email_given(self, conv, msg, turn, now):
+        """Looks the claimed address up; False when the CRM failed (the turn stops there)."""
+        if conv.new_address(msg.claim):
             try:
-                found = self.crm.find_contact("email", email)
+                found = self.crm.find_contact("email", msg.claim)
             except BackendDown:
                 if conv.identified():  # fail closed: the earlier identity does not outlive the claim
-                    conv.become(None, None)
-                    conv.claimed = False
+                    conv.become(None, None, claimed=False)
                 turn.say(CRM_DOWN)
                 return False
             if found is None:
-                conv.become(None, email)  # unknown: goes on like a contact who cannot verify
+                conv.become(None, msg.claim)  # unknown: goes on like a contact who cannot verify
             elif found[0] != conv.contact:
                 conv.become(*found)
                 turn.event("contact_matched", contact=str(found[0]), by="email")
-        handoff, pending = conv.handoff_pending, conv.pending
-        conv.handoff_pending, conv.pending = False, []
-        if not pending and not handoff and not more:
-            turn.say(THANKS)
-        self.serve(conv, pending, turn, now)
+        handoff, conv.handoff_pending = conv.handoff_pending, False
+        if not (conv.pending or handoff or msg.asks or msg.update or msg.human):
+            turn.say("Thanks! What can I help you with?")
+        self.serve(conv, turn, now)
         if handoff:
-            self.hand_off(turn)
+            turn.say(HAND_OFF, once="handoff", event="handed_off")
         return True
-
-    def ask_for_email(self, turn):
-        if "ask" not in turn.told:
-            turn.event("asked_for_email")
-            turn.say(ASK_EMAIL, once="ask")
-
-    def needs_email(self, conv, request, turn):
-        conv.queue(request)
-        capture = self.config.capture_on(conv.channel)
-        if capture in ("when_needed", "at_start"):
-            self.ask_for_email(turn)
-        elif capture == "before_handoff":  # no asking here: only on the way to a colleague
-            turn.say(f"I can't look up your {request[1].label} here, but I can put you through "
-                     "to a colleague who can.")
-        else:
-            turn.say(f"I'm sorry, I can't look up your {request[1].label} in this chat.")
 
     # The rule every view and every change goes through.
 
     def proven(self, conv, proof, request, turn, now):
-        """Whether the customer has `proof` (match_email / verify_email) for a record to read or
-        write; if not, asks for what is missing and keeps `request` until it arrives."""
-        level = conv.level()
-        if level is None:
-            self.needs_email(conv, request, turn)
+        """Whether the customer has `proof` (match_email / verify_email) for their record; if
+        not, asks for what is missing and keeps `request` until it arrives."""
+        if not conv.identified():
+            conv.queue(request)
+            capture = self.config.capture_on(conv.channel)
+            if capture in ("when_needed", "at_start"):
+                turn.say(ASK_EMAIL, once="ask", event="asked_for_email")
+            elif capture == "before_handoff":  # no asking here: only on the way to a colleague
+                turn.say(f"I can't look up your {request[1].label} here, but I can put you through "
+                         "to a colleague who can.")
+            else:
+                turn.say(f"I'm sorry, I can't look up your {request[1].label} in this chat.")
             return False
-        if proof == "verify_email" and level != "verify_email":
+        if proof == "verify_email" and not conv.verified:
             conv.queue(request)
             self.send_link(conv, turn, now)
             return False
@@ -593,12 +520,20 @@ class Agent:
             return False
         return True
 
+    def serve(self, conv, turn, now):
+        """What waited for an address or a link, now."""
+        pending, conv.pending = conv.pending, []
+        for kind, prop, *value in pending:
+            if kind == "view":
+                self.view(conv, prop, turn, now)
+            else:
+                self.update(conv, prop, value[0], turn, now)
+
     # Sharing a value.
 
     def view(self, conv, prop, turn, now):
-        if prop in turn.viewed:  # asked again in a turn that already answered it
+        if not turn.first(prop):  # asked again in a turn that already answered it
             return
-        turn.viewed.add(prop)
         if not prop.view:
             turn.event("withheld", property=prop.name, reason="not_shared")
             return turn.say(f"I'm sorry, I can't share your {prop.label} in this chat.")
@@ -609,19 +544,18 @@ class Agent:
         try:
             if prop.object == "contact":
                 value = self.crm.read("contact", conv.contact, prop.name).properties.get(prop.name)
-                if value and value.strip():
-                    turn.say(f"Your {prop.label} {is_are(prop.label)} {value}.")
-                else:
-                    turn.say(f"I don't have a {prop.label} on file for you.")
+                last = prop.label.split()[-1].lower()
+                is_are = "are" if last.endswith("s") and not last.endswith(("ss", "us")) else "is"
+                turn.say(f"Your {prop.label} {is_are} {value}." if value and value.strip()
+                         else f"I don't have a {prop.label} on file for you.")
             else:
                 ids = self.crm.associated(conv.contact, prop.object)
-                plural = {"ticket": "tickets", "company": "companies"}[prop.object]
                 if not ids:
-                    return turn.say(f"I can't find any {plural} linked to your account.")
+                    return turn.say(f"I can't find any {PLURAL[prop.object]} linked to your account.")
                 values = [(i, self.crm.read(prop.object, i, prop.name).properties.get(prop.name))
                           for i in ids]  # read all first: a failure part-way shows nothing
-                lines = [f"- {prop.object} {i}: {v if v and v.strip() else 'not set'}" for i, v in values]
-                turn.say(f"Your {prop.label}:\n" + "\n".join(lines))
+                turn.say(f"Your {prop.label}:\n" + "\n".join(
+                    f"- {prop.object} {i}: {v if v and v.strip() else 'not set'}" for i, v in values))
             turn.event("disclosed", object=prop.object, property=prop.name, contact=str(conv.contact))
         except BackendDown:
             turn.event("backend_error", backend="crm")
@@ -632,44 +566,31 @@ class Agent:
     def send_link(self, conv, turn, now):
         """Mails a link to the address on record; the same words whether or not one went."""
         live = any(l["conversation"] is conv and l["epoch"] == conv.epoch and not l["used"]
-                   and now < l["expires"] for l in self.s.links.values())
+                   and now < l["expires"] for l in self.links.values())
         if conv.contact is None or live or conv.mails >= MAX_MAILS_PER_CONVERSATION or not conv.address:
             return turn.say(LINK_SENT, once="link")
         token = secrets.token_urlsafe(24)
-        link = f"{self.s.public_url}v1/sessions/{self.s.id}/verify/{token}"
         try:
-            self.crm.send_link(conv.address, link, self.config.name)
+            self.crm.send_link(conv.address, f"{self.public_url}v1/sessions/{self.id}/verify/{token}",
+                               self.config.name)
         except BackendDown:
             turn.event("backend_error", backend="mail")
             return turn.say(LINK_SENT if self.config.existence_secret else MAIL_DOWN, once="link")
         conv.mails += 1
-        self.s.links[token] = {"conversation": conv, "contact": conv.contact, "epoch": conv.epoch,
-                               "issued": now, "expires": now + self.config.link_ttl, "used": False}
+        self.links[token] = {"conversation": conv, "contact": conv.contact, "epoch": conv.epoch,
+                             "issued": now, "expires": now + self.config.link_ttl, "used": False}
         turn.event("verification_sent", contact=str(conv.contact))
         turn.say(LINK_SENT, once="link")
 
     def open_link(self, token, now):
         """(status, page). The page never shows a CRM value."""
-        link = self.s.links.get(token)
+        link = self.links.get(token)
         conv = link and link["conversation"]
         if (not link or link["used"] or not link["issued"] <= now < link["expires"]
                 or conv.contact != link["contact"] or conv.epoch != link["epoch"]):
             return 410, "This link can't be used. Ask the assistant for a new one."
-        link["used"] = True
-        conv.verified = True
+        link["used"] = conv.verified = True
         return 200, "You're verified. Go back to the chat to continue."
-
-    def serve_pending(self, conv, turn, now):
-        pending, conv.pending = conv.pending, []
-        self.serve(conv, pending, turn, now)
-        return bool(pending)
-
-    def serve(self, conv, pending, turn, now):
-        for request in pending:
-            if request[0] == "view":
-                self.view(conv, request[1], turn, now)
-            else:
-                self.update(conv, request[1], request[2], turn, now)
 
     # Changing a value.
 
@@ -681,21 +602,16 @@ class Agent:
         why = invalid(prop, value)
         if why:
             return turn.say(f"I can't use that as your {prop.label}: {why}.")
-        if prop.confirm:
-            conv.confirming = (prop, value)
-            return turn.say(f"Just to confirm: change your {prop.label} to {value}? Please reply yes or no.")
-        self.write(conv, prop, value, turn)
+        if not prop.confirm:
+            return self.write(conv, prop, value, turn)
+        conv.confirming = (prop, value)
+        turn.say(f"Just to confirm: change your {prop.label} to {value}? Please reply yes or no.")
 
     def confirmation(self, conv, yes, turn):
-        if conv.confirming is None:
-            if not turn.paragraphs:
-                turn.say("Great. What else can I help you with?" if yes else "No problem. Anything else?")
-            return
         (prop, value), conv.confirming = conv.confirming, None
         if not yes:
             return turn.say(f"Okay, I've left your {prop.label} as it was.")
-        proof_ok = conv.level() == "verify_email" or (conv.level() and prop.edit_proof == "match_email")
-        if not (prop.edit and proof_ok and conv.contact is not None):
+        if not (prop.edit and conv.contact is not None and (conv.verified or prop.edit_proof == "match_email")):
             return turn.say(f"I can't change your {prop.label} right now.")
         self.write(conv, prop, value, turn)
 
@@ -726,156 +642,122 @@ class Agent:
     def handoff_requested(self, conv, turn):
         if self.config.capture_on(conv.channel) == "before_handoff" and not conv.identified():
             conv.handoff_pending = True
-            turn.event("asked_for_email")
             return turn.say("Before I connect you with a colleague, could you tell me the email "
-                            "address on your account?")
-        self.hand_off(turn)
-
-    def hand_off(self, turn):
-        if "handoff" not in turn.told:
-            turn.event("handed_off")
-            turn.say(HAND_OFF, once="handoff")
+                            "address on your account?", event="asked_for_email")
+        turn.say(HAND_OFF, once="handoff", event="handed_off")
 
 
-# --- The protocol over HTTP ---------------------------------------------------------------
-
-SESSION_ID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
-START_FIELDS = {"session_id", "config", "crm_base_url", "mail_base_url", "now", "crm_token", "mail_token"}
-MESSAGE_FIELDS = {"conversation_id", "channel", "visitor", "text", "now"}
-CHANNELS = {"live_chat", "whatsapp", "facebook_messenger", "email"}
-SESSIONS, SESSIONS_LOCK = {}, threading.Lock()
-
-
-def timestamp(text):
-    if text is None:
-        return datetime.now(timezone.utc)
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-class Problem(Exception):
-    def __init__(self, status, error):
-        super().__init__(error)
-        self.status, self.error = status, error
+def invalid(prop, value):
+    """Why `value` cannot be written to `prop`, if it cannot."""
+    if not value.strip():
+        return "the new value is empty"
+    if len(value) > 500 or any(ord(c) < 32 for c in value):
+        return "that is too long or has control characters"
+    if "email" in prop.name and not re.fullmatch(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+", value):
+        return "that doesn't look like an email address"
+    digits = sum(c.isdigit() for c in value)
+    if "phone" in prop.name and (not re.fullmatch(r"[0-9 +\-().]+", value) or not 7 <= digits <= 15):
+        return "a phone number has 7 to 15 digits and only + - ( ) . or spaces besides"
+    return None
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive
-    disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
-    public_url = None  # set in main()
+# --- The CRM and the mail service, through HubSpot's client --------------------------------
 
-    def log_message(self, *args):  # quiet; print(self.requestline) here to debug
-        pass
+class BackendDown(Exception):
+    """The CRM or the mail service failed: show nothing, write nothing. `lost`: a write's
+    answer was lost, so it may have landed."""
 
-    def reply(self, status, body=None, content_type="application/json"):
-        data = (json.dumps(body) if content_type == "application/json" else body or "").encode()
-        self.send_response(status)
-        if body is not None:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data) if body is not None else 0))
-        self.end_headers()
-        if body is not None:
-            self.wfile.write(data)
+    def __init__(self, lost=False):
+        self.lost = lost
 
-    def json_body(self, allowed, required):
-        raw = self.raw_body
-        if len(raw) > 2 * 1024 * 1024:
-            raise Problem(413, "the body is over 2 MB")
-        if "application/json" not in (self.headers.get("Content-Type") or ""):
-            raise Problem(415, "send the body as application/json")
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise Problem(400, "the body is not JSON")
-        if not isinstance(body, dict) or set(body) - allowed or required - set(body):
-            raise Problem(422, f"the body must have {sorted(required)} and may have {sorted(allowed)}")
-        return body
 
-    def route(self, method):
-        parts = urlsplit(self.path).path.strip("/").split("/")
-        try:
-            if method == "POST" and parts == ["v1", "sessions"]:
-                return self.start()
-            if len(parts) >= 3 and parts[:2] == ["v1", "sessions"]:
-                with SESSIONS_LOCK:
-                    session = SESSIONS.get(parts[2])
-                if session is None:
-                    raise Problem(404, "no such session")
-                if method == "POST" and parts[3:] == ["messages"]:
-                    return self.message(session)
-                if method == "GET" and len(parts) == 5 and parts[3] == "verify":
-                    return self.verify(session, parts[4])
-                if method == "DELETE" and len(parts) == 3:
-                    with SESSIONS_LOCK:
-                        SESSIONS.pop(parts[2], None)
-                    return self.reply(204)
-            raise Problem(404, "no such resource")
-        except Problem as problem:
-            if len(parts) == 5 and parts[3:4] == ["verify"]:
-                return self.reply(problem.status, "This link can't be used.", "text/html")
-            self.reply(problem.status, {"error": problem.error})
+class Backend:
+    """One session's CRM and mail clients."""
 
-    def do_POST(self):
-        # Read the whole body first: the connection is kept alive for the next request.
-        self.raw_body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.route("POST")
+    def __init__(self, crm_url, crm_token, mail_url, mail_token):
+        # retry=False: `_call` decides what is retried (never a write whose answer was lost).
+        crm = HubSpot(access_token=crm_token, host=crm_url.rstrip("/"), retry=False).crm
+        self.basic = {"contact": crm.contacts.basic_api, "ticket": crm.tickets.basic_api,
+                      "company": crm.companies.basic_api}
+        self.search_api = crm.contacts.search_api
+        self.mail_api = HubSpot(access_token=mail_token, host=mail_url.rstrip("/"),
+                                retry=False).marketing.transactional.single_send_api
 
-    def do_GET(self):
-        self.route("GET")
-
-    def do_DELETE(self):
-        self.route("DELETE")
-
-    def start(self):
-        body = self.json_body(START_FIELDS, {"session_id", "crm_base_url", "mail_base_url"})
-        session_id = body["session_id"]
-        if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id) or session_id in (".", ".."):
-            raise Problem(400, "a session id is 1 to 128 of A-Z a-z 0-9 . _ ~ -")
-        try:
-            config = Config(body.get("config") or {"agent": {"name": "Ava"}})
-            now = timestamp(body.get("now"))
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
-            raise Problem(400, f"unusable config or time: {error}")
-        backend = Backend(body["crm_base_url"], body.get("crm_token") or DEFAULT_TOKEN,
-                          body["mail_base_url"], body.get("mail_token") or DEFAULT_TOKEN)
-        with SESSIONS_LOCK:
-            if session_id in SESSIONS:
-                raise Problem(409, "the session id is already live")
-            SESSIONS[session_id] = Session(session_id, config, backend, self.public_url, now)
-        self.reply(204)
-
-    def message(self, session):
-        body = self.json_body(MESSAGE_FIELDS, {"conversation_id", "channel", "text"})
-        visitor = body.get("visitor") or {}
-        if (body["channel"] not in CHANNELS or not isinstance(body["text"], str)
-                or not isinstance(body["conversation_id"], str) or not isinstance(visitor, dict)):
-            raise Problem(422, "unknown channel, or a field of another type")
-        try:
-            now = timestamp(body.get("now"))
-        except ValueError:
-            raise Problem(400, "now is not a timestamp")
-        with session.lock:  # one message or link at a time per session
+    @staticmethod
+    def _call(fn, write=False):
+        """fn(), at most 3 tries. A read is retried on a lost connection, 5xx and 429 (not
+        DAILY); a write only on 429 and 503, which say nothing was applied."""
+        for attempt in range(ATTEMPTS):
             try:
-                session.tick(now)
-            except ValueError:
-                raise Problem(400, "now is earlier than the session's clock")
-            turn = Agent(session).handle(body["conversation_id"], body["channel"],
-                                         visitor, body["text"], now)
-        self.reply(200, {"replies": [{"text": "\n\n".join(turn.paragraphs)}] if turn.paragraphs else [],
-                         "events": turn.events})
+                return fn()
+            except Exception as error:  # the client's ApiException, urllib3's lost connection, a bad body
+                status = getattr(error, "status", None)
+                if write:  # any answer but a 4xx: it may have landed
+                    retry = status in (429, 503)
+                    lost = not retry and not (isinstance(status, int) and status < 500)
+                else:
+                    retry = (isinstance(error, urllib3.exceptions.HTTPError) or isinstance(status, int)
+                             and status >= 500 or status == 429 and "DAILY" not in str(error.body))
+                    lost = False
+                if not retry or attempt == ATTEMPTS - 1:
+                    raise BackendDown(lost)
+                wait = 0.1 * 3 ** attempt
+                if status == 429 and not write:
+                    after = (error.headers or {}).get("Retry-After", "1")
+                    wait = min(float(after) if after.replace(".", "").isdigit() else 1.0, 5.0)
+                time.sleep(wait)
 
-    def verify(self, session, token):
-        query = parse_qs(urlsplit(self.path).query)
+    def find_contact(self, prop, value):
+        """(id, email on record) of the one contact whose `prop` equals `value`, else None."""
+        request = PublicObjectSearchRequest(
+            filter_groups=[FilterGroup(filters=[Filter(property_name=prop, operator="EQ", value=value)])],
+            properties=["email"], sorts=[], limit=2, after="0")
+        found = self._call(lambda: self.search_api.do_search(
+            public_object_search_request=request, _request_timeout=TIMEOUT_S))
+        if not isinstance(found.results, list):
+            raise BackendDown()
+        if len(found.results) != 1:  # nobody, or ambiguous: nobody is identified
+            return None
+        return found.results[0].id, (found.results[0].properties or {}).get("email")
+
+    def read(self, object_type, record_id, prop, associations=None):
+        """The record with its `prop` (and associations); checks it is the record asked for."""
+        record = self._call(lambda: self.basic[object_type].get_by_id(
+            record_id, properties=[prop], associations=associations, _request_timeout=TIMEOUT_S))
+        if str(record.id) != str(record_id) or not isinstance(record.properties, dict):
+            raise BackendDown()
+        return record
+
+    def associated(self, contact_id, object_type):
+        """The ids of the contact's tickets or companies."""
+        plural = PLURAL[object_type]
+        found = (self.read("contact", contact_id, "email", [plural]).associations or {}).get(plural)
+        return [a.id for a in (found.results if found else [])]
+
+    def write(self, object_type, record_id, prop, value):
+        """'done', 'unchanged' or 'unknown' (the answer was lost and the read-back failed)."""
+        body = SimplePublicObjectInput(properties={prop: value})
         try:
-            now = timestamp(self.headers.get("x-leakproof-now") or (query.get("now") or [None])[0])
-        except ValueError:
-            raise Problem(400, "bad time")
-        with session.lock:
-            try:
-                session.tick(now)
-            except ValueError:
-                raise Problem(400, "time runs backwards")
-            status, page = Agent(session).open_link(token, now)
-        self.reply(status, f"<!doctype html><p>{page}</p>", "text/html")
+            self._call(lambda: self.basic[object_type].update(record_id, body, _request_timeout=TIMEOUT_S), True)
+            return "done"
+        except BackendDown as down:
+            if not down.lost:
+                return "unchanged"
+        try:  # never send it again: read back what the CRM holds
+            landed = self.read(object_type, record_id, prop).properties.get(prop) == value
+        except BackendDown:
+            return "unknown"
+        return "done" if landed else "unchanged"
+
+    def send_link(self, to, link, agent_name):
+        egg = PublicSingleSendRequestEgg(
+            email_id=EMAIL_TEMPLATE_ID,
+            message=PublicSingleSendEmail(to=to, send_id=secrets.token_hex(16)),  # retries share the sendId
+            custom_properties={"verification_link": link, "agent_name": agent_name})
+        sent = self._call(lambda: self.mail_api.send_email(
+            public_single_send_request_egg=egg, _request_timeout=TIMEOUT_S))
+        if not getattr(sent, "status_id", None) or getattr(sent, "status", None) == "CANCELED":
+            raise BackendDown()
 
 
 def main():
@@ -885,11 +767,9 @@ def main():
     parser.add_argument("--public-url", help="where customers reach this server (links point here)")
     args = parser.parse_args()
     Handler.public_url = (args.public_url or f"http://{args.host}:{args.port}").rstrip("/") + "/"
-    ThreadingHTTPServer.request_queue_size = 128
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    server.daemon_threads = True  # a thread per connection
+    ThreadingHTTPServer.request_queue_size = 128  # the fuzzer's many connections at once
     print(f"example agent listening on http://{args.host}:{args.port}/", flush=True)
-    server.serve_forever()
+    ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()  # a thread per connection
 
 
 if __name__ == "__main__":
