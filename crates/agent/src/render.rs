@@ -441,9 +441,11 @@ impl Flat {
 }
 
 /// Whether splitting between `before` and `after` would tear apart what reads as one character: an
-/// emoji joined by a zero-width joiner, a skin-tone or variation modifier, a combining accent.
+/// emoji joined by a zero-width joiner, a skin-tone or variation modifier, a combining accent. A
+/// joiner binds what follows it only when that is a pictograph (Unicode's grapheme rule GB11): a
+/// joiner before a letter, a stop or a space joins nothing, and a message may end after it.
 fn belong_together(before: char, after: char) -> bool {
-    before == '\u{200D}'
+    (before == '\u{200D}' && is_pictographic(after))
         || matches!(after,
             '\u{200D}'
             | '\u{0300}'..='\u{036F}'
@@ -454,6 +456,18 @@ fn belong_together(before: char, after: char) -> bool {
             | '\u{FE20}'..='\u{FE2F}'
             | '\u{1F3FB}'..='\u{1F3FF}'
             | '\u{E0020}'..='\u{E007F}')
+}
+
+/// Whether `c` may be a pictograph a zero-width joiner joins to the one before: Unicode's
+/// Extended_Pictographic characters, by the blocks that hold them (a little wider than the
+/// property, which only keeps more characters together).
+fn is_pictographic(c: char) -> bool {
+    matches!(c,
+        '\u{00A9}' | '\u{00AE}' | '\u{203C}' | '\u{2049}' | '\u{2122}' | '\u{2139}'
+        | '\u{2194}'..='\u{21FF}'
+        | '\u{2300}'..='\u{2BFF}'
+        | '\u{3030}' | '\u{303D}' | '\u{3297}' | '\u{3299}'
+        | '\u{1F000}'..='\u{1FAFF}')
 }
 
 #[cfg(test)]
@@ -711,6 +725,20 @@ mod tests {
             assert!(!matches!(first, Some('\u{200D}' | '\u{301}')), "starts inside a sequence");
             assert!(last != Some('\u{200D}'), "ends inside a sequence");
         }
+    }
+
+    /// A joiner before a stop joins nothing: a word that fits, ending in one, is not cut to keep
+    /// the joiner with the stop.
+    #[test]
+    fn a_joiner_before_a_stop_is_a_place_to_end_a_message() {
+        let word = format!("{}\u{200D}", "x".repeat(MESSENGER_LIMIT - 1));
+        let reply = Reply::new().text(format!("{word}. Next."));
+        let messages = on(Channel::FacebookMessenger, &reply);
+        assert_eq!(messages, [word, ". Next.".to_owned()]);
+        // Before a pictograph it still joins: the sequence moves whole.
+        let joined = format!("{}\u{200D}👧", "x".repeat(MESSENGER_LIMIT - 1));
+        let messages = on(Channel::FacebookMessenger, &Reply::new().text(joined));
+        assert!(messages.iter().all(|m| !m.ends_with('\u{200D}') && !m.starts_with('👧')), "{messages:?}");
     }
 
     #[test]
