@@ -64,6 +64,19 @@ pub enum Command {
     /// /mail (mails sent), /open N (open the link in mail N), /channel CH
     /// (a new conversation on CH), /wait 20m (let time pass), /quit.
     Chat(ChatArgs),
+    /// Print a shell completion script for leakproof.
+    ///
+    /// For example `leakproof completions bash > ~/.local/share/bash-completion/completions/leakproof`,
+    /// or `leakproof completions zsh > "${fpath[1]}/_leakproof"`.
+    Completions(CompletionsArgs),
+}
+
+/// Arguments of `leakproof completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `leakproof chat`.
@@ -280,10 +293,19 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
         Command::Chat(args) => chat::chat(&args, &mut std::io::stdin().lock(), out, err),
         Command::Run(args) => run::run(&args, out, err),
         Command::Fuzz(args) => fuzz::run(&args, out, err),
+        Command::Completions(args) => completions(&args, out),
     };
     // A closed stdout (`leakproof … | head`) is not the user's input being unusable,
     // but there is nothing left to report to either.
     result.unwrap_or(Status::UnusableInput)
+}
+
+/// Writes the completion script for `args.shell`, generated from the command line's own definition.
+fn completions(args: &CompletionsArgs, out: &mut dyn Write) -> std::io::Result<Status> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(args.shell, &mut command, "leakproof", out);
+    out.flush()?;
+    Ok(Status::Ok)
 }
 
 fn config_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {

@@ -492,3 +492,27 @@ fn config_check_loads_the_signing_key() {
     let out = leakproof_bounded(&["config", "check", good_config.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// `leakproof completions SHELL` prints a script the shell accepts, completing every command
+/// and option (it is generated from the command line's own definition); an unknown shell is
+/// unusable input.
+#[test]
+fn completions_are_scripts_the_shells_read_naming_every_command() {
+    let bash = leakproof(&["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0), "{}", text(&bash.stderr));
+    let script = text(&bash.stdout);
+    for word in ["run", "fuzz", "mocks", "serve", "chat", "completions", "--agent-url", "--single-host"] {
+        assert!(script.contains(word), "bash completion lacks {word}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("leakproof.bash");
+    std::fs::write(&file, &bash.stdout).unwrap();
+    let checked = Command::new("bash").arg("-n").arg(&file).output().unwrap();
+    assert!(checked.status.success(), "bash -n: {}", text(&checked.stderr));
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let output = leakproof(&["completions", shell]);
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        assert!(text(&output.stdout).contains("leakproof"), "{shell}");
+    }
+    assert_eq!(leakproof(&["completions", "tcsh"]).status.code(), Some(2));
+}
