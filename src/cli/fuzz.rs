@@ -47,11 +47,7 @@ pub struct FuzzArgs {
 }
 
 pub(super) fn run(args: &FuzzArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
-    let target = match (&args.agent_url, args.single_host) {
-        (Some(url), true) => Target::remote_single_host(url.clone()),
-        (Some(url), false) => Target::remote(url.clone()),
-        (None, _) => crate::reference::target(),
-    };
+    let target = super::target(args.agent_url.as_ref(), args.single_host);
     execute(args, target, std::io::stderr().is_terminal(), out, err)
 }
 

@@ -300,6 +300,16 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
     result.unwrap_or(Status::UnusableInput)
 }
 
+/// The agent `run` and `fuzz` test: the one at `agent_url` over HTTP (given one base URL for
+/// both mocks with `single_host`), else the reference agent in process.
+fn target(agent_url: Option<&url::Url>, single_host: bool) -> crate::harness::Target {
+    match agent_url {
+        Some(url) if single_host => crate::harness::Target::remote_single_host(url.clone()),
+        Some(url) => crate::harness::Target::remote(url.clone()),
+        None => crate::reference::target(),
+    }
+}
+
 /// Writes the completion script for `args.shell`, generated from the command line's own definition.
 fn completions(args: &CompletionsArgs, out: &mut dyn Write) -> std::io::Result<Status> {
     let mut command = <Cli as clap::CommandFactory>::command();

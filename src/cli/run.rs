@@ -12,7 +12,7 @@ use super::{Status, report_unusable};
 use crate::harness::report::{Collected, Report};
 use crate::harness::runner::{SuiteOptions, run_suite};
 use crate::harness::scenario::{Reach, Suite};
-use crate::harness::{Scenario, Target, scenario};
+use crate::harness::{Scenario, scenario};
 
 /// Arguments of `leakproof run`.
 #[derive(Debug, Args)]
@@ -124,11 +124,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> s
         return Ok(Status::Ok);
     }
 
-    let target = match (&args.agent_url, args.single_host) {
-        (Some(url), true) => Target::remote_single_host(url.clone()),
-        (Some(url), false) => Target::remote(url.clone()),
-        (None, _) => crate::reference::target(),
-    };
+    let target = super::target(args.agent_url.as_ref(), args.single_host);
     let twin = if args.no_twin { false } else { args.twin || target.twin_by_default() };
     let options =
         SuiteOptions { target: target.clone(), repeat: args.repeat as usize, jobs: args.jobs as usize, twin };

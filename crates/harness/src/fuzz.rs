@@ -529,10 +529,6 @@ pub async fn fuzz(
                         options.shrink_runs,
                     );
                     let (shrunk, runs, source) = failure;
-                    // A failure that needs no step at all (the agent stopped answering, so even
-                    // starting the session fails) keeps its conversation: a scenario file holds
-                    // at least one step, and the whole conversation is what was seen to fail.
-                    let shrunk = if shrunk.scenario.steps.is_empty() { outcome.clone() } else { shrunk };
                     failures.push(Failure {
                         case: index,
                         case_seed: seed,
@@ -630,7 +626,11 @@ fn shrink(
             }
         }
     };
-    let keeps = |outcome: &Outcome| outcome.failures().contains(&wanted);
+    // A try keeps the failure only with a step to replay: on an agent that stopped answering,
+    // a try "fails" with no step at all (its session never starts), and no scenario file can
+    // hold that.
+    let keeps =
+        |outcome: &Outcome| !outcome.scenario.steps.is_empty() && outcome.failures().contains(&wanted);
     let mut runner = runner_for(seed);
     let strategy = Conversations::sequential_strategy(MOVES);
     let source = source_case.as_ref().map(|(world, case)| {
