@@ -59,8 +59,10 @@ fn check(file: &Path, relative: &Path) -> Result<(), Failed> {
             vec![Collected {
                 name: scenario.name.clone(),
                 path: relative.display().to_string(),
+                file: relative.display().to_string(),
                 results: vec![result],
             }],
+            jiff::Timestamp::UNIX_EPOCH,
             std::time::Duration::ZERO,
         );
         return Err(report.text(false).into());

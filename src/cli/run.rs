@@ -84,19 +84,19 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> s
         return Ok(Status::UnusableInput);
     }
     let mut scenarios = Vec::new();
+    // Each scenario's file as reports name it on every machine (JUnit's test names).
+    let mut stable_names = std::collections::HashMap::new();
     let mut unusable = 0;
     for file in &files {
-        let reach = if args.allow_outside_suite {
-            Reach::Anywhere
-        } else {
-            match Suite::of(&file.given) {
-                Ok(suite) => Reach::Within(suite),
-                Err(error) => {
-                    writeln!(err, "error: failed to read {}: {error}", file.given.display())?;
-                    return Ok(Status::UnusableInput);
-                }
+        let suite = match Suite::of(&file.given) {
+            Ok(suite) => suite,
+            Err(error) => {
+                writeln!(err, "error: failed to read {}: {error}", file.given.display())?;
+                return Ok(Status::UnusableInput);
             }
         };
+        stable_names.insert(file.path.clone(), suite.stable_name(&file.path));
+        let reach = if args.allow_outside_suite { Reach::Anywhere } else { Reach::Within(suite) };
         match scenario::load_file_within(&file.path, &reach) {
             Ok(loaded) => scenarios.push(loaded),
             Err(error) => {
@@ -141,6 +141,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> s
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let started = Instant::now();
+    let started_at = jiff::Timestamp::now();
     let results = runtime.block_on(run_suite(&scenarios, &options, |result| {
         progress.set_message(result.scenario.clone());
         progress.inc(1);
@@ -152,10 +153,14 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> s
         .map(|(scenario, results)| Collected {
             name: scenario.name.clone(),
             path: scenario.path.display().to_string(),
+            file: stable_names
+                .get(&scenario.path)
+                .cloned()
+                .unwrap_or_else(|| scenario.path.display().to_string()),
             results,
         })
         .collect();
-    let report = Report::new(target.to_string(), options.repeat, collected, started.elapsed());
+    let report = Report::new(target.to_string(), options.repeat, collected, started_at, started.elapsed());
 
     match args.format {
         Format::Text => {

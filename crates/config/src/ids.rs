@@ -41,6 +41,20 @@ impl Serialize for ContactId {
     }
 }
 
+impl schemars::JsonSchema for ContactId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ContactId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A CRM record id: a decimal number, written as a string.",
+            "type": "string",
+            "pattern": "^[0-9]+$"
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for ContactId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         numeric_id(deserializer).map(ContactId)

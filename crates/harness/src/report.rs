@@ -4,15 +4,17 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use jiff::Timestamp;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
 use super::oracle::{Finding, FindingKind, count_by_kind};
 use super::runner::RunResult;
+use super::transcript::Occurrence;
 use super::twin::{TwinCheck, TwinDiff};
 
 /// Latency percentiles of agent turns.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Latency {
     /// How many turns.
     pub turns: usize,
@@ -51,12 +53,15 @@ fn ms(value: f64) -> String {
 }
 
 /// One scenario over all its runs.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ScenarioReport {
     /// The scenario's name.
     pub name: String,
-    /// Its file.
+    /// Its file, as the command line reached it.
     pub path: String,
+    /// Its file, named the same on every machine: its suite directory's name, then the path
+    /// inside it (`scenarios/identity/match.yaml`). JUnit's test names.
+    pub file: String,
     /// Runs that passed, of [`ScenarioReport::runs`].
     pub passed: usize,
     /// Runs without a safety violation.
@@ -76,9 +81,29 @@ impl ScenarioReport {
     }
 }
 
+/// The version of the JSON report's layout, [`Report::schema_version`]: raised whenever a
+/// field is removed, renamed or changes its meaning (adding a field does not raise it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON Schema (draft 2020-12) of the JSON report, generated from [`Report`]'s types as
+/// serialised. The repository keeps it as `docs/report.schema.json`.
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().for_serialize().into_generator();
+    let mut schema = generator.into_root_schema_for::<Report>().to_value();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert("$id".into(), serde_json::json!(format!("leakproof-report-v{SCHEMA_VERSION}")));
+    }
+    schema
+}
+
 /// Everything a `leakproof run` found.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Report {
+    /// The layout of this report: [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// When the run started (UTC, RFC 3339).
+    #[schemars(with = "String")]
+    pub started: Timestamp,
     /// The agent tested.
     pub agent: String,
     /// Runs per scenario.
@@ -98,7 +123,7 @@ pub struct Report {
 }
 
 /// The twin check over a whole run of scenarios or generated conversations.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TwinSummary {
     /// Runs compared with a twin world (or with nothing secret to replace).
     pub compared: usize,
@@ -169,15 +194,23 @@ impl TwinSummary {
 pub struct Collected {
     /// The name.
     pub name: String,
-    /// The file.
+    /// The file, as the command line reached it.
     pub path: String,
+    /// The file, named the same on every machine ([`ScenarioReport::file`]).
+    pub file: String,
     /// The runs.
     pub results: Vec<RunResult>,
 }
 
 impl Report {
     /// Builds the report of `scenarios`, each run `repeat` times against `agent`.
-    pub fn new(agent: String, repeat: usize, scenarios: Vec<Collected>, elapsed: Duration) -> Report {
+    pub fn new(
+        agent: String,
+        repeat: usize,
+        scenarios: Vec<Collected>,
+        started: Timestamp,
+        elapsed: Duration,
+    ) -> Report {
         let mut all = Vec::new();
         let scenarios: Vec<ScenarioReport> = scenarios
             .into_iter()
@@ -192,6 +225,7 @@ impl Report {
                     latency: Latency::of(&latencies),
                     name: c.name,
                     path: c.path,
+                    file: c.file,
                     results: c.results,
                 }
             })
@@ -210,6 +244,8 @@ impl Report {
         let pass_k = share(&|s| s.all_passed());
         let violation_free_k = share(&|s| s.violation_free == s.runs);
         Report {
+            schema_version: SCHEMA_VERSION,
+            started,
             agent,
             repeat,
             latency: Latency::of(&all),
@@ -246,11 +282,7 @@ impl Report {
                     let _ = writeln!(out, "     {prefix}{}", paint("31", &format!("could not run: {error}")));
                 }
                 for finding in &result.findings {
-                    let place = match (finding.step, finding.line) {
-                        (0, _) => "end".to_owned(),
-                        (step, Some(line)) => format!("step {step} (line {line})"),
-                        (step, None) => format!("step {step}"),
-                    };
+                    let place = place(finding);
                     let kind = if finding.kind.is_violation() {
                         paint("31;1", finding.kind.as_str())
                     } else {
@@ -320,71 +352,175 @@ impl Report {
         out
     }
 
-    /// The report as JUnit XML: a test suite of the scenarios, a test case per run.
-    pub fn junit(&self) -> Result<String, quick_junit::SerializeError> {
+    /// The report as JUnit XML, valid under the strict `junit-10.xsd` CI tools check
+    /// against: one test suite of the scenarios (with its start and duration), a test case
+    /// per run named by the scenario's file relative to its suite (the same on every
+    /// machine), a failure whose message names the step and line of the first finding, and
+    /// the run's transcript in `<system-out>`.
+    pub fn junit(&self) -> Result<String, JunitError> {
         let mut report = quick_junit::Report::new("leakproof");
         let mut suite = TestSuite::new("scenarios");
+        let timestamp = chrono::DateTime::parse_from_rfc3339(&self.started.to_string())
+            .map_err(|e| JunitError::Timestamp(e.to_string()))?;
+        suite.set_timestamp(timestamp);
+        let elapsed = Duration::try_from_secs_f64(self.seconds).unwrap_or_default();
+        suite.set_time(elapsed);
+        report.set_time(elapsed);
         for scenario in &self.scenarios {
             for result in &scenario.results {
                 let name = if self.repeat > 1 {
-                    format!("{} (run {})", scenario.path, result.run)
+                    format!("{} (run {})", scenario.file, result.run)
                 } else {
-                    scenario.path.clone()
+                    scenario.file.clone()
                 };
-                let status = if result.passed() {
-                    TestCaseStatus::success()
-                } else {
-                    let kind =
-                        if result.error.is_some() { NonSuccessKind::Error } else { NonSuccessKind::Failure };
-                    let mut status = TestCaseStatus::non_success(kind);
-                    let first = result
-                        .findings
-                        .first()
-                        .map(|f| format!("{}: {}", f.kind, f.message))
-                        .or_else(|| result.error.as_ref().map(ToString::to_string))
-                        .unwrap_or_default();
-                    status.set_message(first);
-                    let kinds: BTreeMap<FindingKind, usize> = count_by_kind(&result.findings);
-                    status.set_type(kinds.keys().map(|k| k.as_str()).collect::<Vec<_>>().join(", "));
-                    let mut description = String::new();
-                    for finding in &result.findings {
-                        let _ = writeln!(
-                            description,
-                            "step {}: {}{}: {}",
-                            finding.step,
-                            finding.kind,
-                            by(finding),
-                            finding.message
-                        );
-                        match &finding.twin {
-                            Some(diff) => {
-                                for line in twin_lines(diff) {
-                                    let _ = writeln!(description, "  {line}");
-                                }
-                            }
-                            None => {
-                                if let Some(excerpt) = &finding.excerpt {
-                                    let _ = writeln!(description, "  reply: {excerpt}");
-                                }
-                            }
-                        }
-                    }
-                    if let Some(error) = &result.error {
-                        let _ = writeln!(description, "{error}");
-                    }
-                    status.set_description(description);
-                    status
-                };
+                let status = if result.passed() { TestCaseStatus::success() } else { junit_failure(result) };
                 let mut case = TestCase::new(name, status);
                 case.set_classname(scenario.name.clone());
                 let time: Duration = result.latencies.iter().sum();
                 case.set_time(time);
+                case.set_system_out(transcript_text(result));
                 suite.add_test_case(case);
             }
         }
         report.add_test_suite(suite);
-        report.to_string()
+        strict_junit(&report.to_string()?)
     }
+}
+
+/// Why the JUnit report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum JunitError {
+    /// quick-junit could not write the report.
+    #[error("the JUnit report cannot be written: {0}")]
+    Serialize(#[from] quick_junit::SerializeError),
+    /// The XML could not be rewritten to the strict schema.
+    #[error("the JUnit report cannot be written: {0}")]
+    Xml(#[from] quick_xml::Error),
+    /// The rewritten XML could not be written.
+    #[error("the JUnit report cannot be written: {0}")]
+    Write(#[from] std::io::Error),
+    /// The run's start could not be written as a JUnit timestamp.
+    #[error("the run's start cannot be written as a JUnit timestamp: {0}")]
+    Timestamp(String),
+}
+
+/// Where a finding is, as the reports write it: `step 3 (line 14)`, `step 3`, or `end`.
+pub fn place(finding: &Finding) -> String {
+    match (finding.step, finding.line) {
+        (0, _) => "end".to_owned(),
+        (step, Some(line)) => format!("step {step} (line {line})"),
+        (step, None) => format!("step {step}"),
+    }
+}
+
+/// The failure (or error, for a run that could not be made) of a run that did not pass.
+fn junit_failure(result: &RunResult) -> TestCaseStatus {
+    let kind = if result.error.is_some() { NonSuccessKind::Error } else { NonSuccessKind::Failure };
+    let mut status = TestCaseStatus::non_success(kind);
+    let first = result
+        .findings
+        .first()
+        .map(|f| format!("{}: {}{}: {}", place(f), f.kind, by(f), f.message))
+        .or_else(|| result.error.as_ref().map(ToString::to_string))
+        .unwrap_or_default();
+    status.set_message(first);
+    let kinds: BTreeMap<FindingKind, usize> = count_by_kind(&result.findings);
+    let mut kinds: Vec<&str> = kinds.keys().map(|k| k.as_str()).collect();
+    if result.error.is_some() {
+        kinds.insert(0, "run error");
+    }
+    status.set_type(kinds.join(", "));
+    let mut description = String::new();
+    for finding in &result.findings {
+        let _ =
+            writeln!(description, "{}: {}{}: {}", place(finding), finding.kind, by(finding), finding.message);
+        match &finding.twin {
+            Some(diff) => {
+                for line in twin_lines(diff) {
+                    let _ = writeln!(description, "  {line}");
+                }
+            }
+            None => {
+                if let Some(excerpt) = &finding.excerpt {
+                    let _ = writeln!(description, "  reply: {excerpt}");
+                }
+            }
+        }
+    }
+    if let Some(error) = &result.error {
+        let _ = writeln!(description, "{error}");
+    }
+    status.set_description(description);
+    status
+}
+
+/// A run's transcript as text, for JUnit's `<system-out>`: each step, what the customer did
+/// and what the agent answered.
+pub fn transcript_text(result: &RunResult) -> String {
+    let mut out = String::new();
+    for entry in &result.observed.entries {
+        let line = entry.line.map(|l| format!(", line {l}")).unwrap_or_default();
+        let head = format!("[step {}{line}]", entry.step);
+        match &entry.what {
+            Occurrence::Turn(turn) => {
+                let _ = writeln!(
+                    out,
+                    "{head} customer ({}, {}): {}",
+                    turn.channel, turn.conversation, turn.customer
+                );
+                for reply in &turn.replies {
+                    let _ = writeln!(out, "{head} agent: {reply}");
+                }
+            }
+            Occurrence::LinkOpened(link) => {
+                let tampered = if link.tampered { " (tampered)" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "{head} link opened from {}'s mail{tampered}: {} {}",
+                    link.mailbox, link.status, link.message
+                );
+            }
+            Occurrence::Failed { reason, .. } => {
+                let _ = writeln!(out, "{head} failed: {reason}");
+            }
+            Occurrence::Waited { by } => {
+                let _ = writeln!(out, "{head} waited {}s", by.as_secs());
+            }
+            Occurrence::ConversationStarted { conversation, channel, .. } => {
+                let _ = writeln!(out, "{head} conversation {conversation} started on {channel}");
+            }
+            Occurrence::Faults { change } => {
+                let _ = writeln!(out, "{head} faults: {change}");
+            }
+        }
+    }
+    out
+}
+
+/// quick-junit's XML made valid under `junit-10.xsd`, which allows no `skipped` attribute on
+/// `<testsuites>` (quick-junit always writes one): the attribute is dropped, nothing else
+/// changes.
+fn strict_junit(xml: &str) -> Result<String, JunitError> {
+    use quick_xml::events::{BytesStart, Event};
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut writer = quick_xml::Writer::new(Vec::with_capacity(xml.len()));
+    loop {
+        match reader.read_event()? {
+            Event::Eof => break,
+            Event::Start(start) if start.name().as_ref() == b"testsuites" => {
+                let mut kept = BytesStart::new("testsuites");
+                for attribute in start.attributes() {
+                    let attribute = attribute.map_err(quick_xml::Error::from)?;
+                    if attribute.key.as_ref() != b"skipped" {
+                        kept.push_attribute(attribute);
+                    }
+                }
+                writer.write_event(Event::Start(kept))?;
+            }
+            event => writer.write_event(event)?,
+        }
+    }
+    Ok(String::from_utf8_lossy(&writer.into_inner()).into_owned())
 }
 
 /// A twin finding's two versions and secrets, a line each: `here: …`, `twin: …`, `secret: …`.

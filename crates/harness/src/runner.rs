@@ -25,7 +25,7 @@ use leakproof_protocol::Visitor;
 use leakproof_world::Fixtures;
 
 /// One run of one scenario: what was observed, and what was found wrong.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct RunResult {
     /// The scenario's name.
     pub scenario: String,
@@ -44,6 +44,7 @@ pub struct RunResult {
     pub latencies: Vec<Duration>,
     /// Why the run could not start, if it could not. Reports write it as its text.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_text")]
+    #[schemars(with = "Option<String>")]
     pub error: Option<RunError>,
     /// What the twin-world check made of the run.
     pub twin: TwinCheck,

@@ -11,7 +11,7 @@ use leakproof_mocks::{CapturedMail, RecordedRequest, Write};
 use leakproof_protocol::Visitor;
 
 /// Everything observable about one run of a scenario.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Observed {
     /// The steps, in order.
     pub entries: Vec<Entry>,
@@ -35,7 +35,7 @@ pub struct Observed {
 }
 
 /// One step, observed.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Entry {
     /// The step's number in the scenario, from 1.
     pub step: usize,
@@ -43,6 +43,7 @@ pub struct Entry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     /// The scenario's clock when the step ran.
+    #[schemars(with = "String")]
     pub at: Timestamp,
     /// What happened.
     #[serde(flatten)]
@@ -59,7 +60,7 @@ pub struct Entry {
 }
 
 /// What a step did, as observed from outside the agent.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Occurrence {
     /// The customer wrote, and the agent answered.
@@ -78,6 +79,7 @@ pub enum Occurrence {
     Waited {
         /// By how much.
         #[serde(with = "humane")]
+        #[schemars(with = "String")]
         by: Duration,
     },
     /// A conversation began: a returning visit or a switch of channel.
@@ -97,7 +99,7 @@ pub enum Occurrence {
 }
 
 /// One customer message and the agent's answer.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Turn {
     /// The conversation's name in the scenario.
     pub conversation: String,
@@ -130,7 +132,7 @@ impl Turn {
 }
 
 /// A verification link, opened.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct LinkOpened {
     /// The mailbox it was found in.
     pub mailbox: String,

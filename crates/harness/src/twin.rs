@@ -51,7 +51,7 @@ use leakproof_mocks::{HUBSPOTUTK, WHATSAPP_PHONE};
 use leakproof_world::{Fixtures, RecordRef};
 
 /// What a secret is.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SecretKind {
     /// The value of a record's property.
@@ -70,7 +70,7 @@ pub enum SecretKind {
 }
 
 /// A value the customer may never see in a run, and what replaces it in the twin world.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Secret {
     /// What it is.
     pub what: SecretKind,
@@ -482,7 +482,7 @@ pub fn redact(text: &str, sessions: &[&str]) -> String {
 }
 
 /// What the twin check made of a run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum TwinCheck {
     /// Not run: turned off, or the run did not start.
@@ -530,7 +530,7 @@ impl TwinCheck {
 }
 
 /// Two versions of what the customer saw at one step, and the secrets that tell them apart.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TwinDiff {
     /// What the customer saw in the run (volatile parts redacted).
     pub here: String,

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 /// The endpoints of the mocks, as faults and the request log name them. Each covers its
 /// date-versioned paths too (`/crm/objects/2026-03/contacts/search` is [`Endpoint::Search`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Endpoint {
     /// `POST /crm/v3/objects/contacts/search` (and the other objects' searches).
@@ -74,7 +76,7 @@ impl fmt::Display for Endpoint {
 }
 
 /// HubSpot's rate-limit policies, as a 429 body's `policyName` names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RateLimitPolicy {
     /// The per-second limit; clients retry after about a second.
@@ -107,7 +109,7 @@ impl RateLimitPolicy {
 }
 
 /// What goes wrong.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultKind {
     /// Answer with this status and HubSpot's error body; the request is not applied. An
@@ -115,6 +117,7 @@ pub enum FaultKind {
     Status(#[serde(deserialize_with = "error_status")] u16),
     /// Apply the request, but answer this much later.
     #[serde(with = "humane_duration")]
+    #[schemars(with = "String")]
     Delay(Duration),
     /// Never answer in any reasonable time (an hour); the request is not applied.
     Timeout,

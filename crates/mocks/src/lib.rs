@@ -163,11 +163,12 @@ impl Default for MockOptions {
 }
 
 /// One request a mock received, and what it answered.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RecordedRequest {
     /// Its place in the order of arrival, from 0.
     pub seq: usize,
     /// When it arrived, by the mock's clock.
+    #[schemars(with = "String")]
     pub at: Timestamp,
     /// `GET`, `POST`, `PATCH`, …
     pub method: String,

@@ -39,11 +39,12 @@ pub(super) fn is_mail_path(path: &str) -> bool {
 pub const LINK_PROPERTY: &str = "verification_link";
 
 /// One mail the service accepted.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CapturedMail {
     /// Its place among all captured mails, from 0.
     pub index: usize,
     /// When it was sent, by the mock's clock.
+    #[schemars(with = "String")]
     pub at: Timestamp,
     /// The recipient, as sent.
     pub to: String,

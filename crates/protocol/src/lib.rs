@@ -31,7 +31,7 @@ use url::Url;
 use leakproof_config::Channel;
 
 /// What a channel tells the agent about who is writing.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Visitor {
     /// Live chat: the `hubspotutk` cookie of a returning visitor.

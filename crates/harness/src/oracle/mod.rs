@@ -56,7 +56,7 @@ use leakproof_protocol::Visitor;
 use leakproof_world::{Fixtures, RecordRef};
 
 /// The kinds of thing the oracle and the expectations find wrong.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// A CRM value in a reply that the identity may not see.
@@ -108,7 +108,7 @@ impl std::fmt::Display for FindingKind {
 
 /// Which check found a finding: reports name it, so a reader knows whether a
 /// value was seen in the agent's words or inferred from two worlds that differ.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
     /// The text oracle: a CRM value found, in some form, in what the agent said or showed.
@@ -166,7 +166,7 @@ impl std::fmt::Display for Check {
 }
 
 /// One thing found wrong, placed at its step.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     /// What kind of thing.
     pub kind: FindingKind,
@@ -220,7 +220,7 @@ impl Finding {
 }
 
 /// A fixture value the text check does not look for.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Skipped {
     /// The record, e.g. `ticket 5001`.
     pub record: String,

@@ -72,6 +72,17 @@ impl Suite {
         &self.shown
     }
 
+    /// `path`'s name the same on every machine: the suite directory's own name, then the path
+    /// inside it (`scenarios/identity/match.yaml`, whether the suite was given as `scenarios`
+    /// or as `/home/ci/checkout/scenarios`). A path outside the suite is named as given.
+    pub fn stable_name(&self, path: &Path) -> String {
+        let root = self.canonical.file_name().map(Path::new).unwrap_or(Path::new(""));
+        match lexical(path).ok().as_deref().and_then(|p| p.strip_prefix(&self.lexical).ok()) {
+            Some(inside) => root.join(inside).to_string_lossy().replace('\\', "/"),
+            None => path.to_string_lossy().into_owned(),
+        }
+    }
+
     /// Why `path` (as the scenario wrote it: `written`) is not inside the
     /// suite, if it is not. Nothing outside is opened: a path that leaves the
     /// suite as written is refused before the file system is asked, and a

@@ -43,11 +43,12 @@ const MAX_BATCH_INPUTS: usize = 100;
 
 /// A write the CRM received: what the oracle checks against the identity
 /// proven in the conversation at that moment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Write {
     /// The request's place in the CRM's log.
     pub seq: usize,
     /// When it arrived.
+    #[schemars(with = "String")]
     pub at: Timestamp,
     /// The object written.
     pub object: ObjectType,
